@@ -1,0 +1,103 @@
+# topicfs - a FUSE filesystem that turns a directory into a commit log.
+#
+#   make            build the daemon (build/topicfs) and the store library
+#   make deps       install missing Debian packages (idempotent, apt-get)
+#   make run        deps + build + mount ./data at ./mnt in the foreground
+#   make test       deps + build + unit, integration and sanitizer tests
+#   make bench      topicfs beside a plain file and ../shared/baseline
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Knobs: CC, CFLAGS, BUILD (object dir), SANITIZE=address,undefined, DEBUG=1.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= gcc
+BUILD   ?= build
+SANITIZE ?=
+DEBUG   ?=
+
+DEB_PKGS := gcc make libfuse3-dev fuse3 libzstd-dev libcmocka-dev pkg-config attr
+
+FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
+FUSE_LIBS   := $(shell pkg-config --libs fuse3 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wvla -Wno-unused-parameter
+OPT  := $(if $(DEBUG),-O0 -g3,-O2 -g)
+SAN  := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
+CFLAGS ?= $(OPT)
+ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) $(SAN) -D_GNU_SOURCE -Iinclude -Istore -Ifs -pthread
+LDFLAGS ?=
+ALL_LDFLAGS := $(LDFLAGS) $(SAN) -pthread
+
+STORE_SRC := $(wildcard store/*.c)
+FS_SRC    := $(filter-out fs/main.c,$(wildcard fs/*.c))
+STORE_OBJ := $(STORE_SRC:%.c=$(BUILD)/%.o)
+FS_OBJ    := $(FS_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRC  := $(wildcard tests/tools/*.c)
+TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+
+all: $(BUILD)/topicfs $(BUILD)/libtopicfs-store.a
+
+$(BUILD)/%.o: %.c $(wildcard include/topicfs/*.h store/*.h fs/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libtopicfs-store.a: $(STORE_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/topicfs: $(BUILD)/fs/main.o $(FS_OBJ) $(BUILD)/libtopicfs-store.a
+	$(CC) -o $@ $^ $(ALL_LDFLAGS) $(FUSE_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(FS_OBJ) $(BUILD)/libtopicfs-store.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(FUSE_LIBS) -lcmocka
+
+$(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
+
+tools: $(TOOL_BIN)
+unit: $(UNIT_BIN)
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq $$missing; \
+	fi
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p data mnt
+	@echo "topicfs: mounting ./data at ./mnt (Ctrl-C unmounts)"
+	./$(BUILD)/topicfs -f data mnt
+
+# Everything CI runs: a normal build, then the same tests built with
+# ASan+UBSan (the daemon under test is the sanitized one).
+test: deps
+	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory check BUILD=build-asan SANITIZE=address,undefined
+
+check: all unit tools
+	BUILD=$(BUILD) tests/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all tools
+	BUILD=$(BUILD) contrib/bench.sh
+
+install: all
+	install -D -m 0755 $(BUILD)/topicfs $(DESTDIR)$(PREFIX)/bin/topicfs
+	install -D -m 0644 docs/topicfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/topicfs.1
+
+format:
+	clang-format -i fs/*.c fs/*.h store/*.c store/*.h include/topicfs/*.h tests/unit/*.c tests/tools/*.c
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all deps run test check unit tools bench install format clean

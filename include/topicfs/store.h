@@ -1,0 +1,200 @@
+/*
+ * topicfs/store.h - the segment store: topics, partitions, appends, reads.
+ *
+ * A library with no FUSE in it.  A store is a data directory holding topics;
+ * a topic holds dense partitions 0..N-1; a partition is an append-only byte
+ * log kept as a list of segment files (see docs/FORMAT.md).  Offsets are byte
+ * offsets into the partition and never change once assigned.
+ *
+ * Conventions
+ * - Functions return 0 or a count on success and a negative errno on failure;
+ *   each function lists the errors it can return.  tfs_strerror() names them.
+ * - Handles are opaque and reference counted.  Every function that hands out
+ *   a handle (…_open, …_create) gives the caller one reference, which the
+ *   caller drops with the matching …_put.  tfs_topic_ref/tfs_part_ref add
+ *   references (the FUSE layer keeps one per kernel lookup).
+ * - A deleted topic or partition stays usable through the handles that are
+ *   still held, like an unlinked Unix file that is still open: its files are
+ *   gone from the data directory, reads and appends on open handles keep
+ *   working, and its memory is freed with the last reference (or at
+ *   tfs_store_close).
+ * - All functions are thread-safe.  Lock order (outermost first):
+ *   store->lock, topic->lock, part->append_lock, part->seg_lock.
+ */
+#ifndef TOPICFS_STORE_H
+#define TOPICFS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define TFS_VERSION "0.1.0"
+
+/* Topic names: 1..249 of [A-Za-z0-9._-], not "." or "..", and (topicfs's
+ * own rule) not starting with '.', which is reserved for views and control
+ * files such as .stats and .follow. */
+#define TFS_TOPIC_NAME_MAX 249
+/* Partitions per topic: numbers 0..TFS_MAX_PARTITIONS-1. */
+#define TFS_MAX_PARTITIONS 100000u
+/* Largest single append (one record).  The FUSE layer never sends more than
+ * its 1 MiB request size; the store refuses more than this. */
+#define TFS_MAX_RECORD_BYTES (16u << 20)
+/* Default and smallest segment size. */
+#define TFS_DEFAULT_SEGMENT_BYTES (64ull << 20)
+#define TFS_MIN_SEGMENT_BYTES 4096ull
+/* Offset meaning "wherever the end is" for tfs_part_append(). */
+#define TFS_OFFSET_ANY UINT64_MAX
+
+struct tfs_store;
+struct tfs_topic;
+struct tfs_part;
+struct tfs_seg;
+
+/* Log priorities: the syslog values (LOG_ERR 3, LOG_WARNING 4, LOG_NOTICE 5,
+ * LOG_INFO 6, LOG_DEBUG 7). */
+typedef void (*tfs_log_fn)(int prio, const char *msg);
+
+struct tfs_store_opts {
+	uint64_t segment_bytes;  /* roll the active segment before an append
+				    that would grow it past this; 0 = default */
+	uint64_t flush_messages; /* fdatasync data+index after this many
+				    unsynced appends; 0 = never (the OS writes
+				    back; fsync() still syncs) */
+	uint64_t flush_ms;       /* a background thread fdatasyncs partitions
+				    with unsynced appends every flush_ms ms;
+				    0 = no thread */
+	tfs_log_fn log;          /* where recovery and errors are reported;
+				    NULL = stderr */
+};
+
+/* What getfattr shows (user.topicfs.*) and stat needs. */
+struct tfs_part_info {
+	uint64_t start;      /* first readable offset */
+	uint64_t end;        /* end offset: every byte ever appended */
+	uint64_t records;    /* records between start and end */
+	uint64_t segments;   /* segment count */
+	uint64_t disk_bytes; /* bytes of segment data and index files */
+	int64_t mtime_ms;    /* time of the last append (ms since the epoch);
+				creation time if none */
+};
+
+/* A piece of a read: len bytes at file position pos of fd.  seg is pinned
+ * (the fd stays open) until tfs_part_read_unmap(). */
+struct tfs_extent {
+	int fd;
+	uint64_t pos;
+	size_t len;
+	struct tfs_seg *seg;
+};
+
+/* ---- errors ---------------------------------------------------------- */
+
+/* Message for a negative errno from this API, with the store's own
+ * meanings (-EUCLEAN: damaged data, -EPROTONOSUPPORT: unknown format
+ * version, -ESPIPE: conditional append at the wrong offset). */
+const char *tfs_strerror(int err);
+
+/* ---- the store ------------------------------------------------------- */
+
+/*
+ * Open (and, when empty, initialise) the data directory dir, recovering the
+ * tail of every partition's active segment (each cut is logged).
+ * @param[in] dir   an existing directory
+ * @param[in] opts  NULL for defaults; copied
+ * @param[out] out  the store
+ * @return 0; -ENOENT/-ENOTDIR/-EACCES dir unusable; -EPROTONOSUPPORT data
+ *   dir of an unknown format version; -EINVAL dir is not empty and not a
+ *   topicfs data dir, or bad opts (segment_bytes below the minimum);
+ *   -EUCLEAN damage that recovery may not repair (a sealed segment
+ *   inconsistent with its index, a gap between segments): the message
+ *   names the file and offset; -ENOMEM; -EIO.
+ */
+int tfs_store_open(const char *dir, const struct tfs_store_opts *opts,
+		   struct tfs_store **out);
+/* Sync everything, stop the flusher, free every object (held handles
+ * become invalid). */
+void tfs_store_close(struct tfs_store *st);
+/* Effective options (defaults filled in). */
+const struct tfs_store_opts *tfs_store_opts(const struct tfs_store *st);
+/* Sorted names of all topics, malloc'ed; free with tfs_names_free().
+ * @return the count, or -ENOMEM. */
+ssize_t tfs_store_list(struct tfs_store *st, char ***names);
+void tfs_names_free(char **names, size_t n);
+
+/* ---- topics ---------------------------------------------------------- */
+
+/* @return 0 if name is a valid topic name, else -EINVAL. */
+int tfs_topic_name_valid(const char *name);
+/* @return 0; -EINVAL bad name; -ENOENT no such topic. */
+int tfs_topic_open(struct tfs_store *st, const char *name,
+		   struct tfs_topic **out);
+/* Create a topic with no partitions (directory made and synced).
+ * @return 0; -EINVAL bad name; -EEXIST; -ENOSPC; -EIO. */
+int tfs_topic_create(struct tfs_store *st, const char *name,
+		     struct tfs_topic **out);
+/* Delete a topic that has no partitions.
+ * @return 0; -EINVAL bad name; -ENOENT; -ENOTEMPTY it has partitions; -EIO. */
+int tfs_topic_delete(struct tfs_store *st, const char *name);
+void tfs_topic_ref(struct tfs_topic *t, uint64_t n);
+void tfs_topic_put(struct tfs_topic *t, uint64_t n);
+const char *tfs_topic_name(const struct tfs_topic *t);
+/* Number of partitions (0 once deleted). */
+uint32_t tfs_topic_partitions(struct tfs_topic *t);
+int tfs_topic_deleted(struct tfs_topic *t);
+
+/* ---- partitions ------------------------------------------------------ */
+
+/* Parse a partition file name: decimal, no sign, no leading zeros, below
+ * TFS_MAX_PARTITIONS.  @return 0 and *n; -EINVAL otherwise. */
+int tfs_part_name_parse(const char *name, uint32_t *n);
+/* @return 0; -ENOENT no partition n (or topic deleted). */
+int tfs_part_open(struct tfs_topic *t, uint32_t n, struct tfs_part **out);
+/* Create partition n, which must be the next one (n == count).
+ * @return 0; -EEXIST n < count; -EINVAL n > count (partitions are dense)
+ *   or n >= TFS_MAX_PARTITIONS; -ENOENT topic deleted; -ENOSPC; -EIO. */
+int tfs_part_create(struct tfs_topic *t, uint32_t n, struct tfs_part **out);
+/* Delete partition n with its data; only the highest one may go.
+ * @return 0; -ENOENT; -EBUSY n is not the highest partition; -EIO. */
+int tfs_part_delete(struct tfs_topic *t, uint32_t n);
+void tfs_part_ref(struct tfs_part *p, uint64_t n);
+void tfs_part_put(struct tfs_part *p, uint64_t n);
+uint32_t tfs_part_number(const struct tfs_part *p);
+struct tfs_topic *tfs_part_topic(const struct tfs_part *p); /* no ref */
+
+/* End offset (acquire load; every append that returned is below it). */
+uint64_t tfs_part_end(struct tfs_part *p);
+void tfs_part_info(struct tfs_part *p, struct tfs_part_info *info);
+
+/*
+ * Append len bytes as one record, atomically: they land contiguously at the
+ * end, are in the segment file and the index when this returns (so they
+ * survive a crash of the process), and become visible to readers at once.
+ * @param[in] expect  TFS_OFFSET_ANY, or the offset the caller believes is
+ *   the end: the append happens only if it is (compare-and-append)
+ * @param[out] off    if not NULL, the offset the record was stored at
+ * @return len; 0 for len 0 (nothing stored); -ESPIPE expect != end;
+ *   -EMSGSIZE len > TFS_MAX_RECORD_BYTES; -ENOSPC/-EDQUOT disk full
+ *   (nothing is left half-written); -EIO.
+ */
+ssize_t tfs_part_append(struct tfs_part *p, const void *buf, size_t len,
+			uint64_t expect, uint64_t *off);
+/*
+ * Map up to len bytes from offset off onto at most max extents (pinned
+ * segment files), for a zero-copy reply.  Fewer bytes than asked are mapped
+ * only at the end of the partition or when max extents run out.
+ * @return bytes mapped (0 at or past the end), *n extents filled;
+ *   -ERANGE off is below the start; -EMFILE/-EIO opening a segment failed.
+ */
+ssize_t tfs_part_read_map(struct tfs_part *p, uint64_t off, size_t len,
+			  struct tfs_extent *ext, size_t max, size_t *n);
+void tfs_part_read_unmap(struct tfs_extent *ext, size_t n);
+/* Copying read: like pread(2), never short before the end.
+ * @return bytes read; -ERANGE; -EIO. */
+ssize_t tfs_part_pread(struct tfs_part *p, void *buf, size_t len,
+		       uint64_t off);
+/* Make every append so far durable: data and index of every segment not
+ * yet synced, and the directory entries of new segments.
+ * @return 0; -EIO. */
+int tfs_part_sync(struct tfs_part *p);
+
+#endif /* TOPICFS_STORE_H */
