@@ -1,0 +1,220 @@
+/*
+ * fs/file.c - partition files: open, read, append, sync, close.
+ *
+ * Every partition open is FOPEN_DIRECT_IO|FOPEN_KEEP_CACHE (design B of
+ * ../shared/FUSE-NOTES.md, argued in docs/DESIGN.md): each write() up to
+ * 1 MiB reaches us as exactly one WRITE, which becomes one record, and
+ * reads never touch a kernel page cache that could go stale.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tfs.h"
+
+/* Extents a read maps without allocating (a 1 MiB read spans at most 17
+ * segments of the default size, fewer than this). */
+#define TFS_READ_EXTENTS 32
+/* Below this, a reply is copied: splicing costs more than it saves. */
+#define TFS_COPY_MAX (64 * 1024)
+
+static struct tfs_part *fh_part(struct fuse_file_info *fi)
+{
+	return (struct tfs_part *)(uintptr_t)fi->fh;
+}
+
+/* Give fi a reference on p and the open flags of every partition file.
+ * @return 0; -EPERM O_TRUNC on a non-empty partition. */
+int tfs_open_part(struct tfs_part *p, struct fuse_file_info *fi)
+{
+	if ((fi->flags & O_TRUNC) && tfs_part_end(p) != 0)
+		return -EPERM;
+	fi->direct_io = 1;
+	fi->keep_cache = 1;
+	fi->fh = (uint64_t)(uintptr_t)p;
+	tfs_part_ref(p, 1);
+	return 0;
+}
+
+void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct tfs_part *p = tfs_ino_to_part(ino);
+	int err;
+
+	if (!p) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	err = tfs_open_part(p, fi);
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	if (fuse_reply_open(req, fi) != 0)
+		tfs_part_put(p, 1);
+}
+
+/* ---- reads ----------------------------------------------------------- */
+
+static pthread_key_t buf_key;
+static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
+
+struct thread_buf {
+	size_t cap;
+	char data[];
+};
+
+static void buf_key_make(void)
+{
+	pthread_key_create(&buf_key, free);
+}
+
+/* A per-thread copy buffer of at least size bytes (freed at thread exit):
+ * the copy path allocates nothing per request. */
+static char *thread_buf(size_t size)
+{
+	struct thread_buf *b;
+
+	pthread_once(&buf_once, buf_key_make);
+	b = pthread_getspecific(buf_key);
+	if (b && b->cap >= size)
+		return b->data;
+	free(b);
+	b = malloc(sizeof(*b) + size);
+	pthread_setspecific(buf_key, b);
+	if (!b)
+		return NULL;
+	b->cap = size;
+	return b->data;
+}
+
+static void read_copy(fuse_req_t req, struct tfs_part *p, size_t size,
+		      off_t off)
+{
+	char small[TFS_COPY_MAX];
+	char *buf = size <= sizeof(small) ? small : thread_buf(size);
+	ssize_t n;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	n = tfs_part_pread(p, buf, size, (uint64_t)off);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+}
+
+/*
+ * Map [off, off+size) onto segment files and hand libfuse fd buffers: it
+ * splices them into /dev/fuse without copying through user space.
+ */
+static void read_splice(fuse_req_t req, struct tfs_part *p, size_t size,
+			off_t off)
+{
+	struct tfs_extent stack[TFS_READ_EXTENTS], *ext = stack;
+	size_t cap = TFS_READ_EXTENTS, n = 0, got = 0;
+	struct fuse_bufvec *bv;
+
+	for (;;) {
+		size_t k = 0;
+		ssize_t r = tfs_part_read_map(p, (uint64_t)off + got,
+					      size - got, ext + n, cap - n, &k);
+
+		if (r < 0) {
+			tfs_part_read_unmap(ext, n);
+			fuse_reply_err(req, (int)-r);
+			goto out_free;
+		}
+		n += k;
+		got += (size_t)r;
+		if (r == 0 || got == size)
+			break;
+		if (n == cap) { /* many tiny segments: grow and go on */
+			struct tfs_extent *bigger =
+				malloc(2 * cap * sizeof(*ext));
+
+			if (!bigger)
+				break; /* a short read is still correct */
+			memcpy(bigger, ext, n * sizeof(*ext));
+			if (ext != stack)
+				free(ext);
+			ext = bigger;
+			cap *= 2;
+		}
+	}
+	bv = calloc(1, sizeof(*bv) + (n ? n : 1) * sizeof(bv->buf[0]));
+	if (!bv) {
+		tfs_part_read_unmap(ext, n);
+		fuse_reply_err(req, ENOMEM);
+		goto out_free;
+	}
+	bv->count = n;
+	for (size_t i = 0; i < n; i++) {
+		bv->buf[i].size = ext[i].len;
+		bv->buf[i].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		bv->buf[i].fd = ext[i].fd;
+		bv->buf[i].pos = (off_t)ext[i].pos;
+	}
+	fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
+	tfs_part_read_unmap(ext, n);
+	free(bv);
+out_free:
+	if (ext != stack)
+		free(ext);
+}
+
+void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	      struct fuse_file_info *fi)
+{
+	struct tfs_part *p = fh_part(fi);
+
+	if (off < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (tfs.splice && size > TFS_COPY_MAX)
+		read_splice(req, p, size, off);
+	else
+		read_copy(req, p, size, off);
+}
+
+/* ---- appends --------------------------------------------------------- */
+
+/*
+ * With O_APPEND the record goes at the end, wherever that is now.  Without
+ * it, the write is a conditional append: it lands only if its offset is the
+ * end (else ESPIPE, nothing written).
+ */
+void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+	       off_t off, struct fuse_file_info *fi)
+{
+	uint64_t expect = (fi->flags & O_APPEND) ? TFS_OFFSET_ANY
+						 : (uint64_t)off;
+	ssize_t n = tfs_part_append(fh_part(fi), buf, size, expect, NULL);
+
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, 0);
+}
+
+void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	tfs_part_put(fh_part(fi), 1);
+	fuse_reply_err(req, 0);
+}
+
+void tfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+	       struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, -tfs_part_sync(fh_part(fi)));
+}

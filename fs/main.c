@@ -1,0 +1,272 @@
+/*
+ * fs/main.c - the topicfs daemon: command line, logging, daemonizing, the
+ * splice set-up, and the FUSE session around the store.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "opts.h"
+#include "tfs.h"
+
+struct tfs_fs tfs;
+
+/* Until the mount is ready, messages go to stderr even for a daemon, so
+ * the user sees why a mount failed. */
+static int log_to_syslog;
+
+void tfs_log_msg(int prio, const char *msg)
+{
+	if (log_to_syslog)
+		syslog(prio, "%s", msg);
+	else
+		fprintf(stderr, "topicfs: %s\n", msg);
+}
+
+void tfs_log(int prio, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (prio > LOG_NOTICE && !tfs.foreground)
+		return; /* a daemon keeps its log to what matters */
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	tfs_log_msg(prio, msg);
+}
+
+static void fuse_log_to_tfs(enum fuse_log_level level, const char *fmt,
+			    va_list ap)
+{
+	char msg[1024];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	if (n && msg[n - 1] == '\n')
+		msg[n - 1] = '\0';
+	tfs_log_msg((int)level, msg);
+}
+
+/*
+ * libfuse splices a read reply only when its pipe can hold 1 MiB plus the
+ * header, which rounds up to a 2 MiB pipe; fs.pipe-max-size is 1 MiB by
+ * default, and without CAP_SYS_RESOURCE libfuse then silently copies
+ * through a buffer it allocates per reply.  As root we raise the limit
+ * (logged); otherwise reads are copied through our own buffer.
+ */
+#define TFS_PIPE_NEED (2u << 20)
+#define PIPE_MAX_PATH "/proc/sys/fs/pipe-max-size"
+
+static void setup_splice(int want)
+{
+	unsigned long cur = 0;
+	FILE *f;
+
+	tfs.splice = 0;
+	if (!want)
+		return;
+	f = fopen(PIPE_MAX_PATH, "r");
+	if (!f || fscanf(f, "%lu", &cur) != 1)
+		cur = 0;
+	if (f)
+		fclose(f);
+	if (cur >= TFS_PIPE_NEED) {
+		tfs.splice = 1;
+		return;
+	}
+	f = geteuid() == 0 ? fopen(PIPE_MAX_PATH, "w") : NULL;
+	if (f && fprintf(f, "%u\n", TFS_PIPE_NEED) > 0 && fclose(f) == 0) {
+		tfs_log(LOG_NOTICE,
+			"raised fs.pipe-max-size from %lu to %u so reads can splice (-o nosplice leaves it)",
+			cur, TFS_PIPE_NEED);
+		tfs.splice = 1;
+		return;
+	}
+	if (f)
+		fclose(f);
+	tfs_log(LOG_NOTICE,
+		"fs.pipe-max-size is %lu (< %u) and cannot be raised: reads are copied, not spliced",
+		cur, TFS_PIPE_NEED);
+}
+
+/* Segment files are opened lazily, but thousands of partitions still want
+ * more than the default 1024 descriptors. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/*
+ * Detach before anything starts a thread (the store's flusher); the parent
+ * waits for one status byte so `topicfs DATA MNT` exits non-zero when the
+ * mount fails, like mount(8).  Returns the fd to report on, or -1 in the
+ * foreground.
+ */
+static int daemon_start(void)
+{
+	int pfd[2];
+	char status = 1;
+	pid_t pid;
+
+	if (pipe(pfd) != 0) {
+		perror("topicfs: pipe");
+		exit(1);
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("topicfs: fork");
+		exit(1);
+	}
+	if (pid > 0) {
+		close(pfd[1]);
+		if (read(pfd[0], &status, 1) != 1)
+			status = 1;
+		_exit(status);
+	}
+	close(pfd[0]);
+	setsid();
+	return pfd[1];
+}
+
+static void daemon_ready(int fd, char status)
+{
+	int null;
+
+	if (fd < 0)
+		return;
+	if (status == 0) {
+		if (chdir("/") != 0)
+			status = 1;
+		null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+			if (null > 2)
+				close(null);
+		}
+		openlog("topicfs", LOG_PID, LOG_DAEMON);
+		log_to_syslog = 1;
+	}
+	if (write(fd, &status, 1) != 1)
+		status = 1;
+	close(fd);
+}
+
+static int serve(struct fuse_session *se, int single)
+{
+	struct fuse_loop_config *cfg;
+	int ret;
+
+	if (single)
+		return fuse_session_loop(se);
+	cfg = fuse_loop_cfg_create();
+	if (!cfg)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(cfg, 0);
+	fuse_loop_cfg_set_idle_threads(cfg, 10);
+	fuse_loop_cfg_set_max_threads(cfg, 64);
+	ret = fuse_session_loop_mt(se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	return ret;
+}
+
+/* Open the store and mount; 0 or the exit status. */
+static int start(struct fuse_session *se, struct tfs_cli *cli,
+		 struct tfs_store_opts *so)
+{
+	int err;
+
+	raise_nofile();
+	setup_splice(!cli->nosplice);
+	so->log = tfs_log_msg;
+	err = tfs_store_open(tfs.datadir, so, &tfs.st);
+	if (err) {
+		fprintf(stderr, "topicfs: %s: %s\n", tfs.datadir,
+			tfs_strerror(err));
+		return 1;
+	}
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_close;
+	if (fuse_session_mount(se, cli->mountpoint) != 0)
+		goto out_handlers;
+	return 0;
+out_handlers:
+	fuse_remove_signal_handlers(se);
+out_close:
+	tfs_store_close(tfs.st);
+	tfs.st = NULL;
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct tfs_store_opts so;
+	struct tfs_cli cli = { 0 };
+	struct fuse_session *se;
+	int ret = 2, status_fd = -1;
+
+	if (tfs_cli_parse(&args, &cli, &so) != 0)
+		goto out_args;
+	ret = 0;
+	if (cli.show_help) {
+		tfs_usage(stdout);
+		goto out_args;
+	}
+	if (cli.show_version) {
+		printf("topicfs %s (libfuse %s)\n", TFS_VERSION,
+		       fuse_pkgversion());
+		goto out_args;
+	}
+	ret = 1;
+	tfs.datadir = realpath(cli.datadir, NULL);
+	if (!tfs.datadir) {
+		fprintf(stderr, "topicfs: %s: %s\n", cli.datadir,
+			strerror(errno));
+		goto out_args;
+	}
+	tfs.foreground = cli.foreground;
+	tfs.uid = getuid();
+	tfs.gid = getgid();
+	fuse_set_log_func(fuse_log_to_tfs);
+	fuse_opt_add_arg(&args, "-ofsname=topicfs,subtype=topicfs");
+	se = fuse_session_new(&args, &tfs_ops, sizeof(tfs_ops), NULL);
+	if (!se) {
+		fprintf(stderr, "topicfs: see 'topicfs -h'\n");
+		ret = 2;
+		goto out_args;
+	}
+	if (!cli.foreground)
+		status_fd = daemon_start();
+	ret = start(se, &cli, &so);
+	daemon_ready(status_fd, (char)ret);
+	if (ret)
+		goto out_session;
+	tfs_log(LOG_INFO, "serving %s at %s", tfs.datadir, cli.mountpoint);
+	ret = serve(se, cli.single) < 0 ? 1 : 0;
+	fuse_session_unmount(se);
+	fuse_remove_signal_handlers(se);
+	tfs_store_close(tfs.st);
+	tfs_log(LOG_INFO, "unmounted %s", cli.mountpoint);
+out_session:
+	fuse_session_destroy(se);
+out_args:
+	free(tfs.datadir);
+	tfs_cli_free(&cli);
+	fuse_opt_free_args(&args);
+	return ret;
+}

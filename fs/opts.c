@@ -1,0 +1,207 @@
+/*
+ * fs/opts.c - the command line: usage text, option table, value parsing.
+ * The usage text and docs/topicfs.1 must say the same things.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "opts.h"
+
+void tfs_usage(FILE *f)
+{
+	fputs("usage: topicfs [options] DATADIR MOUNTPOINT\n"
+	      "\n"
+	      "Mount the commit log kept in DATADIR at MOUNTPOINT.  Topics are\n"
+	      "directories, partitions are files named 0, 1, 2, ...: append with\n"
+	      "write() (echo >>), read at byte offsets with any file tool.\n"
+	      "\n"
+	      "options:\n"
+	      "    -h, --help            print this help and exit\n"
+	      "    -V, --version         print the version and exit\n"
+	      "    -f                    stay in the foreground, log to stderr\n"
+	      "    -d                    debug: -f, and print every FUSE request\n"
+	      "    -s                    serve requests from a single thread\n"
+	      "    -o opt[,opt...]       mount options:\n"
+	      "       segment.bytes=N    roll segments at N bytes (K, M, G suffixes;\n"
+	      "                          default 64M, at least 4K)\n"
+	      "       flush.messages=N   fdatasync a partition after N unsynced appends\n"
+	      "                          (default 0: leave it to the OS; fsync() syncs)\n"
+	      "       flush.ms=T         fdatasync partitions with unsynced appends\n"
+	      "                          every T milliseconds (default 0: off)\n"
+	      "       nosplice           copy read replies instead of splicing them, and\n"
+	      "                          leave fs.pipe-max-size alone\n"
+	      "       allow_other        let other users use the mount (FUSE option;\n"
+	      "                          see fuse(8) for the others)\n",
+	      f);
+}
+
+static int parse_num(const char *s, uint64_t *out, const char **rest)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	*out = v;
+	*rest = end;
+	return 0;
+}
+
+int tfs_parse_count(const char *s, uint64_t *out)
+{
+	const char *rest;
+	int err = parse_num(s, out, &rest);
+
+	if (err)
+		return err;
+	return *rest ? -EINVAL : 0;
+}
+
+int tfs_parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	const char *rest, *u;
+	uint64_t v;
+	int shift = 0, err = parse_num(s, &v, &rest);
+
+	if (err)
+		return err;
+	if (*rest) {
+		int c = *rest & ~0x20; /* upper case; ' ' becomes 0 */
+
+		u = c ? strchr(units, c) : NULL;
+		if (!u)
+			return -EINVAL;
+		shift = 10 * (int)(u - units + 1);
+		rest++;
+		if (*rest == 'i')
+			rest++;
+		if (*rest == 'B' || *rest == 'b')
+			rest++;
+		if (*rest)
+			return -EINVAL;
+	}
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = v << shift;
+	return 0;
+}
+
+enum { KEY_HELP, KEY_VERSION, KEY_FG, KEY_SINGLE, KEY_DEBUG };
+
+#define TFS_OPT(t, field, v) { t, offsetof(struct tfs_cli, field), v }
+
+static const struct fuse_opt cli_spec[] = {
+	TFS_OPT("segment.bytes=%s", segment_bytes, 0),
+	TFS_OPT("flush.messages=%s", flush_messages, 0),
+	TFS_OPT("flush.ms=%s", flush_ms, 0),
+	TFS_OPT("nosplice", nosplice, 1),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("-f", KEY_FG),
+	FUSE_OPT_KEY("-s", KEY_SINGLE),
+	FUSE_OPT_KEY("-d", KEY_DEBUG),
+	FUSE_OPT_KEY("debug", KEY_DEBUG),
+	FUSE_OPT_END
+};
+
+static int cli_proc(void *data, const char *arg, int key,
+		    struct fuse_args *outargs)
+{
+	struct tfs_cli *cli = data;
+
+	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		if (!cli->datadir) {
+			cli->datadir = strdup(arg);
+			return 0;
+		}
+		if (!cli->mountpoint) {
+			cli->mountpoint = strdup(arg);
+			return 0;
+		}
+		fprintf(stderr,
+			"topicfs: unexpected argument '%s' (see 'topicfs -h')\n",
+			arg);
+		return -1;
+	case KEY_HELP:
+		cli->show_help = 1;
+		return 0;
+	case KEY_VERSION:
+		cli->show_version = 1;
+		return 0;
+	case KEY_FG:
+		cli->foreground = 1;
+		return 0;
+	case KEY_SINGLE:
+		cli->single = 1;
+		return 0;
+	case KEY_DEBUG:
+		cli->foreground = 1;
+		return 1; /* libfuse prints the requests */
+	default:
+		return 1; /* a FUSE option: fuse_session_new judges it */
+	}
+}
+
+/* Parse one option value with fn into *out; 0 or -EINVAL with a message. */
+static int opt_value(const char *name, const char *val,
+		     int (*fn)(const char *, uint64_t *), uint64_t *out)
+{
+	if (!val)
+		return 0;
+	if (fn(val, out) == 0)
+		return 0;
+	fprintf(stderr, "topicfs: bad value '%s' for %s (see 'topicfs -h')\n",
+		val, name);
+	return -EINVAL;
+}
+
+int tfs_cli_parse(struct fuse_args *args, struct tfs_cli *cli,
+		  struct tfs_store_opts *so)
+{
+	memset(so, 0, sizeof(*so));
+	so->segment_bytes = TFS_DEFAULT_SEGMENT_BYTES;
+	if (fuse_opt_parse(args, cli, cli_spec, cli_proc) == -1)
+		return -EINVAL;
+	if (opt_value("segment.bytes", cli->segment_bytes, tfs_parse_size,
+		      &so->segment_bytes) ||
+	    opt_value("flush.messages", cli->flush_messages, tfs_parse_count,
+		      &so->flush_messages) ||
+	    opt_value("flush.ms", cli->flush_ms, tfs_parse_count,
+		      &so->flush_ms))
+		return -EINVAL;
+	if (so->segment_bytes < TFS_MIN_SEGMENT_BYTES) {
+		fprintf(stderr,
+			"topicfs: segment.bytes=%s is below the minimum of %llu (see 'topicfs -h')\n",
+			cli->segment_bytes,
+			(unsigned long long)TFS_MIN_SEGMENT_BYTES);
+		return -EINVAL;
+	}
+	if (cli->show_help || cli->show_version)
+		return 0;
+	if (!cli->datadir || !cli->mountpoint) {
+		fprintf(stderr,
+			"topicfs: need DATADIR and MOUNTPOINT (see 'topicfs -h')\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void tfs_cli_free(struct tfs_cli *cli)
+{
+	free(cli->datadir);
+	free(cli->mountpoint);
+	free(cli->segment_bytes);
+	free(cli->flush_messages);
+	free(cli->flush_ms);
+	memset(cli, 0, sizeof(*cli));
+}

@@ -1,0 +1,98 @@
+/*
+ * fs/tfs.h - the FUSE translation layer's shared state and helpers.
+ *
+ * Inode numbers are the store handles themselves, tagged in the low bits
+ * (store objects are malloc'ed, so at least 8-byte aligned):
+ *
+ *   FUSE_ROOT_ID (1)      the mount root, listing topics
+ *   (uintptr_t)topic | 1  a topic directory
+ *   (uintptr_t)part  | 2  a partition file
+ *
+ * Each kernel lookup of a topic or partition holds one store reference,
+ * dropped by FORGET, so a handle outlives every inode number the kernel
+ * still knows.  An open partition file holds one more reference in fi->fh.
+ */
+#ifndef TFS_FS_H
+#define TFS_FS_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <syslog.h>
+
+#include "topicfs/store.h"
+
+#define TFS_TAG_TOPIC 1u
+#define TFS_TAG_PART 2u
+#define TFS_TAG_MASK 7u
+
+/* Mount-wide state, set up in main() before the session starts and
+ * read-only afterwards. */
+struct tfs_fs {
+	struct tfs_store *st; /* the store; owned, closed by main() */
+	char *datadir;        /* absolute path of the data directory */
+	int splice;           /* answer reads with fd buffers libfuse can
+				 splice; 0: copy through a per-thread buffer */
+	int foreground;       /* log to stderr (else syslog) */
+	uid_t uid;            /* owner shown for every file */
+	gid_t gid;
+};
+
+extern struct tfs_fs tfs;
+extern const struct fuse_lowlevel_ops tfs_ops;
+
+static inline fuse_ino_t tfs_ino_topic(struct tfs_topic *t)
+{
+	return (fuse_ino_t)(uintptr_t)t | TFS_TAG_TOPIC;
+}
+
+static inline fuse_ino_t tfs_ino_part(struct tfs_part *p)
+{
+	return (fuse_ino_t)(uintptr_t)p | TFS_TAG_PART;
+}
+
+static inline struct tfs_topic *tfs_ino_to_topic(fuse_ino_t ino)
+{
+	if (ino == FUSE_ROOT_ID || (ino & TFS_TAG_MASK) != TFS_TAG_TOPIC)
+		return NULL;
+	return (struct tfs_topic *)(uintptr_t)(ino & ~(fuse_ino_t)TFS_TAG_MASK);
+}
+
+static inline struct tfs_part *tfs_ino_to_part(fuse_ino_t ino)
+{
+	if ((ino & TFS_TAG_MASK) != TFS_TAG_PART)
+		return NULL;
+	return (struct tfs_part *)(uintptr_t)(ino & ~(fuse_ino_t)TFS_TAG_MASK);
+}
+
+/* Logging: stderr in the foreground, syslog otherwise.  Also the store's
+ * log callback. */
+void tfs_log(int prio, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void tfs_log_msg(int prio, const char *msg);
+
+/* Attributes of an inode; 0 or a positive errno. */
+int tfs_fill_attr(fuse_ino_t ino, struct stat *s);
+
+/* File operations (fs/file.c) used by the table in fs/ops.c. */
+void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	      struct fuse_file_info *fi);
+void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+	       off_t off, struct fuse_file_info *fi);
+void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void tfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+	       struct fuse_file_info *fi);
+int tfs_open_part(struct tfs_part *p, struct fuse_file_info *fi);
+
+/* Extended attributes (fs/xattr.c). */
+void tfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		  size_t size);
+void tfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void tfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		  const char *value, size_t size, int flags);
+void tfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+#endif /* TFS_FS_H */

@@ -1,0 +1,97 @@
+/*
+ * fs/xattr.c - partition metadata as read-only extended attributes:
+ * user.topicfs.{start,end,records,segments}, decimal text.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tfs.h"
+
+#define TFS_XATTR_PREFIX "user.topicfs."
+
+static const char *const xattr_names[] = {
+	TFS_XATTR_PREFIX "start",
+	TFS_XATTR_PREFIX "end",
+	TFS_XATTR_PREFIX "records",
+	TFS_XATTR_PREFIX "segments",
+};
+#define N_XATTRS (sizeof(xattr_names) / sizeof(xattr_names[0]))
+
+/* Reply to a size query (size 0), a too-small buffer, or with the value. */
+static void reply_value(fuse_req_t req, const char *val, size_t len,
+			size_t size)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, val, len);
+}
+
+void tfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		  size_t size)
+{
+	struct tfs_part *p = tfs_ino_to_part(ino);
+	struct tfs_part_info info;
+	uint64_t v;
+	char val[32];
+	int len;
+
+	if (!p) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	tfs_part_info(p, &info);
+	if (strcmp(name, xattr_names[0]) == 0)
+		v = info.start;
+	else if (strcmp(name, xattr_names[1]) == 0)
+		v = info.end;
+	else if (strcmp(name, xattr_names[2]) == 0)
+		v = info.records;
+	else if (strcmp(name, xattr_names[3]) == 0)
+		v = info.segments;
+	else {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	len = snprintf(val, sizeof(val), "%" PRIu64, v);
+	reply_value(req, val, (size_t)len, size);
+}
+
+void tfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	char list[256];
+	size_t len = 0;
+
+	if (tfs_ino_to_part(ino)) {
+		for (size_t i = 0; i < N_XATTRS; i++) {
+			size_t n = strlen(xattr_names[i]) + 1;
+
+			memcpy(list + len, xattr_names[i], n);
+			len += n;
+		}
+	}
+	reply_value(req, list, len, size);
+}
+
+/* Ours are computed, so read-only; nothing else can be stored. */
+static int set_refusal(const char *name)
+{
+	return strncmp(name, TFS_XATTR_PREFIX, strlen(TFS_XATTR_PREFIX)) == 0
+		       ? EPERM
+		       : ENOTSUP;
+}
+
+void tfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		  const char *value, size_t size, int flags)
+{
+	fuse_reply_err(req, set_refusal(name));
+}
+
+void tfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	fuse_reply_err(req, set_refusal(name));
+}
