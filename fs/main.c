@@ -15,33 +15,6 @@
 #include "opts.h"
 #include "tfs.h"
 
-struct tfs_fs tfs;
-
-/* Until the mount is ready, messages go to stderr even for a daemon, so
- * the user sees why a mount failed. */
-static int log_to_syslog;
-
-void tfs_log_msg(int prio, const char *msg)
-{
-	if (log_to_syslog)
-		syslog(prio, "%s", msg);
-	else
-		fprintf(stderr, "topicfs: %s\n", msg);
-}
-
-void tfs_log(int prio, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	if (prio > LOG_NOTICE && !tfs.foreground)
-		return; /* a daemon keeps its log to what matters */
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	tfs_log_msg(prio, msg);
-}
-
 static void fuse_log_to_tfs(enum fuse_log_level level, const char *fmt,
 			    va_list ap)
 {
@@ -158,8 +131,7 @@ static void daemon_ready(int fd, char status)
 			if (null > 2)
 				close(null);
 		}
-		openlog("topicfs", LOG_PID, LOG_DAEMON);
-		log_to_syslog = 1;
+		tfs_log_to_syslog();
 	}
 	if (write(fd, &status, 1) != 1)
 		status = 1;

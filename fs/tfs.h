@@ -71,6 +71,7 @@ static inline struct tfs_part *tfs_ino_to_part(fuse_ino_t ino)
 void tfs_log(int prio, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void tfs_log_msg(int prio, const char *msg);
+void tfs_log_to_syslog(void);
 
 /* Attributes of an inode; 0 or a positive errno. */
 int tfs_fill_attr(fuse_ino_t ino, struct stat *s);
