@@ -73,9 +73,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	@mkdir -p data mnt
-	@echo "topicfs: mounting ./data at ./mnt (Ctrl-C unmounts)"
-	./$(BUILD)/topicfs -f data mnt
+	@contrib/run-demo.sh ./$(BUILD)/topicfs data mnt
 
 # Everything CI runs: a normal build, then the same tests built with
 # ASan+UBSan (the daemon under test is the sanitized one).
