@@ -1,0 +1,103 @@
+/*
+ * producer - append numbered lines to a file, one write() per line (tests).
+ *
+ *   producer [-p PADMAX] [-a ACKFILE] [-y EVERY] [-c] PATH ID COUNT
+ *
+ * Line SEQ (0..COUNT-1) of producer ID is "p<ID> <SEQ, 6 digits>", then
+ * (ID*11 + SEQ*37) % (PADMAX+1) pad bytes 'a'+SEQ%26, then '\n' (see
+ * tests/tools/linecheck.c, which regenerates it).  PATH is opened O_WRONLY |
+ * O_APPEND (-c adds O_CREAT, for plain files).  With -a, each line is
+ * written to ACKFILE after the write() to PATH returned: the acknowledged
+ * records.  -y EVERY fsync()s PATH after every EVERY lines and at the end.
+ * Exit 0 when all COUNT lines were written, 1 on the first error (message
+ * says which line and errno).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LINE_MAX_BYTES (64 * 1024)
+
+static size_t make_line(char *buf, long id, long seq, long padmax)
+{
+	int n = snprintf(buf, 64, "p%ld %06ld", id, seq);
+	long pad = (id * 11 + seq * 37) % (padmax + 1);
+
+	memset(buf + n, 'a' + (int)(seq % 26), (size_t)pad);
+	buf[n + pad] = '\n';
+	return (size_t)(n + pad + 1);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: producer [-p PADMAX] [-a ACKFILE] [-y EVERY] [-c] PATH ID COUNT\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *ack = NULL;
+	long padmax = 0, every = 0, id, count, seq;
+	int opt, fd, ackfd = -1, flags = O_WRONLY | O_APPEND;
+	char *buf;
+
+	while ((opt = getopt(argc, argv, "p:a:y:c")) != -1) {
+		switch (opt) {
+		case 'p': padmax = atol(optarg); break;
+		case 'a': ack = optarg; break;
+		case 'y': every = atol(optarg); break;
+		case 'c': flags |= O_CREAT; break;
+		default: usage();
+		}
+	}
+	if (argc - optind != 3 || padmax < 0 || padmax > LINE_MAX_BYTES - 64)
+		usage();
+	id = atol(argv[optind + 1]);
+	count = atol(argv[optind + 2]);
+	buf = malloc(LINE_MAX_BYTES);
+	if (!buf)
+		return 1;
+	fd = open(argv[optind], flags, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "producer %ld: open %s: %s\n", id, argv[optind], strerror(errno));
+		return 1;
+	}
+	if (ack) {
+		ackfd = open(ack, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+		if (ackfd < 0) {
+			fprintf(stderr, "producer %ld: open %s: %s\n", id, ack, strerror(errno));
+			return 1;
+		}
+	}
+	for (seq = 0; seq < count; seq++) {
+		size_t len = make_line(buf, id, seq, padmax);
+		ssize_t n = write(fd, buf, len);
+
+		if (n != (ssize_t)len) {
+			fprintf(stderr, "producer %ld: write of line %ld returned %zd: %s\n",
+				id, seq, n, n < 0 ? strerror(errno) : "short write");
+			return 1;
+		}
+		if (ackfd >= 0 && write(ackfd, buf, len) != (ssize_t)len) {
+			fprintf(stderr, "producer %ld: ack write: %s\n", id, strerror(errno));
+			return 1;
+		}
+		if (every && (seq + 1) % every == 0 && fsync(fd)) {
+			fprintf(stderr, "producer %ld: fsync after line %ld: %s\n", id, seq, strerror(errno));
+			return 1;
+		}
+	}
+	if (every && fsync(fd)) {
+		fprintf(stderr, "producer %ld: final fsync: %s\n", id, strerror(errno));
+		return 1;
+	}
+	if (close(fd)) {
+		fprintf(stderr, "producer %ld: close: %s\n", id, strerror(errno));
+		return 1;
+	}
+	free(buf);
+	return 0;
+}
