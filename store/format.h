@@ -1,0 +1,63 @@
+/*
+ * store/format.h - every on-disk constant of data directory format 1: file
+ * names, the format file, and the byte layout of segment index files.
+ * docs/FORMAT.md draws the same layouts; change both together, and only
+ * with a version bump.  All integers are little-endian.
+ */
+#ifndef TOPICFS_STORE_FORMAT_H
+#define TOPICFS_STORE_FORMAT_H
+
+/* ---- the data directory ---------------------------------------------- */
+
+#define FMT_VERSION	 1u		      /* the one version we read */
+#define FMT_FILE	 ".topicfs"	      /* DATADIR/.topicfs */
+#define FMT_FILE_TMP	 ".topicfs.tmp"	      /* its temp while replaced */
+#define FMT_FILE_PREFIX	 "topicfs-format "    /* then the version, '\n' */
+#define FMT_FILE_MAX	 64		      /* longest format file read */
+#define FMT_SEG_DIGITS	 20		      /* base offset, zero-padded */
+#define FMT_LOG_SUFFIX	 ".log"		      /* segment data */
+#define FMT_IDX_SUFFIX	 ".idx"		      /* segment index */
+#define FMT_TMP_SUFFIX	 ".tmp"		      /* leftover temp: removed */
+#define FMT_DEL_SUFFIX	 ".deleted"	      /* partition dir being deleted */
+#define FMT_SEG_NAME_LEN (FMT_SEG_DIGITS + 4) /* "000..000.log" */
+
+/* ---- index file header, 32 bytes at offset 0 ------------------------- */
+
+#define FMT_IDX_MAGIC	  "TFSIDX01"
+#define FMT_IDX_MAGIC_LEN 8u
+#define FMT_IDX_VERSION	  1u
+
+#define FMT_HDR_SIZE	 32u
+#define FMT_HDR_MAGIC	 0u  /* 8  magic "TFSIDX01" */
+#define FMT_HDR_VERSION	 8u  /* 4  index format version */
+#define FMT_HDR_ENTSIZE	 12u /* 4  entry size (FMT_ENT_SIZE) */
+#define FMT_HDR_BASE	 16u /* 8  segment base offset */
+#define FMT_HDR_RESERVED 24u /* 4  zero */
+#define FMT_HDR_CRC	 28u /* 4  CRC32C of bytes 0..27 */
+
+/* ---- index entry i, 32 bytes at FMT_HDR_SIZE + FMT_ENT_SIZE * i ------- */
+
+#define FMT_ENT_SIZE	 32u
+#define FMT_ENT_OFFSET	 0u  /* 8  partition offset of the first byte */
+#define FMT_ENT_LENGTH	 8u  /* 4  record length in bytes */
+#define FMT_ENT_DATACRC	 12u /* 4  CRC32C of the record's bytes */
+#define FMT_ENT_TIME	 16u /* 8  append time, ms since the epoch, signed */
+#define FMT_ENT_RESERVED 24u /* 4  zero */
+#define FMT_ENT_CRC	 28u /* 4  CRC32C of bytes 0..27 of the entry */
+
+_Static_assert(sizeof(FMT_IDX_MAGIC) - 1 == FMT_IDX_MAGIC_LEN, "magic");
+_Static_assert(FMT_HDR_MAGIC + FMT_IDX_MAGIC_LEN == FMT_HDR_VERSION, "hdr");
+_Static_assert(FMT_HDR_VERSION + 4 == FMT_HDR_ENTSIZE, "hdr layout");
+_Static_assert(FMT_HDR_ENTSIZE + 4 == FMT_HDR_BASE, "hdr layout");
+_Static_assert(FMT_HDR_BASE + 8 == FMT_HDR_RESERVED, "hdr layout");
+_Static_assert(FMT_HDR_RESERVED + 4 == FMT_HDR_CRC, "hdr layout");
+_Static_assert(FMT_HDR_CRC + 4 == FMT_HDR_SIZE, "hdr layout");
+_Static_assert(FMT_ENT_OFFSET + 8 == FMT_ENT_LENGTH, "entry layout");
+_Static_assert(FMT_ENT_LENGTH + 4 == FMT_ENT_DATACRC, "entry layout");
+_Static_assert(FMT_ENT_DATACRC + 4 == FMT_ENT_TIME, "entry layout");
+_Static_assert(FMT_ENT_TIME + 8 == FMT_ENT_RESERVED, "entry layout");
+_Static_assert(FMT_ENT_RESERVED + 4 == FMT_ENT_CRC, "entry layout");
+_Static_assert(FMT_ENT_CRC + 4 == FMT_ENT_SIZE, "entry layout");
+_Static_assert(FMT_HDR_SIZE % FMT_ENT_SIZE == 0, "entries stay aligned");
+
+#endif /* TOPICFS_STORE_FORMAT_H */

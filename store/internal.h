@@ -1,0 +1,197 @@
+/*
+ * store/internal.h - the store's private objects (store, topic, partition,
+ * segment), who owns whom, which lock protects what, and the functions the
+ * store's files share.
+ *
+ * Ownership: the store's topics array holds one reference on each topic; a
+ * topic's parts array holds one reference on each partition; a partition's
+ * segs array holds one reference on each segment, and every extent handed
+ * out by tfs_part_read_map() pins one more.  Deleting a topic or partition
+ * drops the array's reference; if others remain, the object is parked on
+ * the store's graveyard until its last tfs_*_put (or tfs_store_close).
+ *
+ * Lock order (outermost first): store->lock, topic->lock,
+ * part->append_lock, part->seg_lock.  Readers take only seg_lock (shared).
+ */
+#ifndef TOPICFS_STORE_INTERNAL_H
+#define TOPICFS_STORE_INTERNAL_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <syslog.h>
+
+#include "topicfs/store.h"
+
+/* One segment: DIR/<base>.log (record bytes) and DIR/<base>.idx. */
+struct tfs_seg {
+	uint64_t base;		  /* partition offset of .log byte 0;
+				     immutable */
+	_Atomic uint64_t size;	  /* published data bytes; release-stored by
+				     the appender after data and index */
+	_Atomic uint64_t entries; /* index entries (records); stored by the
+				     appender under part->append_lock */
+	_Atomic int fd;		  /* .log fd, O_RDWR while active; -1 until a
+				     sealed segment is first read (CAS) */
+	int idx_fd;		  /* .idx fd while active, -1 once sealed;
+				     protected by part->append_lock */
+	_Atomic uint64_t refs;	  /* the segs array's + one per extent */
+};
+
+struct tfs_part {
+	struct tfs_store *st;	     /* owning store; immutable */
+	struct tfs_topic *topic;     /* no reference while live; the deleted
+				        partition holds one (part_delete) */
+	uint32_t num;		     /* partition number; immutable */
+	char *path;		     /* DATADIR/TOPIC/P, owned; renamed away
+				        on delete (protected by append_lock) */
+	char *name;		     /* "TOPIC/P" for messages, owned */
+	_Atomic uint64_t refs;	     /* handles + the topic's parts array */
+	pthread_mutex_t append_lock; /* serialises appends, roll, sync */
+	pthread_rwlock_t seg_lock;   /* segs/nsegs: shared by readers,
+				        exclusive for roll and delete */
+	struct tfs_seg **segs;	     /* by base, ascending; the last is the
+				        active one; protected by seg_lock,
+				        changed only with append_lock held */
+	size_t nsegs;		     /* used entries of segs; as segs */
+	size_t segs_cap;	     /* allocated entries of segs; as segs */
+	_Atomic uint64_t end;	     /* end offset; release-stored after the
+				        record is in data and index */
+	_Atomic uint64_t records;    /* records between start and end */
+	_Atomic uint64_t unsynced;   /* appends since the last fdatasync;
+				        written under append_lock */
+	_Atomic int64_t mtime_ms;    /* last append (or creation) time */
+	bool deleted;		     /* files unlinked; append_lock */
+	struct tfs_part *dead_next;  /* graveyard link; st->lock */
+};
+
+struct tfs_topic {
+	struct tfs_store *st;	    /* owning store; immutable */
+	char *name;		    /* topic name, owned; immutable */
+	char *path;		    /* DATADIR/TOPIC, owned; immutable */
+	_Atomic uint64_t refs;	    /* handles + the store's topics array */
+	pthread_mutex_t lock;	    /* protects parts, nparts, deleted */
+	struct tfs_part **parts;    /* partitions 0..nparts-1, each holding
+				       one reference; protected by lock */
+	uint32_t nparts;	    /* partition count; protected by lock */
+	uint32_t parts_cap;	    /* allocated entries; protected by lock */
+	bool deleted;		    /* dir removed; protected by lock */
+	struct tfs_topic *dead_next; /* graveyard link; st->lock */
+};
+
+struct tfs_store {
+	char *dir;		      /* data directory path, owned */
+	int dir_fd;		      /* O_DIRECTORY fd of dir, for fsync */
+	struct tfs_store_opts opts;   /* effective options; immutable */
+	pthread_mutex_t lock;	      /* protects everything below */
+	struct tfs_topic **topics;    /* sorted by name, one ref each */
+	size_t ntopics;		      /* used entries of topics */
+	size_t topics_cap;	      /* allocated entries of topics */
+	struct tfs_topic *dead_topics; /* deleted, still referenced */
+	struct tfs_part *dead_parts;  /* deleted, still referenced */
+	pthread_cond_t flush_cond;    /* wakes the flusher to stop */
+	bool stopping;		      /* tfs_store_close is running */
+	bool flusher_started;	      /* flusher is valid and joinable */
+	pthread_t flusher;	      /* the flush_ms thread */
+};
+
+/* ---- store.c --------------------------------------------------------- */
+
+/* Report through opts.log (or stderr), prio a syslog priority. */
+void store_log(struct tfs_store *st, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* fsync a directory by path; -errno. */
+int store_fsync_path(const char *path);
+/* Join a and b with '/', malloc'ed; NULL when out of memory. */
+char *store_join(const char *a, const char *b);
+/* Park a deleted object; free it now if it is unreferenced. */
+void store_bury_part(struct tfs_store *st, struct tfs_part *p);
+void store_bury_topic(struct tfs_store *st, struct tfs_topic *t);
+
+/* ---- topic.c --------------------------------------------------------- */
+
+/* Load the topic directory st->dir/name and its partitions (recovering
+ * them); the topic comes with the one reference the store's array holds. */
+int topic_load(struct tfs_store *st, const char *name, struct tfs_topic **out);
+/* Insert t into st->topics (sorted); caller holds st->lock. */
+int topic_insert(struct tfs_store *st, struct tfs_topic *t);
+/* Free a topic and every partition still in its array (no refcounts). */
+void topic_free(struct tfs_topic *t);
+
+/* ---- partition.c ----------------------------------------------------- */
+
+/* Load (recover) or create partition dir t->path/num; one reference. */
+int part_load(struct tfs_topic *t, uint32_t num, bool create,
+	      struct tfs_part **out);
+/* Remove directory path and the files in it (logged on failure). */
+int part_remove_dir(struct tfs_store *st, const char *path);
+/* Unlink the partition's files and directory; the object stays usable
+ * through the fds it keeps.  Caller holds topic->lock. */
+int part_unlink(struct tfs_part *p);
+/* Free a partition and its segments (no refcounts). */
+void part_free(struct tfs_part *p);
+/* Unsynced appends (for the flusher). */
+uint64_t part_unsynced(struct tfs_part *p);
+
+/* ---- segment.c ------------------------------------------------------- */
+
+/* Path of segment base's file with suffix ext in dir; -ENAMETOOLONG. */
+int seg_path(char *buf, size_t size, const char *dir, uint64_t base,
+	     const char *ext);
+/* Parse a segment file name; 0 with *base and *is_log (.log, else .idx),
+ * or -EINVAL. */
+int seg_parse_name(const char *name, uint64_t *base, bool *is_log);
+/* Create empty segment files (the index with its header) in p->path. */
+int seg_create(struct tfs_part *p, uint64_t base, struct tfs_seg **out);
+/* Open a sealed segment after checking it against its index; -EUCLEAN. */
+int seg_open_sealed(struct tfs_part *p, uint64_t base, struct tfs_seg **out);
+/* Open the active segment, recovering its torn tail (recovery.c). */
+int seg_open_active(struct tfs_part *p, uint64_t base, struct tfs_seg **out);
+/* Allocate a segment object with no files. */
+struct tfs_seg *seg_alloc(uint64_t base);
+/* The .log fd, opened read-only on first use for a sealed segment. */
+int seg_data_fd(struct tfs_part *p, struct tfs_seg *seg);
+/* Write one record at the segment's end, then its index entry stamped
+ * now_ms, then fdatasync both if sync; on error nothing is left behind.
+ * Publishes seg->size, not the partition's end.  Under append_lock. */
+int seg_append(struct tfs_part *p, struct tfs_seg *seg, const void *buf,
+	       size_t len, int64_t now_ms, bool sync);
+/* fdatasync data and index; -errno. */
+int seg_sync(struct tfs_seg *seg);
+/* Close the index fd of a segment that stops being active. */
+void seg_seal(struct tfs_seg *seg);
+void seg_pin(struct tfs_seg *seg);
+/* Drop a reference; the last one closes the fds and frees. */
+void seg_put(struct tfs_seg *seg);
+/* Bytes of the segment's files on disk. */
+uint64_t seg_disk_bytes(struct tfs_seg *seg);
+
+/* Index encoding (segment.c). */
+void seg_hdr_encode(unsigned char *hdr, uint64_t base);
+/* 0 valid for base; -EBADMSG bad magic or CRC (torn); -EPROTONOSUPPORT
+ * another version; -EUCLEAN intact but wrong base or entry size. */
+int seg_hdr_check(const unsigned char *hdr, uint64_t base);
+/* An index entry as decoded. */
+struct seg_entry {
+	uint64_t off;	 /* partition offset of the record */
+	uint32_t len;	 /* record length */
+	uint32_t dcrc;	 /* CRC32C of the record's bytes */
+	int64_t time_ms; /* append time */
+};
+void seg_ent_encode(unsigned char *raw, const struct seg_entry *e);
+/* 0, or -EUCLEAN when the entry's own CRC does not match. */
+int seg_ent_decode(const unsigned char *raw, struct seg_entry *e);
+/* Full pread/pwrite loops; -errno, or -EIO on a premature end of file. */
+int seg_pread_all(int fd, void *buf, size_t len, uint64_t pos);
+int seg_pwrite_all(int fd, const void *buf, size_t len, uint64_t pos);
+
+/* ---- recovery.c ------------------------------------------------------ */
+
+/* Recover the active segment whose files are open at seg->fd and
+ * seg->idx_fd: fix the index header, cut torn index entries and data,
+ * log each cut; sets seg->size and seg->entries. */
+int rec_active(struct tfs_part *p, struct tfs_seg *seg);
+
+#endif /* TOPICFS_STORE_INTERNAL_H */

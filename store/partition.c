@@ -1,0 +1,632 @@
+/*
+ * store/partition.c - one partition: its directory of segments, loading
+ * and recovering it, appends (with roll), zero-copy read maps, sync, and
+ * unlinking it while handles stay usable.
+ */
+#include <assert.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "format.h"
+#include "internal.h"
+
+#define PART_PREAD_EXTENTS 8 /* extents per read map in tfs_part_pread */
+
+/* A growable array of segment bases found in a partition directory. */
+struct part_bases {
+	uint64_t *v; /* bases, malloc'ed */
+	size_t n;    /* used */
+	size_t cap;  /* allocated */
+};
+
+static int64_t part_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct tfs_seg *part_active(struct tfs_part *p)
+{
+	assert(p->nsegs > 0);
+	return p->segs[p->nsegs - 1];
+}
+
+static struct tfs_part *part_alloc(struct tfs_topic *t, uint32_t num)
+{
+	struct tfs_part *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->st = t->st;
+	p->topic = t;
+	p->num = num;
+	if (asprintf(&p->path, "%s/%u", t->path, num) < 0)
+		p->path = NULL;
+	if (asprintf(&p->name, "%s/%u", t->name, num) < 0)
+		p->name = NULL;
+	if (!p->path || !p->name) {
+		free(p->path);
+		free(p->name);
+		free(p);
+		return NULL;
+	}
+	atomic_init(&p->refs, 1);
+	atomic_init(&p->end, 0);
+	atomic_init(&p->records, 0);
+	atomic_init(&p->unsynced, 0);
+	atomic_init(&p->mtime_ms, part_now_ms());
+	pthread_mutex_init(&p->append_lock, NULL);
+	pthread_rwlock_init(&p->seg_lock, NULL);
+	return p;
+}
+
+void part_free(struct tfs_part *p)
+{
+	for (size_t i = 0; i < p->nsegs; i++)
+		seg_put(p->segs[i]);
+	free(p->segs);
+	pthread_rwlock_destroy(&p->seg_lock);
+	pthread_mutex_destroy(&p->append_lock);
+	free(p->path);
+	free(p->name);
+	free(p);
+}
+
+static int part_bases_add(struct part_bases *b, uint64_t base)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 16;
+		uint64_t *v = realloc(b->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		b->v = v;
+		b->cap = cap;
+	}
+	b->v[b->n++] = base;
+	return 0;
+}
+
+static int part_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool part_name_has_suffix(const char *name, const char *sfx)
+{
+	size_t n = strlen(name), m = strlen(sfx);
+
+	return n > m && !strcmp(name + n - m, sfx);
+}
+
+/* Sort one directory entry of a partition dir into logs or idxs; remove
+ * *.tmp leftovers; warn about anything else. */
+static int part_scan_entry(struct tfs_part *p, int dfd, const char *name,
+			   struct part_bases *logs, struct part_bases *idxs)
+{
+	uint64_t base;
+	bool is_log;
+
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return 0;
+	if (!seg_parse_name(name, &base, &is_log))
+		return part_bases_add(is_log ? logs : idxs, base);
+	if (part_name_has_suffix(name, FMT_TMP_SUFFIX)) {
+		store_log(p->st, LOG_NOTICE,
+			  "recovery: %s/%s: removing a leftover temporary file",
+			  p->name, name);
+		if (unlinkat(dfd, name, 0))
+			return -errno;
+		return 0;
+	}
+	store_log(p->st, LOG_WARNING, "%s/%s: ignoring an unknown file",
+		  p->name, name);
+	return 0;
+}
+
+/* Collect the sorted bases of the segments (.log files) in p->path. */
+static int part_scan(struct tfs_part *p, struct part_bases *logs)
+{
+	struct part_bases idxs = { 0 };
+	struct dirent *de;
+	DIR *d = opendir(p->path);
+	int err = 0;
+
+	if (!d)
+		return -errno;
+	while (!err && (errno = 0, de = readdir(d)))
+		err = part_scan_entry(p, dirfd(d), de->d_name, logs, &idxs);
+	if (!err && errno)
+		err = -errno;
+	closedir(d);
+	qsort(logs->v, logs->n, sizeof(uint64_t), part_cmp_u64);
+	for (size_t i = 0; !err && i < idxs.n; i++) {
+		if (!logs->n || !bsearch(&idxs.v[i], logs->v, logs->n,
+					 sizeof(uint64_t), part_cmp_u64))
+			store_log(p->st, LOG_WARNING,
+				  "%s/%020llu%s: ignoring an index without its .log",
+				  p->name, (unsigned long long)idxs.v[i],
+				  FMT_IDX_SUFFIX);
+	}
+	free(idxs.v);
+	return err;
+}
+
+/* Append seg to p->segs; the caller holds seg_lock for writing (or owns
+ * p alone). */
+static int part_push_seg(struct tfs_part *p, struct tfs_seg *seg)
+{
+	if (p->nsegs == p->segs_cap) {
+		size_t cap = p->segs_cap ? 2 * p->segs_cap : 8;
+		struct tfs_seg **v = realloc(p->segs, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		p->segs = v;
+		p->segs_cap = cap;
+	}
+	p->segs[p->nsegs++] = seg;
+	return 0;
+}
+
+/* Segment i must start where segment i-1 ends. */
+static int part_check_gap(struct tfs_part *p, uint64_t base)
+{
+	struct tfs_seg *prev;
+	uint64_t prev_end;
+
+	if (!p->nsegs)
+		return 0;
+	prev = part_active(p);
+	prev_end = prev->base + atomic_load(&prev->size);
+	if (prev_end == base)
+		return 0;
+	store_log(p->st, LOG_ERR,
+		  "%s/%020llu%s: segment starts at offset %llu but the previous segment ends at offset %llu",
+		  p->name, (unsigned long long)base, FMT_LOG_SUFFIX,
+		  (unsigned long long)base, (unsigned long long)prev_end);
+	return -EUCLEAN;
+}
+
+/* Create segment 0 of a partition that has none, and sync the dir. */
+static int part_first_seg(struct tfs_part *p)
+{
+	struct tfs_seg *seg;
+	int err = seg_create(p, 0, &seg);
+
+	if (err)
+		return err;
+	err = part_push_seg(p, seg);
+	if (err) {
+		seg_put(seg);
+		return err;
+	}
+	return store_fsync_path(p->path);
+}
+
+/* Open the sealed segments with their checks, then the active one with
+ * its recovery; set end, records and mtime. */
+static int part_open_segs(struct tfs_part *p, const struct part_bases *b)
+{
+	struct tfs_seg *seg;
+	struct stat sb;
+	uint64_t records = 0;
+	int err;
+
+	for (size_t i = 0; i < b->n; i++) {
+		err = part_check_gap(p, b->v[i]);
+		if (err)
+			return err;
+		if (i + 1 < b->n)
+			err = seg_open_sealed(p, b->v[i], &seg);
+		else
+			err = seg_open_active(p, b->v[i], &seg);
+		if (err)
+			return err;
+		err = part_push_seg(p, seg);
+		if (err) {
+			seg_put(seg);
+			return err;
+		}
+		records += atomic_load(&seg->entries);
+	}
+	seg = part_active(p);
+	atomic_store(&p->end, seg->base + atomic_load(&seg->size));
+	atomic_store(&p->records, records);
+	if (!fstat(atomic_load(&seg->fd), &sb))
+		atomic_store(&p->mtime_ms, (int64_t)sb.st_mtim.tv_sec * 1000 +
+						   sb.st_mtim.tv_nsec / 1000000);
+	return 0;
+}
+
+int part_load(struct tfs_topic *t, uint32_t num, bool create,
+	      struct tfs_part **out)
+{
+	struct part_bases logs = { 0 };
+	struct tfs_part *p = part_alloc(t, num);
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	if (create && mkdir(p->path, 0755)) {
+		err = -errno;
+		goto out_free;
+	}
+	err = part_scan(p, &logs);
+	if (err)
+		goto out_remove;
+	if (logs.n) {
+		err = part_open_segs(p, &logs);
+	} else {
+		if (!create)
+			store_log(t->st, LOG_NOTICE,
+				  "recovery: %s: partition has no segments; creating segment 0",
+				  p->name);
+		err = part_first_seg(p);
+	}
+	if (!err && create)
+		err = store_fsync_path(t->path);
+	if (err)
+		goto out_remove;
+	free(logs.v);
+	*out = p;
+	return 0;
+
+out_remove:
+	if (create)
+		part_remove_dir(t->st, p->path);
+	free(logs.v);
+out_free:
+	part_free(p);
+	return err;
+}
+
+int part_remove_dir(struct tfs_store *st, const char *path)
+{
+	struct dirent *de;
+	DIR *d = opendir(path);
+	int err = 0;
+
+	if (!d)
+		return -errno;
+	while ((errno = 0, de = readdir(d))) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    unlinkat(dirfd(d), de->d_name, 0) && !err)
+			err = -errno;
+	}
+	if (!err && errno)
+		err = -errno;
+	closedir(d);
+	if (!err && rmdir(path))
+		err = -errno;
+	if (err)
+		store_log(st, LOG_ERR, "removing %s: %s", path, strerror(-err));
+	return err;
+}
+
+int part_unlink(struct tfs_part *p)
+{
+	char *dead = NULL;
+	int err = 0;
+
+	pthread_mutex_lock(&p->append_lock);
+	pthread_rwlock_wrlock(&p->seg_lock);
+	/* open handles keep reading the unlinked files through these fds */
+	for (size_t i = 0; i < p->nsegs && !err; i++) {
+		int fd = seg_data_fd(p, p->segs[i]);
+
+		err = fd < 0 ? fd : 0;
+	}
+	if (!err && asprintf(&dead, "%s%s", p->path, FMT_DEL_SUFFIX) < 0)
+		err = -ENOMEM;
+	if (!err && rename(p->path, dead))
+		err = -errno;
+	if (!err)
+		err = store_fsync_path(p->topic->path);
+	if (!err) {
+		p->deleted = true;
+		/* a crash from here on is finished by the next open */
+		part_remove_dir(p->st, dead);
+		store_fsync_path(p->topic->path);
+	}
+	pthread_rwlock_unlock(&p->seg_lock);
+	pthread_mutex_unlock(&p->append_lock);
+	free(dead);
+	return err;
+}
+
+uint64_t part_unsynced(struct tfs_part *p)
+{
+	return atomic_load(&p->unsynced);
+}
+
+/* Seal the active segment and start a new one at end: the old one is
+ * synced first, so sealed segments are always whole and durable. */
+static int part_roll(struct tfs_part *p, uint64_t end)
+{
+	struct tfs_seg *old = part_active(p), *seg;
+	int err = seg_sync(old);
+
+	if (!err)
+		err = seg_create(p, end, &seg);
+	if (err)
+		return err;
+	err = store_fsync_path(p->path);
+	if (!err) {
+		pthread_rwlock_wrlock(&p->seg_lock);
+		err = part_push_seg(p, seg);
+		pthread_rwlock_unlock(&p->seg_lock);
+	}
+	if (err) {
+		char path[PATH_MAX];
+
+		if (!seg_path(path, sizeof(path), p->path, end, FMT_LOG_SUFFIX))
+			unlink(path);
+		if (!seg_path(path, sizeof(path), p->path, end, FMT_IDX_SUFFIX))
+			unlink(path);
+		seg_put(seg);
+		return err;
+	}
+	seg_seal(old);
+	atomic_store(&p->unsynced, 0);
+	return 0;
+}
+
+/* The append proper, under append_lock, at the current end. */
+static int part_append_locked(struct tfs_part *p, const void *buf, size_t len,
+			      uint64_t end)
+{
+	uint64_t limit = p->st->opts.segment_bytes;
+	uint64_t flush = p->st->opts.flush_messages;
+	uint64_t unsynced = atomic_load(&p->unsynced);
+	struct tfs_seg *seg = part_active(p);
+	uint64_t size = atomic_load_explicit(&seg->size, memory_order_relaxed);
+	int64_t now = part_now_ms();
+	bool sync;
+	int err;
+
+	/* a deleted partition's directory is gone: it grows in place */
+	if (size > 0 && size + len > limit && !p->deleted) {
+		err = part_roll(p, end);
+		if (err)
+			return err;
+		seg = part_active(p);
+		unsynced = 0;
+	}
+	sync = flush && unsynced + 1 >= flush;
+	err = seg_append(p, seg, buf, len, now, sync);
+	if (err)
+		return err;
+	atomic_store_explicit(&p->end, end + len, memory_order_release);
+	atomic_fetch_add(&p->records, 1);
+	atomic_store(&p->mtime_ms, now);
+	atomic_store(&p->unsynced, sync ? 0 : unsynced + 1);
+	return 0;
+}
+
+ssize_t tfs_part_append(struct tfs_part *p, const void *buf, size_t len,
+			uint64_t expect, uint64_t *off)
+{
+	uint64_t end;
+	int err = 0;
+
+	if (len > TFS_MAX_RECORD_BYTES)
+		return -EMSGSIZE;
+	pthread_mutex_lock(&p->append_lock);
+	end = atomic_load_explicit(&p->end, memory_order_relaxed);
+	if (expect != TFS_OFFSET_ANY && expect != end)
+		err = -ESPIPE;
+	else if (len)
+		err = part_append_locked(p, buf, len, end);
+	pthread_mutex_unlock(&p->append_lock);
+	if (err) {
+		if (err != -ESPIPE)
+			store_log(p->st, LOG_ERR, "%s: append at offset %llu: %s",
+				  p->name, (unsigned long long)end,
+				  tfs_strerror(err));
+		return err;
+	}
+	if (off)
+		*off = end;
+	return (ssize_t)len;
+}
+
+/* Index of the segment holding off (the last with base <= off); the
+ * caller holds seg_lock and has checked off >= segs[0]->base. */
+static size_t part_find_seg(struct tfs_part *p, uint64_t off)
+{
+	size_t lo = 0, hi = p->nsegs;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->segs[mid]->base <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Fill extents from segment i on; seg_lock held shared. */
+static ssize_t part_map_locked(struct tfs_part *p, uint64_t off, size_t len,
+			       struct tfs_extent *ext, size_t max, size_t *n)
+{
+	size_t got = 0;
+
+	for (size_t i = part_find_seg(p, off); got < len && *n < max &&
+					       i < p->nsegs;
+	     i++) {
+		struct tfs_seg *seg = p->segs[i];
+		uint64_t seg_end = seg->base + atomic_load_explicit(
+						       &seg->size,
+						       memory_order_acquire);
+		size_t take;
+		int fd;
+
+		if (off >= seg_end)
+			continue;
+		take = seg_end - off < len - got ? (size_t)(seg_end - off)
+						 : len - got;
+		fd = seg_data_fd(p, seg);
+		if (fd < 0) {
+			tfs_part_read_unmap(ext, *n);
+			*n = 0;
+			return fd;
+		}
+		seg_pin(seg);
+		ext[*n] = (struct tfs_extent){ .fd = fd,
+					       .pos = off - seg->base,
+					       .len = take,
+					       .seg = seg };
+		(*n)++;
+		got += take;
+		off += take;
+	}
+	return (ssize_t)got;
+}
+
+ssize_t tfs_part_read_map(struct tfs_part *p, uint64_t off, size_t len,
+			  struct tfs_extent *ext, size_t max, size_t *n)
+{
+	ssize_t ret = 0;
+	uint64_t end;
+
+	*n = 0;
+	pthread_rwlock_rdlock(&p->seg_lock);
+	end = atomic_load_explicit(&p->end, memory_order_acquire);
+	if (off < p->segs[0]->base)
+		ret = -ERANGE;
+	else if (off < end && max > 0 && len > 0) {
+		if (len > end - off)
+			len = (size_t)(end - off);
+		if (len > SSIZE_MAX)
+			len = SSIZE_MAX;
+		ret = part_map_locked(p, off, len, ext, max, n);
+	}
+	pthread_rwlock_unlock(&p->seg_lock);
+	return ret;
+}
+
+void tfs_part_read_unmap(struct tfs_extent *ext, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		seg_put(ext[i].seg);
+		ext[i].seg = NULL;
+		ext[i].fd = -1;
+	}
+}
+
+ssize_t tfs_part_pread(struct tfs_part *p, void *buf, size_t len,
+		       uint64_t off)
+{
+	struct tfs_extent ext[PART_PREAD_EXTENTS];
+	char *dst = buf;
+	size_t done = 0, n;
+	int err = 0;
+
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	while (done < len && !err) {
+		ssize_t got = tfs_part_read_map(p, off + done, len - done, ext,
+						PART_PREAD_EXTENTS, &n);
+
+		if (got <= 0) {
+			err = (int)got;
+			break;
+		}
+		for (size_t i = 0; i < n && !err; i++) {
+			err = seg_pread_all(ext[i].fd, dst + done, ext[i].len,
+					    ext[i].pos);
+			done += err ? 0 : ext[i].len;
+		}
+		tfs_part_read_unmap(ext, n);
+	}
+	if (err && err != -ERANGE)
+		store_log(p->st, LOG_ERR, "%s: read at offset %llu: %s",
+			  p->name, (unsigned long long)(off + done),
+			  tfs_strerror(err));
+	return err ? (err == -ERANGE ? -ERANGE : -EIO) : (ssize_t)done;
+}
+
+int tfs_part_sync(struct tfs_part *p)
+{
+	int err;
+
+	pthread_mutex_lock(&p->append_lock);
+	err = seg_sync(part_active(p));
+	if (!err)
+		atomic_store(&p->unsynced, 0);
+	pthread_mutex_unlock(&p->append_lock);
+	if (err)
+		store_log(p->st, LOG_ERR, "%s: sync: %s", p->name,
+			  strerror(-err));
+	return err ? -EIO : 0;
+}
+
+uint64_t tfs_part_end(struct tfs_part *p)
+{
+	return atomic_load_explicit(&p->end, memory_order_acquire);
+}
+
+void tfs_part_info(struct tfs_part *p, struct tfs_part_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	pthread_rwlock_rdlock(&p->seg_lock);
+	info->end = atomic_load_explicit(&p->end, memory_order_acquire);
+	info->start = p->segs[0]->base;
+	info->segments = p->nsegs;
+	for (size_t i = 0; i < p->nsegs; i++)
+		info->disk_bytes += seg_disk_bytes(p->segs[i]);
+	pthread_rwlock_unlock(&p->seg_lock);
+	info->records = atomic_load(&p->records);
+	info->mtime_ms = atomic_load(&p->mtime_ms);
+}
+
+void tfs_part_ref(struct tfs_part *p, uint64_t n)
+{
+	atomic_fetch_add(&p->refs, n);
+}
+
+void tfs_part_put(struct tfs_part *p, uint64_t n)
+{
+	uint64_t old = atomic_fetch_sub(&p->refs, n);
+	struct tfs_topic *t = p->topic;
+	struct tfs_store *st = p->st;
+	struct tfs_part **pp;
+
+	assert(old >= n);
+	if (old != n)
+		return;
+	/* only a deleted partition (on the graveyard) loses its last ref */
+	assert(p->deleted);
+	pthread_mutex_lock(&st->lock);
+	for (pp = &st->dead_parts; *pp && *pp != p; pp = &(*pp)->dead_next)
+		;
+	if (*pp)
+		*pp = p->dead_next;
+	pthread_mutex_unlock(&st->lock);
+	part_free(p);
+	tfs_topic_put(t, 1);
+}
+
+uint32_t tfs_part_number(const struct tfs_part *p)
+{
+	return p->num;
+}
+
+struct tfs_topic *tfs_part_topic(const struct tfs_part *p)
+{
+	return p->topic;
+}

@@ -1,0 +1,310 @@
+/*
+ * store/recovery.c - tail recovery of a partition's active segment at open.
+ *
+ * An append writes the record's bytes, then its index entry, and returns;
+ * a crash can leave any prefix of that.  Recovery keeps every record whose
+ * data and entry are both whole and consistent, cuts the rest from the
+ * index and then the .log, and logs every cut with file, count and offsets.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "format.h"
+#include "internal.h"
+
+#define REC_BATCH 256	      /* index entries read at a time */
+#define REC_DATA_CHUNK 65536u /* record bytes read at a time */
+
+/* The state of one active segment's recovery. */
+struct rec {
+	struct tfs_part *p;   /* the partition, for names and the log */
+	struct tfs_seg *seg;  /* the segment; fd and idx_fd open */
+	char lname[512];      /* "TOPIC/P/<base>.log" for messages */
+	char iname[512];      /* "TOPIC/P/<base>.idx" for messages */
+	uint64_t log_size;    /* current .log size */
+	uint64_t idx_size;    /* current .idx size */
+	uint64_t valid;	      /* index entries kept so far */
+	uint64_t end;	      /* segment-relative end of the kept records */
+	bool cut_entries;     /* some index entries were cut */
+	bool changed;	      /* a file was modified: sync at the end */
+};
+
+static int rec_truncate(struct rec *r, int fd, uint64_t size)
+{
+	if (ftruncate(fd, (off_t)size))
+		return -errno;
+	r->changed = true;
+	return 0;
+}
+
+/* (Re)write the index header and cut the index to just it. */
+static int rec_write_header(struct rec *r)
+{
+	unsigned char hdr[FMT_HDR_SIZE];
+	int err;
+
+	seg_hdr_encode(hdr, r->seg->base);
+	err = seg_pwrite_all(r->seg->idx_fd, hdr, sizeof(hdr), 0);
+	if (!err)
+		err = rec_truncate(r, r->seg->idx_fd, FMT_HDR_SIZE);
+	r->idx_size = FMT_HDR_SIZE;
+	return err;
+}
+
+/* An index shorter than its header, or with a torn header. */
+static int rec_header(struct rec *r)
+{
+	unsigned char hdr[FMT_HDR_SIZE];
+	int err;
+
+	if (r->idx_size < FMT_HDR_SIZE) {
+		store_log(r->p->st, LOG_WARNING,
+			  "recovery: %s: index header incomplete (%llu of %u bytes), .log has %llu bytes: rewrote the header, 0 valid entries",
+			  r->iname, (unsigned long long)r->idx_size,
+			  FMT_HDR_SIZE, (unsigned long long)r->log_size);
+		return rec_write_header(r);
+	}
+	err = seg_pread_all(r->seg->idx_fd, hdr, sizeof(hdr), 0);
+	if (!err)
+		err = seg_hdr_check(hdr, r->seg->base);
+	if (err == -EBADMSG) {
+		store_log(r->p->st, r->log_size ? LOG_ERR : LOG_WARNING,
+			  "recovery: %s: bad index header (magic or CRC), .log has %llu bytes: rewrote the header, cut %llu bytes of index entries, 0 valid entries",
+			  r->iname, (unsigned long long)r->log_size,
+			  (unsigned long long)(r->idx_size - FMT_HDR_SIZE));
+		return rec_write_header(r);
+	}
+	if (err)
+		store_log(r->p->st, LOG_ERR, "recovery: %s: index header: %s",
+			  r->iname, tfs_strerror(err));
+	return err;
+}
+
+/* An index cut in the middle of an entry. */
+static int rec_partial_entry(struct rec *r)
+{
+	uint64_t rem = (r->idx_size - FMT_HDR_SIZE) % FMT_ENT_SIZE;
+
+	if (!rem)
+		return 0;
+	store_log(r->p->st, LOG_WARNING,
+		  "recovery: %s: cut %llu bytes of a partial index entry at index offset %llu..%llu",
+		  r->iname, (unsigned long long)rem,
+		  (unsigned long long)(r->idx_size - rem),
+		  (unsigned long long)r->idx_size);
+	r->idx_size -= rem;
+	return rec_truncate(r, r->seg->idx_fd, r->idx_size);
+}
+
+/* Decode raw into e; why it is not acceptable as the entry at partition
+ * offset want, or NULL.  Reasons with numbers are written into why. */
+static const char *rec_entry_bad(struct rec *r, const unsigned char *raw,
+				 struct seg_entry *e, uint64_t want, char *why,
+				 size_t size)
+{
+	uint64_t base = r->seg->base;
+
+	if (seg_ent_decode(raw, e))
+		return "entry CRC mismatch";
+	if (e->off != want) {
+		snprintf(why, size,
+			 "record offset %llu does not follow the previous record (expected %llu)",
+			 (unsigned long long)e->off, (unsigned long long)want);
+		return why;
+	}
+	if (e->off - base + e->len > r->log_size) {
+		snprintf(why, size,
+			 "record %llu..%llu extends past the end of the .log (offset %llu)",
+			 (unsigned long long)e->off,
+			 (unsigned long long)(e->off + e->len),
+			 (unsigned long long)(base + r->log_size));
+		return why;
+	}
+	return NULL;
+}
+
+static void rec_log_cut(struct rec *r, uint64_t from, uint64_t n,
+			const char *why)
+{
+	store_log(r->p->st, LOG_WARNING,
+		  "recovery: %s: cut %llu index entries from entry %llu (index offset %llu, record offset %llu): %s",
+		  r->iname, (unsigned long long)n, (unsigned long long)from,
+		  (unsigned long long)(FMT_HDR_SIZE + FMT_ENT_SIZE * from),
+		  (unsigned long long)(r->seg->base + r->end), why);
+	r->cut_entries = true;
+}
+
+/* Walk the entries forward; stop at the first that is torn, not
+ * contiguous, or points past the .log. */
+static int rec_walk(struct rec *r)
+{
+	unsigned char buf[REC_BATCH * FMT_ENT_SIZE], *raw;
+	uint64_t n = (r->idx_size - FMT_HDR_SIZE) / FMT_ENT_SIZE;
+	struct seg_entry e;
+	const char *bad;
+	char why[160];
+	int err;
+
+	for (uint64_t i = 0; i < n; i += REC_BATCH) {
+		uint64_t k = n - i < REC_BATCH ? n - i : REC_BATCH;
+
+		err = seg_pread_all(r->seg->idx_fd, buf, k * FMT_ENT_SIZE,
+				    FMT_HDR_SIZE + FMT_ENT_SIZE * i);
+		if (err)
+			return err;
+		for (uint64_t j = 0; j < k; j++) {
+			raw = buf + FMT_ENT_SIZE * j;
+			bad = rec_entry_bad(r, raw, &e, r->seg->base + r->end,
+					    why, sizeof(why));
+			if (bad) {
+				rec_log_cut(r, i + j, n - i - j, bad);
+				return 0;
+			}
+			r->valid++;
+			r->end += e.len;
+		}
+	}
+	return 0;
+}
+
+/* CRC32C of len record bytes at segment position pos, in chunks. */
+static int rec_data_crc(struct rec *r, uint64_t pos, uint64_t len,
+			uint32_t *crc)
+{
+	size_t chunk = len < REC_DATA_CHUNK ? (size_t)len : REC_DATA_CHUNK;
+	unsigned char *buf = malloc(chunk ? chunk : 1);
+	int err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	*crc = 0;
+	while (len && !err) {
+		size_t n = len < chunk ? (size_t)len : chunk;
+
+		err = seg_pread_all(atomic_load(&r->seg->fd), buf, n, pos);
+		*crc = crc32c(*crc, buf, n);
+		pos += n;
+		len -= n;
+	}
+	free(buf);
+	return err;
+}
+
+/* Check the data CRC of the kept entries from the last one backwards,
+ * stopping at the first that matches; cut those that do not (e.g. data
+ * zeroed by a power loss after the index entry reached the disk). */
+static int rec_check_data(struct rec *r)
+{
+	unsigned char raw[FMT_ENT_SIZE];
+	uint64_t kept = r->valid, old_end = r->end;
+	struct seg_entry e;
+	uint32_t crc;
+	char why[160];
+	int err;
+
+	while (r->valid > 0) {
+		err = seg_pread_all(r->seg->idx_fd, raw, sizeof(raw),
+				    FMT_HDR_SIZE + FMT_ENT_SIZE * (r->valid - 1));
+		if (!err)
+			err = seg_ent_decode(raw, &e);
+		if (!err)
+			err = rec_data_crc(r, e.off - r->seg->base, e.len, &crc);
+		if (err)
+			return err;
+		if (crc == e.dcrc)
+			break;
+		r->valid--;
+		r->end = e.off - r->seg->base;
+	}
+	if (r->valid == kept)
+		return 0;
+	snprintf(why, sizeof(why),
+		 "record data CRC mismatch (records %llu..%llu damaged)",
+		 (unsigned long long)(r->seg->base + r->end),
+		 (unsigned long long)(r->seg->base + old_end));
+	rec_log_cut(r, r->valid, kept - r->valid, why);
+	return 0;
+}
+
+/* Cut the index after the kept entries and the .log after their data. */
+static int rec_cut(struct rec *r)
+{
+	uint64_t isize = FMT_HDR_SIZE + FMT_ENT_SIZE * r->valid;
+	uint64_t base = r->seg->base;
+	int err;
+
+	if (r->idx_size > isize) {
+		err = rec_truncate(r, r->seg->idx_fd, isize);
+		if (err)
+			return err;
+		r->idx_size = isize;
+	}
+	if (r->log_size <= r->end)
+		return 0;
+	if (r->cut_entries)
+		store_log(r->p->st, LOG_WARNING,
+			  "recovery: %s: cut %llu bytes at offset %llu..%llu (data of the cut index entries and anything after)",
+			  r->lname, (unsigned long long)(r->log_size - r->end),
+			  (unsigned long long)(base + r->end),
+			  (unsigned long long)(base + r->log_size));
+	else
+		store_log(r->p->st, LOG_WARNING,
+			  "recovery: %s: cut %llu bytes of a partial record at offset %llu..%llu (no index entry)",
+			  r->lname, (unsigned long long)(r->log_size - r->end),
+			  (unsigned long long)(base + r->end),
+			  (unsigned long long)(base + r->log_size));
+	err = rec_truncate(r, atomic_load(&r->seg->fd), r->end);
+	r->log_size = r->end;
+	return err;
+}
+
+static int rec_stat(struct rec *r)
+{
+	struct stat lst, ist;
+
+	if (fstat(atomic_load(&r->seg->fd), &lst) || fstat(r->seg->idx_fd, &ist))
+		return -errno;
+	r->log_size = (uint64_t)lst.st_size;
+	r->idx_size = (uint64_t)ist.st_size;
+	return 0;
+}
+
+int rec_active(struct tfs_part *p, struct tfs_seg *seg)
+{
+	struct rec r = { .p = p, .seg = seg };
+	int err;
+
+	snprintf(r.lname, sizeof(r.lname), "%s/%020llu%s", p->name,
+		 (unsigned long long)seg->base, FMT_LOG_SUFFIX);
+	snprintf(r.iname, sizeof(r.iname), "%s/%020llu%s", p->name,
+		 (unsigned long long)seg->base, FMT_IDX_SUFFIX);
+	err = rec_stat(&r);
+	if (!err)
+		err = rec_header(&r);
+	if (!err)
+		err = rec_partial_entry(&r);
+	if (!err)
+		err = rec_walk(&r);
+	if (!err)
+		err = rec_check_data(&r);
+	if (!err)
+		err = rec_cut(&r);
+	if (!err && r.changed)
+		err = seg_sync(seg);
+	if (err) {
+		store_log(p->st, LOG_ERR, "recovery: %s: %s", r.lname,
+			  tfs_strerror(err));
+		return err == -EPROTONOSUPPORT || err == -ENOMEM ||
+			       err == -EUCLEAN
+			       ? err
+			       : -EIO;
+	}
+	atomic_store(&seg->entries, r.valid);
+	atomic_store(&seg->size, r.end);
+	return 0;
+}

@@ -1,0 +1,533 @@
+/*
+ * store/segment.c - one segment: its two files, the index encoding, the
+ * check of a sealed segment against its index, and writing one record.
+ * Tail recovery of the active segment is in recovery.c.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "format.h"
+#include "internal.h"
+
+static void seg_put_le32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void seg_put_le64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t seg_get_le32(const unsigned char *p)
+{
+	uint32_t v = 0;
+
+	for (int i = 3; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static uint64_t seg_get_le64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/*
+ * Index header, written once when the segment is created:
+ *
+ *   0        8        12       16                24       28       32
+ *   +--------+--------+--------+-----------------+--------+--------+
+ *   | magic  |version | entsize| base offset     |reserved| CRC32C |
+ *   |TFSIDX01|   1    |   32   | u64             |   0    | of 0..27
+ *   +--------+--------+--------+-----------------+--------+--------+
+ */
+void seg_hdr_encode(unsigned char *hdr, uint64_t base)
+{
+	memset(hdr, 0, FMT_HDR_SIZE);
+	memcpy(hdr + FMT_HDR_MAGIC, FMT_IDX_MAGIC, FMT_IDX_MAGIC_LEN);
+	seg_put_le32(hdr + FMT_HDR_VERSION, FMT_IDX_VERSION);
+	seg_put_le32(hdr + FMT_HDR_ENTSIZE, FMT_ENT_SIZE);
+	seg_put_le64(hdr + FMT_HDR_BASE, base);
+	seg_put_le32(hdr + FMT_HDR_CRC, crc32c(0, hdr, FMT_HDR_CRC));
+}
+
+/* -EBADMSG torn or foreign (magic, CRC); -EPROTONOSUPPORT another
+ * version; -EUCLEAN intact but not this segment's (base, entry size). */
+int seg_hdr_check(const unsigned char *hdr, uint64_t base)
+{
+	if (memcmp(hdr + FMT_HDR_MAGIC, FMT_IDX_MAGIC, FMT_IDX_MAGIC_LEN) ||
+	    seg_get_le32(hdr + FMT_HDR_CRC) != crc32c(0, hdr, FMT_HDR_CRC))
+		return -EBADMSG;
+	if (seg_get_le32(hdr + FMT_HDR_VERSION) != FMT_IDX_VERSION)
+		return -EPROTONOSUPPORT;
+	if (seg_get_le32(hdr + FMT_HDR_ENTSIZE) != FMT_ENT_SIZE ||
+	    seg_get_le64(hdr + FMT_HDR_BASE) != base)
+		return -EUCLEAN;
+	return 0;
+}
+
+/*
+ * Index entry i, at 32 + 32 * i, written after the record's bytes:
+ *
+ *   0                 8        12       16                24       28   32
+ *   +-----------------+--------+--------+-----------------+--------+-----+
+ *   | offset          | length |data CRC| timestamp ms    |reserved| CRC |
+ *   | u64 (partition) | u32    | u32    | s64             |   0    |0..27|
+ *   +-----------------+--------+--------+-----------------+--------+-----+
+ */
+void seg_ent_encode(unsigned char *raw, const struct seg_entry *e)
+{
+	memset(raw, 0, FMT_ENT_SIZE);
+	seg_put_le64(raw + FMT_ENT_OFFSET, e->off);
+	seg_put_le32(raw + FMT_ENT_LENGTH, e->len);
+	seg_put_le32(raw + FMT_ENT_DATACRC, e->dcrc);
+	seg_put_le64(raw + FMT_ENT_TIME, (uint64_t)e->time_ms);
+	seg_put_le32(raw + FMT_ENT_CRC, crc32c(0, raw, FMT_ENT_CRC));
+}
+
+int seg_ent_decode(const unsigned char *raw, struct seg_entry *e)
+{
+	if (seg_get_le32(raw + FMT_ENT_CRC) != crc32c(0, raw, FMT_ENT_CRC))
+		return -EUCLEAN;
+	e->off = seg_get_le64(raw + FMT_ENT_OFFSET);
+	e->len = seg_get_le32(raw + FMT_ENT_LENGTH);
+	e->dcrc = seg_get_le32(raw + FMT_ENT_DATACRC);
+	e->time_ms = (int64_t)seg_get_le64(raw + FMT_ENT_TIME);
+	return 0;
+}
+
+int seg_path(char *buf, size_t size, const char *dir, uint64_t base,
+	     const char *ext)
+{
+	int n = snprintf(buf, size, "%s/%020llu%s", dir,
+			 (unsigned long long)base, ext);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int seg_parse_name(const char *name, uint64_t *base, bool *is_log)
+{
+	uint64_t v = 0;
+	const char *sfx = name + FMT_SEG_DIGITS;
+
+	if (strlen(name) != FMT_SEG_NAME_LEN)
+		return -EINVAL;
+	for (int i = 0; i < FMT_SEG_DIGITS; i++) {
+		unsigned d = (unsigned)(name[i] - '0');
+
+		if (d > 9 || v > (UINT64_MAX - d) / 10)
+			return -EINVAL;
+		v = v * 10 + d;
+	}
+	if (!strcmp(sfx, FMT_LOG_SUFFIX))
+		*is_log = true;
+	else if (!strcmp(sfx, FMT_IDX_SUFFIX))
+		*is_log = false;
+	else
+		return -EINVAL;
+	*base = v;
+	return 0;
+}
+
+int seg_pread_all(int fd, void *buf, size_t len, uint64_t pos)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, (off_t)pos);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		p += n;
+		pos += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int seg_pwrite_all(int fd, const void *buf, size_t len, uint64_t pos)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)pos);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		p += n;
+		pos += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+struct tfs_seg *seg_alloc(uint64_t base)
+{
+	struct tfs_seg *seg = calloc(1, sizeof(*seg));
+
+	if (!seg)
+		return NULL;
+	seg->base = base;
+	atomic_init(&seg->size, 0);
+	atomic_init(&seg->entries, 0);
+	atomic_init(&seg->fd, -1);
+	seg->idx_fd = -1;
+	atomic_init(&seg->refs, 1);
+	return seg;
+}
+
+int seg_create(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
+{
+	char lpath[PATH_MAX], ipath[PATH_MAX];
+	unsigned char hdr[FMT_HDR_SIZE];
+	struct tfs_seg *seg;
+	int fd, err;
+
+	err = seg_path(lpath, sizeof(lpath), p->path, base, FMT_LOG_SUFFIX);
+	if (!err)
+		err = seg_path(ipath, sizeof(ipath), p->path, base,
+			       FMT_IDX_SUFFIX);
+	if (err)
+		return err;
+	seg = seg_alloc(base);
+	if (!seg)
+		return -ENOMEM;
+	fd = open(lpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err = -errno;
+		goto out_free;
+	}
+	seg->idx_fd = open(ipath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+			   0644);
+	if (seg->idx_fd < 0) {
+		err = -errno;
+		goto out_unlink_log;
+	}
+	seg_hdr_encode(hdr, base);
+	err = seg_pwrite_all(seg->idx_fd, hdr, sizeof(hdr), 0);
+	if (err)
+		goto out_unlink_idx;
+	atomic_store(&seg->fd, fd);
+	*out = seg;
+	return 0;
+
+out_unlink_idx:
+	close(seg->idx_fd);
+	unlink(ipath);
+out_unlink_log:
+	close(fd);
+	unlink(lpath);
+out_free:
+	free(seg);
+	store_log(p->st, LOG_ERR, "%s: creating segment %020llu: %s", p->name,
+		  (unsigned long long)base, tfs_strerror(err));
+	return err;
+}
+
+/* Read a sealed index's header and entry i (i < k); -EUCLEAN/-EIO. */
+static int seg_sealed_entry(struct tfs_part *p, int ifd, const char *iname,
+			    uint64_t i, struct seg_entry *e)
+{
+	unsigned char raw[FMT_ENT_SIZE];
+	uint64_t pos = FMT_HDR_SIZE + FMT_ENT_SIZE * i;
+	int err = seg_pread_all(ifd, raw, sizeof(raw), pos);
+
+	if (err)
+		return err;
+	if (seg_ent_decode(raw, e)) {
+		store_log(p->st, LOG_ERR,
+			  "%s/%s: sealed segment index entry %llu at index offset %llu: CRC mismatch",
+			  p->name, iname, (unsigned long long)i,
+			  (unsigned long long)pos);
+		return -EUCLEAN;
+	}
+	return 0;
+}
+
+/* The cheap consistency check of a sealed segment's index (fd ifd) with
+ * its .log of log_size bytes; sets seg->entries.  -EUCLEAN/-EIO. */
+static int seg_check_sealed(struct tfs_part *p, struct tfs_seg *seg, int ifd,
+			    uint64_t idx_size, uint64_t log_size)
+{
+	unsigned char hdr[FMT_HDR_SIZE];
+	struct seg_entry first, last;
+	char iname[FMT_SEG_NAME_LEN + 1];
+	uint64_t k, base = seg->base;
+	int err;
+
+	snprintf(iname, sizeof(iname), "%020llu%s", (unsigned long long)base,
+		 FMT_IDX_SUFFIX);
+	if (idx_size < FMT_HDR_SIZE ||
+	    (idx_size - FMT_HDR_SIZE) % FMT_ENT_SIZE) {
+		store_log(p->st, LOG_ERR,
+			  "%s/%s: sealed segment index has %llu bytes, not a header and whole entries",
+			  p->name, iname, (unsigned long long)idx_size);
+		return -EUCLEAN;
+	}
+	err = seg_pread_all(ifd, hdr, sizeof(hdr), 0);
+	if (!err)
+		err = seg_hdr_check(hdr, base);
+	if (err) {
+		store_log(p->st, LOG_ERR, "%s/%s: bad sealed index header: %s",
+			  p->name, iname,
+			  err == -EBADMSG ? "bad magic or CRC"
+					  : tfs_strerror(err));
+		return err == -EPROTONOSUPPORT ? err : -EUCLEAN;
+	}
+	k = (idx_size - FMT_HDR_SIZE) / FMT_ENT_SIZE;
+	atomic_store(&seg->entries, k);
+	if (k == 0 && log_size) {
+		store_log(p->st, LOG_ERR,
+			  "%s/%020llu%s: sealed segment damaged: its index is empty but the .log has data from offset %llu to %llu",
+			  p->name, (unsigned long long)base, FMT_LOG_SUFFIX,
+			  (unsigned long long)base,
+			  (unsigned long long)(base + log_size));
+		return -EUCLEAN;
+	}
+	if (k == 0)
+		return 0;
+	err = seg_sealed_entry(p, ifd, iname, 0, &first);
+	if (!err)
+		err = seg_sealed_entry(p, ifd, iname, k - 1, &last);
+	if (err)
+		return err;
+	if (first.off != base || last.off < base ||
+	    last.off - base + last.len != log_size) {
+		store_log(p->st, LOG_ERR,
+			  "%s/%020llu%s: sealed segment damaged: its index ends at offset %llu but the .log ends at offset %llu",
+			  p->name, (unsigned long long)base, FMT_LOG_SUFFIX,
+			  (unsigned long long)(last.off + last.len),
+			  (unsigned long long)(base + log_size));
+		return -EUCLEAN;
+	}
+	return 0;
+}
+
+int seg_open_sealed(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
+{
+	char lpath[PATH_MAX], ipath[PATH_MAX];
+	struct stat lst, ist;
+	struct tfs_seg *seg;
+	int ifd, err;
+
+	err = seg_path(lpath, sizeof(lpath), p->path, base, FMT_LOG_SUFFIX);
+	if (!err)
+		err = seg_path(ipath, sizeof(ipath), p->path, base,
+			       FMT_IDX_SUFFIX);
+	if (err)
+		return err;
+	if (stat(lpath, &lst))
+		return -errno;
+	ifd = open(ipath, O_RDONLY | O_CLOEXEC);
+	if (ifd < 0) {
+		err = -errno;
+		store_log(p->st, LOG_ERR, "%s/%020llu%s: sealed segment: %s",
+			  p->name, (unsigned long long)base, FMT_IDX_SUFFIX,
+			  strerror(-err));
+		return err == -ENOENT ? -EUCLEAN : err;
+	}
+	seg = seg_alloc(base);
+	if (!seg) {
+		err = -ENOMEM;
+		goto out_close;
+	}
+	err = fstat(ifd, &ist) ? -errno : 0;
+	if (!err)
+		err = seg_check_sealed(p, seg, ifd, (uint64_t)ist.st_size,
+				       (uint64_t)lst.st_size);
+	if (err) {
+		free(seg);
+		goto out_close;
+	}
+	atomic_store(&seg->size, (uint64_t)lst.st_size);
+	*out = seg;
+out_close:
+	close(ifd);
+	return err;
+}
+
+/* Open the active segment's .idx, creating it (logged) when missing. */
+static int seg_open_idx(struct tfs_part *p, uint64_t base, const char *ipath)
+{
+	int fd = open(ipath, O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0 || errno != ENOENT)
+		return fd >= 0 ? fd : -errno;
+	store_log(p->st, LOG_WARNING,
+		  "recovery: %s/%020llu%s: index missing; creating it", p->name,
+		  (unsigned long long)base, FMT_IDX_SUFFIX);
+	fd = open(ipath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	return fd >= 0 ? fd : -errno;
+}
+
+int seg_open_active(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
+{
+	char lpath[PATH_MAX], ipath[PATH_MAX];
+	struct tfs_seg *seg;
+	int fd, err;
+
+	err = seg_path(lpath, sizeof(lpath), p->path, base, FMT_LOG_SUFFIX);
+	if (!err)
+		err = seg_path(ipath, sizeof(ipath), p->path, base,
+			       FMT_IDX_SUFFIX);
+	if (err)
+		return err;
+	seg = seg_alloc(base);
+	if (!seg)
+		return -ENOMEM;
+	fd = open(lpath, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		goto out_free;
+	}
+	atomic_store(&seg->fd, fd);
+	seg->idx_fd = seg_open_idx(p, base, ipath);
+	if (seg->idx_fd < 0) {
+		err = seg->idx_fd;
+		goto out_free;
+	}
+	err = rec_active(p, seg);
+	if (err)
+		goto out_free;
+	*out = seg;
+	return 0;
+
+out_free:
+	seg_put(seg);
+	return err;
+}
+
+int seg_data_fd(struct tfs_part *p, struct tfs_seg *seg)
+{
+	char path[PATH_MAX];
+	int fd = atomic_load(&seg->fd), expected = -1, err;
+
+	if (fd >= 0)
+		return fd;
+	err = seg_path(path, sizeof(path), p->path, seg->base, FMT_LOG_SUFFIX);
+	if (err)
+		return err;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		store_log(p->st, LOG_ERR, "%s: opening %s: %s", p->name, path,
+			  strerror(-err));
+		return err == -EMFILE || err == -ENFILE ? -EMFILE : -EIO;
+	}
+	if (!atomic_compare_exchange_strong(&seg->fd, &expected, fd)) {
+		close(fd);
+		return expected;
+	}
+	return fd;
+}
+
+/* Cut the .log back to pos and the .idx back to n entries after a failed
+ * append, so nothing partial stays behind. */
+static void seg_unappend(struct tfs_part *p, struct tfs_seg *seg, uint64_t pos,
+			 uint64_t n)
+{
+	int fd = atomic_load(&seg->fd);
+
+	if (ftruncate(seg->idx_fd, (off_t)(FMT_HDR_SIZE + FMT_ENT_SIZE * n)) ||
+	    ftruncate(fd, (off_t)pos))
+		store_log(p->st, LOG_ERR,
+			  "%s: undoing a failed append at offset %llu: %s",
+			  p->name, (unsigned long long)(seg->base + pos),
+			  strerror(errno));
+}
+
+int seg_append(struct tfs_part *p, struct tfs_seg *seg, const void *buf,
+	       size_t len, int64_t now_ms, bool sync)
+{
+	uint64_t pos = atomic_load_explicit(&seg->size, memory_order_relaxed);
+	uint64_t n = atomic_load_explicit(&seg->entries, memory_order_relaxed);
+	struct seg_entry e = { .off = seg->base + pos,
+			       .len = (uint32_t)len,
+			       .dcrc = crc32c(0, buf, len),
+			       .time_ms = now_ms };
+	unsigned char raw[FMT_ENT_SIZE];
+	int err;
+
+	assert(len <= TFS_MAX_RECORD_BYTES && seg->idx_fd >= 0);
+	err = seg_pwrite_all(atomic_load(&seg->fd), buf, len, pos);
+	if (err)
+		goto out_undo;
+	seg_ent_encode(raw, &e);
+	err = seg_pwrite_all(seg->idx_fd, raw, sizeof(raw),
+			     FMT_HDR_SIZE + FMT_ENT_SIZE * n);
+	if (!err && sync)
+		err = seg_sync(seg);
+	if (err)
+		goto out_undo;
+	atomic_store_explicit(&seg->entries, n + 1, memory_order_relaxed);
+	atomic_store_explicit(&seg->size, pos + len, memory_order_release);
+	return 0;
+
+out_undo:
+	seg_unappend(p, seg, pos, n);
+	return err;
+}
+
+int seg_sync(struct tfs_seg *seg)
+{
+	if (fdatasync(atomic_load(&seg->fd)))
+		return -errno;
+	if (seg->idx_fd >= 0 && fdatasync(seg->idx_fd))
+		return -errno;
+	return 0;
+}
+
+void seg_seal(struct tfs_seg *seg)
+{
+	if (seg->idx_fd >= 0)
+		close(seg->idx_fd);
+	seg->idx_fd = -1;
+}
+
+void seg_pin(struct tfs_seg *seg)
+{
+	atomic_fetch_add(&seg->refs, 1);
+}
+
+void seg_put(struct tfs_seg *seg)
+{
+	uint64_t old = atomic_fetch_sub(&seg->refs, 1);
+	int fd;
+
+	assert(old > 0);
+	if (old != 1)
+		return;
+	fd = atomic_load(&seg->fd);
+	if (fd >= 0)
+		close(fd);
+	seg_seal(seg);
+	free(seg);
+}
+
+uint64_t seg_disk_bytes(struct tfs_seg *seg)
+{
+	return atomic_load(&seg->size) + FMT_HDR_SIZE +
+	       FMT_ENT_SIZE * atomic_load(&seg->entries);
+}

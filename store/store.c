@@ -1,0 +1,469 @@
+/*
+ * store/store.c - the store: the data directory and its format file,
+ * loading topics at open, the topic list, the graveyard of deleted but
+ * referenced objects, the background flusher, logging and error text.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "format.h"
+#include "internal.h"
+
+void store_log(struct tfs_store *st, int prio, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (st && st->opts.log)
+		st->opts.log(prio, msg);
+	else
+		fprintf(stderr, "topicfs: %s\n", msg);
+}
+
+const char *tfs_strerror(int err)
+{
+	switch (err) {
+	case -EUCLEAN:
+		return "damaged data in the data directory";
+	case -EPROTONOSUPPORT:
+		return "unknown data directory format version";
+	case -ESPIPE:
+		return "conditional append: offset is not the end of the partition";
+	default:
+		return strerror(err < 0 ? -err : err);
+	}
+}
+
+int store_fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+char *store_join(const char *a, const char *b)
+{
+	char *s;
+
+	return asprintf(&s, "%s/%s", a, b) < 0 ? NULL : s;
+}
+
+void store_bury_part(struct tfs_store *st, struct tfs_part *p)
+{
+	pthread_mutex_lock(&st->lock);
+	p->dead_next = st->dead_parts;
+	st->dead_parts = p;
+	pthread_mutex_unlock(&st->lock);
+	tfs_part_put(p, 1); /* the topic array's reference */
+}
+
+void store_bury_topic(struct tfs_store *st, struct tfs_topic *t)
+{
+	pthread_mutex_lock(&st->lock);
+	t->dead_next = st->dead_topics;
+	st->dead_topics = t;
+	pthread_mutex_unlock(&st->lock);
+	tfs_topic_put(t, 1); /* the store array's reference */
+}
+
+/*
+ * The format file, replaced atomically (temp, fsync, rename, fsync dir):
+ *
+ *   "topicfs-format 1\n"
+ */
+static int store_write_format(struct tfs_store *st)
+{
+	char text[FMT_FILE_MAX];
+	int fd, n, err = 0;
+
+	n = snprintf(text, sizeof(text), "%s%u\n", FMT_FILE_PREFIX,
+		     FMT_VERSION);
+	fd = openat(st->dir_fd, FMT_FILE_TMP,
+		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	err = seg_pwrite_all(fd, text, (size_t)n, 0);
+	if (!err && fsync(fd))
+		err = -errno;
+	close(fd);
+	if (!err && renameat(st->dir_fd, FMT_FILE_TMP, st->dir_fd, FMT_FILE))
+		err = -errno;
+	if (!err && fsync(st->dir_fd))
+		err = -errno;
+	if (err) {
+		unlinkat(st->dir_fd, FMT_FILE_TMP, 0);
+		store_log(st, LOG_ERR, "%s/%s: %s", st->dir, FMT_FILE,
+			  strerror(-err));
+	}
+	return err;
+}
+
+/* 1 if dir has nothing but a leftover format temp file, 0 if it has
+ * something else, or -errno. */
+static int store_dir_empty(struct tfs_store *st)
+{
+	DIR *d = opendir(st->dir);
+	struct dirent *de;
+	int empty = 1;
+
+	if (!d)
+		return -errno;
+	while (empty && (de = readdir(d)))
+		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+			!strcmp(de->d_name, FMT_FILE_TMP);
+	closedir(d);
+	return empty;
+}
+
+/* A dir without a format file: initialise it if empty, else refuse. */
+static int store_init_format(struct tfs_store *st)
+{
+	int empty = store_dir_empty(st);
+
+	if (empty < 0)
+		return empty;
+	if (!empty) {
+		store_log(st, LOG_ERR,
+			  "%s: not a topicfs data dir (no %s file) and not empty",
+			  st->dir, FMT_FILE);
+		return -EINVAL;
+	}
+	store_log(st, LOG_NOTICE, "%s: initialising a new data dir (format %u)",
+		  st->dir, FMT_VERSION);
+	return store_write_format(st);
+}
+
+/* Parse the format file's text; refuse other versions. */
+static int store_parse_format(struct tfs_store *st, const char *text)
+{
+	size_t pl = strlen(FMT_FILE_PREFIX);
+	unsigned long v;
+	char *end;
+
+	if (strncmp(text, FMT_FILE_PREFIX, pl) || text[pl] < '0' ||
+	    text[pl] > '9')
+		goto out_bad;
+	errno = 0;
+	v = strtoul(text + pl, &end, 10);
+	if (errno || (*end != '\n' && *end != '\0'))
+		goto out_bad;
+	if (v != FMT_VERSION) {
+		store_log(st, LOG_ERR,
+			  "%s: data dir format version %lu found; this topicfs supports format version %u only",
+			  st->dir, v, FMT_VERSION);
+		return -EPROTONOSUPPORT;
+	}
+	return 0;
+
+out_bad:
+	store_log(st, LOG_ERR, "%s/%s: not a topicfs format file", st->dir,
+		  FMT_FILE);
+	return -EINVAL;
+}
+
+static int store_check_format(struct tfs_store *st)
+{
+	char text[FMT_FILE_MAX + 1];
+	ssize_t n;
+	int fd = openat(st->dir_fd, FMT_FILE, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENOENT)
+		return store_init_format(st);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, text, FMT_FILE_MAX);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	text[n] = '\0';
+	return store_parse_format(st, text);
+}
+
+/* Load one entry of the data dir: a topic, a leftover, or a stranger. */
+static int store_load_entry(struct tfs_store *st, const char *name)
+{
+	struct tfs_topic *t;
+	struct stat sb;
+	int err;
+
+	if (!strcmp(name, ".") || !strcmp(name, "..") ||
+	    !strcmp(name, FMT_FILE))
+		return 0;
+	if (!strcmp(name, FMT_FILE_TMP)) {
+		store_log(st, LOG_NOTICE, "recovery: %s/%s: removing a leftover",
+			  st->dir, name);
+		return unlinkat(st->dir_fd, name, 0) ? -errno : 0;
+	}
+	if (tfs_topic_name_valid(name) || fstatat(st->dir_fd, name, &sb, 0) ||
+	    !S_ISDIR(sb.st_mode)) {
+		store_log(st, LOG_WARNING, "%s/%s: ignoring an unknown file",
+			  st->dir, name);
+		return 0;
+	}
+	err = topic_load(st, name, &t);
+	if (!err) {
+		err = topic_insert(st, t);
+		if (err)
+			topic_free(t);
+	}
+	return err;
+}
+
+static int store_load_topics(struct tfs_store *st)
+{
+	DIR *d = opendir(st->dir);
+	struct dirent *de;
+	int err = 0;
+
+	if (!d)
+		return -errno;
+	while (!err && (errno = 0, de = readdir(d)))
+		err = store_load_entry(st, de->d_name);
+	if (!err && errno)
+		err = -errno;
+	closedir(d);
+	return err;
+}
+
+/* Take a reference on every partition with unsynced appends. */
+static size_t store_collect_unsynced(struct tfs_store *st,
+				     struct tfs_part ***out)
+{
+	struct tfs_part **v = NULL, **nv;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < st->ntopics; i++) {
+		struct tfs_topic *t = st->topics[i];
+
+		pthread_mutex_lock(&t->lock);
+		for (uint32_t j = 0; j < t->nparts; j++) {
+			if (!part_unsynced(t->parts[j]))
+				continue;
+			if (n == cap) {
+				cap = cap ? 2 * cap : 16;
+				nv = realloc(v, cap * sizeof(*v));
+				if (!nv)
+					break;
+				v = nv;
+			}
+			tfs_part_ref(t->parts[j], 1);
+			v[n++] = t->parts[j];
+		}
+		pthread_mutex_unlock(&t->lock);
+	}
+	*out = v;
+	return n;
+}
+
+static void store_flush_once(struct tfs_store *st)
+{
+	struct tfs_part **v;
+	size_t n;
+
+	pthread_mutex_lock(&st->lock);
+	n = store_collect_unsynced(st, &v);
+	pthread_mutex_unlock(&st->lock);
+	/* no store lock while syncing: appends and lookups go on */
+	for (size_t i = 0; i < n; i++) {
+		tfs_part_sync(v[i]);
+		tfs_part_put(v[i], 1);
+	}
+	free(v);
+}
+
+static void *store_flusher(void *arg)
+{
+	struct tfs_store *st = arg;
+	struct timespec ts;
+	uint64_t ms = st->opts.flush_ms;
+
+	pthread_mutex_lock(&st->lock);
+	while (!st->stopping) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += (time_t)(ms / 1000);
+		ts.tv_nsec += (long)(ms % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		while (!st->stopping &&
+		       pthread_cond_timedwait(&st->flush_cond, &st->lock, &ts) !=
+			       ETIMEDOUT)
+			;
+		if (st->stopping)
+			break;
+		pthread_mutex_unlock(&st->lock);
+		store_flush_once(st);
+		pthread_mutex_lock(&st->lock);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+static struct tfs_store *store_alloc(const char *dir,
+				     const struct tfs_store_opts *opts)
+{
+	struct tfs_store *st = calloc(1, sizeof(*st));
+	pthread_condattr_t ca;
+
+	if (!st)
+		return NULL;
+	st->dir = strdup(dir);
+	if (!st->dir) {
+		free(st);
+		return NULL;
+	}
+	if (opts)
+		st->opts = *opts;
+	if (!st->opts.segment_bytes)
+		st->opts.segment_bytes = TFS_DEFAULT_SEGMENT_BYTES;
+	st->dir_fd = -1;
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&st->flush_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	return st;
+}
+
+/* Free every object without syncing. */
+static void store_free(struct tfs_store *st)
+{
+	while (st->dead_parts) {
+		struct tfs_part *p = st->dead_parts;
+
+		st->dead_parts = p->dead_next;
+		part_free(p);
+	}
+	for (size_t i = 0; i < st->ntopics; i++)
+		topic_free(st->topics[i]);
+	while (st->dead_topics) {
+		struct tfs_topic *t = st->dead_topics;
+
+		st->dead_topics = t->dead_next;
+		topic_free(t);
+	}
+	free(st->topics);
+	if (st->dir_fd >= 0)
+		close(st->dir_fd);
+	pthread_cond_destroy(&st->flush_cond);
+	pthread_mutex_destroy(&st->lock);
+	free(st->dir);
+	free(st);
+}
+
+int tfs_store_open(const char *dir, const struct tfs_store_opts *opts,
+		   struct tfs_store **out)
+{
+	struct tfs_store *st;
+	int err;
+
+	if (opts && opts->segment_bytes &&
+	    opts->segment_bytes < TFS_MIN_SEGMENT_BYTES)
+		return -EINVAL;
+	st = store_alloc(dir, opts);
+	if (!st)
+		return -ENOMEM;
+	st->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (st->dir_fd < 0) {
+		err = -errno;
+		store_log(st, LOG_ERR, "%s: %s", dir, strerror(-err));
+		goto out_free;
+	}
+	err = store_check_format(st);
+	if (!err)
+		err = store_load_topics(st);
+	if (!err && st->opts.flush_ms) {
+		err = -pthread_create(&st->flusher, NULL, store_flusher, st);
+		st->flusher_started = !err;
+	}
+	if (err)
+		goto out_free;
+	*out = st;
+	return 0;
+
+out_free:
+	store_free(st);
+	switch (err) {
+	case -ENOENT:
+	case -ENOTDIR:
+	case -EACCES:
+	case -EPROTONOSUPPORT:
+	case -EINVAL:
+	case -EUCLEAN:
+	case -ENOMEM:
+		return err;
+	}
+	return -EIO;
+}
+
+void tfs_store_close(struct tfs_store *st)
+{
+	if (st->flusher_started) {
+		pthread_mutex_lock(&st->lock);
+		st->stopping = true;
+		pthread_cond_signal(&st->flush_cond);
+		pthread_mutex_unlock(&st->lock);
+		pthread_join(st->flusher, NULL);
+	}
+	for (size_t i = 0; i < st->ntopics; i++) {
+		struct tfs_topic *t = st->topics[i];
+
+		for (uint32_t j = 0; j < t->nparts; j++)
+			tfs_part_sync(t->parts[j]);
+	}
+	store_free(st);
+}
+
+const struct tfs_store_opts *tfs_store_opts(const struct tfs_store *st)
+{
+	return &st->opts;
+}
+
+ssize_t tfs_store_list(struct tfs_store *st, char ***names)
+{
+	char **v;
+	size_t n;
+
+	pthread_mutex_lock(&st->lock);
+	n = st->ntopics;
+	v = calloc(n + 1, sizeof(*v));
+	for (size_t i = 0; v && i < n; i++) {
+		v[i] = strdup(st->topics[i]->name);
+		if (!v[i]) {
+			tfs_names_free(v, i);
+			v = NULL;
+		}
+	}
+	pthread_mutex_unlock(&st->lock);
+	if (!v)
+		return -ENOMEM;
+	*names = v;
+	return (ssize_t)n;
+}
+
+void tfs_names_free(char **names, size_t n)
+{
+	if (!names)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}

@@ -1,0 +1,494 @@
+/*
+ * store/topic.c - topics and their dense partition arrays: name rules,
+ * loading a topic directory, create/open/delete of topics and partitions,
+ * and the store's sorted topics array.
+ */
+#include <assert.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "format.h"
+#include "internal.h"
+
+int tfs_topic_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	/* also refuses "." and "..": no leading '.' at all */
+	if (n == 0 || n > TFS_TOPIC_NAME_MAX || name[0] == '.')
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int tfs_part_name_parse(const char *name, uint32_t *n)
+{
+	uint32_t v = 0;
+
+	if (!name[0] || (name[0] == '0' && name[1]))
+		return -EINVAL;
+	for (const char *c = name; *c; c++) {
+		if (*c < '0' || *c > '9')
+			return -EINVAL;
+		v = v * 10 + (uint32_t)(*c - '0');
+		if (v >= TFS_MAX_PARTITIONS)
+			return -EINVAL;
+	}
+	*n = v;
+	return 0;
+}
+
+static struct tfs_topic *topic_alloc(struct tfs_store *st, const char *name)
+{
+	struct tfs_topic *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->st = st;
+	t->name = strdup(name);
+	t->path = store_join(st->dir, name);
+	if (!t->name || !t->path) {
+		free(t->name);
+		free(t->path);
+		free(t);
+		return NULL;
+	}
+	atomic_init(&t->refs, 1);
+	pthread_mutex_init(&t->lock, NULL);
+	return t;
+}
+
+void topic_free(struct tfs_topic *t)
+{
+	for (uint32_t i = 0; i < t->nparts; i++)
+		part_free(t->parts[i]);
+	free(t->parts);
+	pthread_mutex_destroy(&t->lock);
+	free(t->name);
+	free(t->path);
+	free(t);
+}
+
+/* Append p to t->parts; caller holds t->lock (or owns t alone). */
+static int topic_push_part(struct tfs_topic *t, struct tfs_part *p)
+{
+	if (t->nparts == t->parts_cap) {
+		uint32_t cap = t->parts_cap ? 2 * t->parts_cap : 4;
+		struct tfs_part **v = realloc(t->parts, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		t->parts = v;
+		t->parts_cap = cap;
+	}
+	t->parts[t->nparts++] = p;
+	return 0;
+}
+
+/* Collect the partition numbers in t->path (unsorted); finish deletes a
+ * crash interrupted; warn about unknown entries. */
+static int topic_scan(struct tfs_topic *t, uint32_t **nums, uint32_t *count)
+{
+	struct dirent *de;
+	DIR *d = opendir(t->path);
+	uint32_t n, cap = 0;
+	int err = 0;
+
+	if (!d)
+		return -errno;
+	while (!err && (errno = 0, de = readdir(d))) {
+		const char *name = de->d_name;
+		size_t len = strlen(name), dl = strlen(FMT_DEL_SUFFIX);
+
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
+			continue;
+		if (!tfs_part_name_parse(name, &n)) {
+			if (*count == cap) {
+				uint32_t *v;
+
+				cap = cap ? 2 * cap : 16;
+				v = realloc(*nums, cap * sizeof(*v));
+				if (!v) {
+					err = -ENOMEM;
+					break;
+				}
+				*nums = v;
+			}
+			(*nums)[(*count)++] = n;
+		} else if (len > dl && !strcmp(name + len - dl, FMT_DEL_SUFFIX)) {
+			char *path = store_join(t->path, name);
+
+			store_log(t->st, LOG_NOTICE,
+				  "recovery: %s/%s: finishing an interrupted partition delete",
+				  t->name, name);
+			err = path ? part_remove_dir(t->st, path) : -ENOMEM;
+			free(path);
+		} else {
+			store_log(t->st, LOG_WARNING,
+				  "%s/%s: ignoring an unknown file", t->name,
+				  name);
+		}
+	}
+	if (!err && errno)
+		err = -errno;
+	closedir(d);
+	return err;
+}
+
+static int topic_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int topic_load(struct tfs_store *st, const char *name, struct tfs_topic **out)
+{
+	struct tfs_topic *t = topic_alloc(st, name);
+	uint32_t *nums = NULL, count = 0;
+	struct tfs_part *p;
+	int err;
+
+	if (!t)
+		return -ENOMEM;
+	err = topic_scan(t, &nums, &count);
+	if (!err && count)
+		qsort(nums, count, sizeof(*nums), topic_cmp_u32);
+	for (uint32_t i = 0; !err && i < count; i++) {
+		if (nums[i] != i) {
+			store_log(st, LOG_ERR,
+				  "%s: partition %u is missing (partitions must be dense, found %u)",
+				  name, i, nums[i]);
+			err = -EUCLEAN;
+			break;
+		}
+		err = part_load(t, i, false, &p);
+		if (!err) {
+			err = topic_push_part(t, p);
+			if (err)
+				part_free(p);
+		}
+	}
+	free(nums);
+	if (err) {
+		topic_free(t);
+		return err;
+	}
+	*out = t;
+	return 0;
+}
+
+/* Position of name in st->topics, or where it would go (*found = 0);
+ * caller holds st->lock. */
+static size_t topic_find(struct tfs_store *st, const char *name, int *found)
+{
+	size_t lo = 0, hi = st->ntopics;
+
+	*found = 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(st->topics[mid]->name, name);
+
+		if (!c) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int topic_insert(struct tfs_store *st, struct tfs_topic *t)
+{
+	int found;
+	size_t i = topic_find(st, t->name, &found);
+
+	assert(!found);
+	if (st->ntopics == st->topics_cap) {
+		size_t cap = st->topics_cap ? 2 * st->topics_cap : 16;
+		struct tfs_topic **v = realloc(st->topics, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		st->topics = v;
+		st->topics_cap = cap;
+	}
+	memmove(st->topics + i + 1, st->topics + i,
+		(st->ntopics - i) * sizeof(*st->topics));
+	st->topics[i] = t;
+	st->ntopics++;
+	return 0;
+}
+
+int tfs_topic_open(struct tfs_store *st, const char *name,
+		   struct tfs_topic **out)
+{
+	int found, err = tfs_topic_name_valid(name);
+	size_t i;
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&st->lock);
+	i = topic_find(st, name, &found);
+	if (found) {
+		*out = st->topics[i];
+		tfs_topic_ref(*out, 1);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return found ? 0 : -ENOENT;
+}
+
+/* mkdir the topic and sync the data dir; st->lock held. */
+static int topic_create_locked(struct tfs_store *st, const char *name,
+			       struct tfs_topic **out)
+{
+	struct tfs_topic *t;
+	int found, err;
+
+	topic_find(st, name, &found);
+	if (found)
+		return -EEXIST;
+	t = topic_alloc(st, name);
+	if (!t)
+		return -ENOMEM;
+	if (mkdir(t->path, 0755)) {
+		err = -errno;
+		goto out_free;
+	}
+	err = fsync(st->dir_fd) ? -errno : 0;
+	if (!err)
+		err = topic_insert(st, t);
+	if (err)
+		goto out_rmdir;
+	tfs_topic_ref(t, 1);
+	*out = t;
+	return 0;
+
+out_rmdir:
+	rmdir(t->path);
+out_free:
+	topic_free(t);
+	return err;
+}
+
+int tfs_topic_create(struct tfs_store *st, const char *name,
+		     struct tfs_topic **out)
+{
+	int err = tfs_topic_name_valid(name);
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&st->lock);
+	err = topic_create_locked(st, name, out);
+	pthread_mutex_unlock(&st->lock);
+	if (err && err != -EEXIST)
+		store_log(st, LOG_ERR, "creating topic %s: %s", name,
+			  tfs_strerror(err));
+	if (err == -ENOSPC || err == -EDQUOT || err == -EEXIST ||
+	    err == -ENOMEM || !err)
+		return err;
+	return -EIO;
+}
+
+/* rmdir an empty topic and take it out of the array; st->lock held. */
+static int topic_delete_locked(struct tfs_store *st, const char *name,
+			       struct tfs_topic **out)
+{
+	struct tfs_topic *t;
+	int found, err = 0;
+	size_t i = topic_find(st, name, &found);
+
+	if (!found)
+		return -ENOENT;
+	t = st->topics[i];
+	pthread_mutex_lock(&t->lock);
+	if (t->nparts)
+		err = -ENOTEMPTY;
+	else if (rmdir(t->path))
+		err = -errno;
+	else if (fsync(st->dir_fd))
+		err = -errno;
+	if (!err)
+		t->deleted = true;
+	pthread_mutex_unlock(&t->lock);
+	if (err && err != -ENOTEMPTY)
+		store_log(st, LOG_ERR, "deleting topic %s: %s", name,
+			  strerror(-err));
+	if (err)
+		return err == -ENOTEMPTY || err == -EEXIST ? -ENOTEMPTY : -EIO;
+	memmove(st->topics + i, st->topics + i + 1,
+		(st->ntopics - i - 1) * sizeof(*st->topics));
+	st->ntopics--;
+	*out = t;
+	return 0;
+}
+
+int tfs_topic_delete(struct tfs_store *st, const char *name)
+{
+	struct tfs_topic *t;
+	int err = tfs_topic_name_valid(name);
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&st->lock);
+	err = topic_delete_locked(st, name, &t);
+	pthread_mutex_unlock(&st->lock);
+	if (!err)
+		store_bury_topic(st, t);
+	return err;
+}
+
+void tfs_topic_ref(struct tfs_topic *t, uint64_t n)
+{
+	atomic_fetch_add(&t->refs, n);
+}
+
+void tfs_topic_put(struct tfs_topic *t, uint64_t n)
+{
+	uint64_t old = atomic_fetch_sub(&t->refs, n);
+	struct tfs_store *st = t->st;
+	struct tfs_topic **tp;
+
+	assert(old >= n);
+	if (old != n)
+		return;
+	/* only a deleted topic (on the graveyard) loses its last ref */
+	assert(t->deleted);
+	pthread_mutex_lock(&st->lock);
+	for (tp = &st->dead_topics; *tp && *tp != t; tp = &(*tp)->dead_next)
+		;
+	if (*tp)
+		*tp = t->dead_next;
+	pthread_mutex_unlock(&st->lock);
+	topic_free(t);
+}
+
+const char *tfs_topic_name(const struct tfs_topic *t)
+{
+	return t->name;
+}
+
+uint32_t tfs_topic_partitions(struct tfs_topic *t)
+{
+	uint32_t n;
+
+	pthread_mutex_lock(&t->lock);
+	n = t->nparts;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+int tfs_topic_deleted(struct tfs_topic *t)
+{
+	int d;
+
+	pthread_mutex_lock(&t->lock);
+	d = t->deleted;
+	pthread_mutex_unlock(&t->lock);
+	return d;
+}
+
+int tfs_part_open(struct tfs_topic *t, uint32_t n, struct tfs_part **out)
+{
+	int err = -ENOENT;
+
+	pthread_mutex_lock(&t->lock);
+	if (!t->deleted && n < t->nparts) {
+		*out = t->parts[n];
+		tfs_part_ref(*out, 1);
+		err = 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return err;
+}
+
+/* The checks and the work of tfs_part_create; t->lock held. */
+static int part_create_locked(struct tfs_topic *t, uint32_t n,
+			      struct tfs_part **out)
+{
+	struct tfs_part *p;
+	int err;
+
+	if (t->deleted)
+		return -ENOENT;
+	if (n >= TFS_MAX_PARTITIONS || n > t->nparts)
+		return -EINVAL;
+	if (n < t->nparts)
+		return -EEXIST;
+	err = part_load(t, n, true, &p);
+	if (err)
+		return err;
+	err = topic_push_part(t, p);
+	if (err) {
+		part_remove_dir(t->st, p->path);
+		part_free(p);
+		return err;
+	}
+	tfs_part_ref(p, 1);
+	*out = p;
+	return 0;
+}
+
+int tfs_part_create(struct tfs_topic *t, uint32_t n, struct tfs_part **out)
+{
+	int err;
+
+	pthread_mutex_lock(&t->lock);
+	err = part_create_locked(t, n, out);
+	pthread_mutex_unlock(&t->lock);
+	switch (err) {
+	case 0:
+	case -ENOENT:
+	case -EINVAL:
+	case -EEXIST:
+	case -ENOSPC:
+	case -EDQUOT:
+	case -ENOMEM:
+		return err;
+	}
+	store_log(t->st, LOG_ERR, "creating partition %s/%u: %s", t->name, n,
+		  tfs_strerror(err));
+	return -EIO;
+}
+
+int tfs_part_delete(struct tfs_topic *t, uint32_t n)
+{
+	struct tfs_part *p = NULL;
+	int err = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if (t->deleted || n >= t->nparts)
+		err = -ENOENT;
+	else if (n != t->nparts - 1)
+		err = -EBUSY;
+	else
+		err = part_unlink(t->parts[n]);
+	if (!err) {
+		p = t->parts[--t->nparts];
+		tfs_topic_ref(t, 1); /* held by the dead partition */
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (p)
+		store_bury_part(t->st, p);
+	if (err && err != -ENOENT && err != -EBUSY) {
+		store_log(t->st, LOG_ERR, "deleting partition %s/%u: %s",
+			  t->name, n, tfs_strerror(err));
+		return -EIO;
+	}
+	return err;
+}
