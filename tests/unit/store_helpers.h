@@ -1,0 +1,146 @@
+/*
+ * tests/unit/store_helpers.h - shared helpers of the store's unit tests:
+ * temp data dirs, a log callback that captures messages, and file surgery
+ * for corrupting segments on disk.  Header-only: each test is one binary.
+ */
+#ifndef TOPICFS_TEST_STORE_HELPERS_H
+#define TOPICFS_TEST_STORE_HELPERS_H
+
+#define _XOPEN_SOURCE 700
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "topicfs/store.h"
+
+#define TH_LOG_MAX 512 /* captured messages kept */
+
+static char th_log_lines[TH_LOG_MAX][1024]; /* captured; th_log_mutex */
+static int th_log_count;		    /* used lines; th_log_mutex */
+static pthread_mutex_t th_log_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+static inline void th_log(int prio, const char *msg)
+{
+	pthread_mutex_lock(&th_log_mutex);
+	if (th_log_count < TH_LOG_MAX)
+		snprintf(th_log_lines[th_log_count++], sizeof(th_log_lines[0]),
+			 "%s", msg);
+	pthread_mutex_unlock(&th_log_mutex);
+	if (getenv("TFS_TEST_VERBOSE"))
+		fprintf(stderr, "log[%d]: %s\n", prio, msg);
+}
+
+static inline void th_log_clear(void)
+{
+	pthread_mutex_lock(&th_log_mutex);
+	th_log_count = 0;
+	pthread_mutex_unlock(&th_log_mutex);
+}
+
+/* 1 if a captured message contains every one of the (up to 3) strings. */
+static inline int th_logged(const char *a, const char *b, const char *c)
+{
+	int hit = 0;
+
+	pthread_mutex_lock(&th_log_mutex);
+	for (int i = 0; i < th_log_count && !hit; i++) {
+		const char *m = th_log_lines[i];
+
+		hit = strstr(m, a) && (!b || strstr(m, b)) &&
+		      (!c || strstr(m, c));
+	}
+	pthread_mutex_unlock(&th_log_mutex);
+	return hit;
+}
+
+static inline void th_log_dump(void)
+{
+	for (int i = 0; i < th_log_count; i++)
+		fprintf(stderr, "  logged: %s\n", th_log_lines[i]);
+}
+
+static inline char *th_mkdtemp(void)
+{
+	char *d = strdup("/tmp/tfs-unit-XXXXXX");
+
+	if (!d || !mkdtemp(d))
+		abort();
+	return d;
+}
+
+static inline int th_rm_cb(const char *path, const struct stat *sb, int flag,
+			   struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static inline void th_rm_rf(char *dir)
+{
+	nftw(dir, th_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	free(dir);
+}
+
+static inline struct tfs_store_opts th_opts(uint64_t segment_bytes)
+{
+	struct tfs_store_opts o = { .segment_bytes = segment_bytes,
+				    .log = th_log };
+
+	return o;
+}
+
+/* "DIR/TOPIC/P/<base 20 digits><ext>" in a static buffer per call slot. */
+static inline const char *th_seg(const char *dir, const char *topic,
+				 unsigned p, unsigned long long base,
+				 const char *ext)
+{
+	static char buf[4][4096];
+	static int slot;
+	char *b = buf[slot++ & 3];
+
+	snprintf(b, sizeof(buf[0]), "%s/%s/%u/%020llu%s", dir, topic, p,
+		 base, ext);
+	return b;
+}
+
+static inline long long th_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) ? -1 : (long long)sb.st_size;
+}
+
+static inline int th_truncate(const char *path, long long size)
+{
+	return truncate(path, size);
+}
+
+/* Write len bytes at pos (pos < 0: append). */
+static inline int th_write(const char *path, long long pos, const void *buf,
+			   size_t len)
+{
+	int fd = open(path, O_WRONLY | (pos < 0 ? O_APPEND : 0));
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = pos < 0 ? write(fd, buf, len) : pwrite(fd, buf, len, pos);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+static inline int th_write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+#endif /* TOPICFS_TEST_STORE_HELPERS_H */

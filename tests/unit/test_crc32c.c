@@ -1,0 +1,79 @@
+/*
+ * tests/unit/test_crc32c.c - CRC32C known vectors, incremental use, and
+ * agreement of the SSE4.2 and table-driven paths.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "crc32c.h"
+
+static void test_vectors(void **state)
+{
+	unsigned char zeros[32] = { 0 }, ones[32], inc[32];
+
+	memset(ones, 0xff, sizeof(ones));
+	for (int i = 0; i < 32; i++)
+		inc[i] = (unsigned char)i;
+	assert_int_equal(crc32c(0, "123456789", 9), 0xE3069283u);
+	assert_int_equal(crc32c_sw(0, "123456789", 9), 0xE3069283u);
+	assert_int_equal(crc32c(0, "", 0), 0);
+	/* RFC 3720 (iSCSI) B.4 test vectors */
+	assert_int_equal(crc32c(0, zeros, 32), 0x8A9136AAu);
+	assert_int_equal(crc32c(0, ones, 32), 0x62A8AB43u);
+	assert_int_equal(crc32c(0, inc, 32), 0x46DD794Eu);
+	assert_int_equal(crc32c_sw(0, inc, 32), 0x46DD794Eu);
+}
+
+static void test_incremental(void **state)
+{
+	const char *s = "The quick brown fox jumps over the lazy dog";
+	size_t n = strlen(s);
+	uint32_t whole = crc32c(0, s, n);
+
+	for (size_t k = 0; k <= n; k++) {
+		assert_int_equal(crc32c(crc32c(0, s, k), s + k, n - k), whole);
+		assert_int_equal(crc32c_sw(crc32c_sw(0, s, k), s + k, n - k),
+				 whole);
+	}
+}
+
+static void test_hw_sw_agree(void **state)
+{
+	unsigned char *buf = malloc(70000);
+
+	assert_non_null(buf);
+	srand(12345);
+	for (size_t i = 0; i < 70000; i++)
+		buf[i] = (unsigned char)rand();
+	if (!crc32c_have_hw()) {
+		free(buf);
+		skip();
+	}
+	for (int i = 0; i < 500; i++) {
+		size_t off = (size_t)(rand() % 13);
+		size_t len = (size_t)(rand() % 69000) | 1; /* odd lengths */
+
+		assert_int_equal(crc32c_hw(0, buf + off, len),
+				 crc32c_sw(0, buf + off, len));
+		assert_int_equal(crc32c_hw(0x1234, buf + off, len % 17),
+				 crc32c_sw(0x1234, buf + off, len % 17));
+	}
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vectors),
+		cmocka_unit_test(test_incremental),
+		cmocka_unit_test(test_hw_sw_agree),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
