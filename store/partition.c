@@ -150,7 +150,8 @@ static int part_scan(struct tfs_part *p, struct part_bases *logs)
 	if (!err && errno)
 		err = -errno;
 	closedir(d);
-	qsort(logs->v, logs->n, sizeof(uint64_t), part_cmp_u64);
+	if (logs->n)
+		qsort(logs->v, logs->n, sizeof(uint64_t), part_cmp_u64);
 	for (size_t i = 0; !err && i < idxs.n; i++) {
 		if (!logs->n || !bsearch(&idxs.v[i], logs->v, logs->n,
 					 sizeof(uint64_t), part_cmp_u64))
