@@ -1,0 +1,541 @@
+/*
+ * tests/unit/test_recovery.c - recovery at tfs_store_open: every torn-tail
+ * shape of the active segment, cut on disk after a clean close, must keep
+ * exactly the whole records, log the cut, and let appends continue at the
+ * recovered end; damaged sealed segments must be refused with -EUCLEAN.
+ */
+#include "store_helpers.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+
+#include <cmocka.h>
+
+#include "crc32c.h"
+#include "internal.h" /* seg_ent_encode(), to forge index entries */
+
+#define SEG 4096u /* segment size of every test */
+
+/* A test's data dir; the store is open only inside helpers and checks. */
+struct rfix {
+	char *dir;		 /* temp data dir */
+	struct tfs_store_opts o; /* options */
+	struct tfs_store *st;	 /* open store or NULL */
+	struct tfs_topic *t;	 /* topic "t" while open */
+	struct tfs_part *p;	 /* partition 0 while open */
+};
+
+static int r_open(struct rfix *f)
+{
+	int err = tfs_store_open(f->dir, &f->o, &f->st);
+
+	if (err)
+		return err;
+	assert_int_equal(tfs_topic_open(f->st, "t", &f->t), 0);
+	assert_int_equal(tfs_part_open(f->t, 0, &f->p), 0);
+	return 0;
+}
+
+static void r_close(struct rfix *f)
+{
+	tfs_part_put(f->p, 1);
+	tfs_topic_put(f->t, 1);
+	tfs_store_close(f->st);
+	f->st = NULL;
+}
+
+static unsigned char r_byte(uint64_t off, unsigned reclen)
+{
+	return (unsigned char)('a' + (off / reclen) % 26);
+}
+
+/* Write n records of reclen bytes (record i is all 'a'+i) and close. */
+static void r_fill(struct rfix *f, unsigned n, unsigned reclen)
+{
+	unsigned char rec[2000];
+
+	assert_int_equal(tfs_store_open(f->dir, &f->o, &f->st), 0);
+	assert_int_equal(tfs_topic_create(f->st, "t", &f->t), 0);
+	assert_int_equal(tfs_part_create(f->t, 0, &f->p), 0);
+	for (unsigned i = 0; i < n; i++) {
+		memset(rec, 'a' + i % 26, reclen);
+		assert_int_equal(tfs_part_append(f->p, rec, reclen,
+						 TFS_OFFSET_ANY, NULL),
+				 reclen);
+	}
+	r_close(f);
+	th_log_clear();
+}
+
+/* Reopen: the recovery logged a line holding a and b (a NULL: nothing
+ * about recovery was logged); exactly kept records of reclen survive with
+ * their bytes; an append lands at the recovered end; a second reopen is
+ * clean. */
+static void r_expect(struct rfix *f, unsigned kept, unsigned reclen,
+		     const char *a, const char *b)
+{
+	uint64_t end = (uint64_t)kept * reclen, off;
+	unsigned char *got = malloc(end + 1);
+	struct tfs_part_info info;
+
+	assert_int_equal(r_open(f), 0);
+	if (a && !th_logged(a, b, NULL)) {
+		th_log_dump();
+		fail_msg("no log line with \"%s\" and \"%s\"", a, b ? b : "");
+	}
+	if (!a)
+		assert_false(th_logged("recovery", NULL, NULL));
+	tfs_part_info(f->p, &info);
+	if (info.end != end || info.records != kept)
+		th_log_dump();
+	assert_int_equal(info.end, end);
+	assert_int_equal(info.records, kept);
+	assert_int_equal(tfs_part_pread(f->p, got, end + 1, 0), end);
+	for (uint64_t i = 0; i < end; i++)
+		if (got[i] != r_byte(i, reclen))
+			fail_msg("byte %llu differs", (unsigned long long)i);
+	assert_int_equal(tfs_part_append(f->p, "Z", 1, end, &off), 1);
+	assert_int_equal(off, end);
+	r_close(f);
+	th_log_clear();
+	assert_int_equal(r_open(f), 0);
+	tfs_part_info(f->p, &info);
+	assert_int_equal(info.end, end + 1);
+	assert_int_equal(info.records, kept + 1);
+	assert_int_equal(tfs_part_pread(f->p, got, 1, end), 1);
+	assert_int_equal(got[0], 'Z');
+	r_close(f);
+	if (th_logged("recovery", NULL, NULL))
+		th_log_dump();
+	assert_false(th_logged("recovery", NULL, NULL));
+	free(got);
+}
+
+static int r_setup(void **state)
+{
+	struct rfix *f = calloc(1, sizeof(*f));
+
+	f->dir = th_mkdtemp();
+	f->o = th_opts(SEG);
+	th_log_clear();
+	*state = f;
+	return 0;
+}
+
+static int r_teardown(void **state)
+{
+	struct rfix *f = *state;
+
+	if (f->st)
+		r_close(f);
+	th_rm_rf(f->dir);
+	free(f);
+	return 0;
+}
+
+#define LOG0 th_seg(f->dir, "t", 0, 0, ".log")
+#define IDX0 th_seg(f->dir, "t", 0, 0, ".idx")
+
+/* ---- torn tails of the active segment -------------------------------- */
+
+static void test_clean_reopen(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 5, 100);
+	r_expect(f, 5, 100, NULL, NULL);
+}
+
+static void test_cut_mid_record(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 5, 100);
+	assert_int_equal(th_truncate(LOG0, 450), 0);
+	r_expect(f, 4, 100, "cut 1 index entries from entry 4",
+		 "record 400..500 extends past the end of the .log (offset 450)");
+	/* the data line names the .log and the range */
+}
+
+static void test_cut_mid_record_data_line(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 5, 100);
+	assert_int_equal(th_truncate(LOG0, 450), 0);
+	r_expect(f, 4, 100, "00000000000000000000.log: cut 50 bytes",
+		 "offset 400..450");
+}
+
+static void test_cut_mid_index_entry(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 5, 100);
+	assert_int_equal(th_truncate(IDX0, 32 + 5 * 32 - 10), 0);
+	r_expect(f, 4, 100,
+		 "t/0/00000000000000000000.idx: cut 22 bytes of a partial index entry",
+		 "index offset 160..182");
+}
+
+static void test_record_without_entry(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 5, 100);
+	assert_int_equal(th_truncate(IDX0, 32 + 4 * 32), 0);
+	r_expect(f, 4, 100,
+		 "recovery: t/0/00000000000000000000.log: cut 100 bytes of a partial record at offset 400..500 (no index entry)",
+		 NULL);
+}
+
+static void test_garbage_after_end(void **state)
+{
+	struct rfix *f = *state;
+	char junk[37];
+
+	memset(junk, '#', sizeof(junk));
+	r_fill(f, 5, 100);
+	assert_int_equal(th_write(LOG0, -1, junk, sizeof(junk)), 0);
+	r_expect(f, 5, 100,
+		 "cut 37 bytes of a partial record at offset 500..537 (no index entry)",
+		 NULL);
+}
+
+static void test_zeroed_last_record(void **state)
+{
+	struct rfix *f = *state;
+	char zeros[100] = { 0 };
+
+	r_fill(f, 5, 100);
+	assert_int_equal(th_write(LOG0, 400, zeros, sizeof(zeros)), 0);
+	r_expect(f, 4, 100, "cut 1 index entries from entry 4",
+		 "record data CRC mismatch (records 400..500 damaged)");
+}
+
+static void test_zeroed_two_records(void **state)
+{
+	struct rfix *f = *state;
+	char zeros[200] = { 0 };
+
+	r_fill(f, 5, 100);
+	assert_int_equal(th_write(LOG0, 300, zeros, sizeof(zeros)), 0);
+	r_expect(f, 3, 100, "cut 2 index entries from entry 3",
+		 "data CRC mismatch");
+}
+
+static void test_entry_bad_crc(void **state)
+{
+	struct rfix *f = *state;
+	unsigned char x = 0xff;
+
+	r_fill(f, 5, 100);
+	/* the length field of entry 2 */
+	assert_int_equal(th_write(IDX0, 32 + 2 * 32 + 8, &x, 1), 0);
+	r_expect(f, 2, 100, "cut 3 index entries from entry 2",
+		 "entry CRC mismatch");
+}
+
+static void test_entry_not_contiguous(void **state)
+{
+	struct rfix *f = *state;
+	struct seg_entry e = { .off = 999, .len = 100, .time_ms = 1 };
+	unsigned char raw[32];
+
+	r_fill(f, 5, 100);
+	seg_ent_encode(raw, &e); /* a valid CRC, a wrong offset */
+	assert_int_equal(th_write(IDX0, 32 + 3 * 32, raw, sizeof(raw)), 0);
+	r_expect(f, 3, 100, "cut 2 index entries from entry 3",
+		 "record offset 999 does not follow the previous record (expected 300)");
+}
+
+static void test_empty_files(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 5, 100);
+	assert_int_equal(th_truncate(LOG0, 0), 0);
+	assert_int_equal(th_truncate(IDX0, 0), 0);
+	r_expect(f, 0, 100, "index header incomplete (0 of 32 bytes)",
+		 "rewrote the header");
+	assert_int_equal(th_size(IDX0), 32 + 32);
+}
+
+static void test_short_header(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 0, 100);
+	assert_int_equal(th_truncate(IDX0, 10), 0);
+	r_expect(f, 0, 100, "index header incomplete (10 of 32 bytes)",
+		 NULL);
+}
+
+static void test_missing_idx_empty_log(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 5, 100);
+	assert_int_equal(unlink(IDX0), 0);
+	assert_int_equal(th_truncate(LOG0, 0), 0);
+	r_expect(f, 0, 100, "00000000000000000000.idx: index missing", NULL);
+}
+
+static void test_missing_idx_with_data(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 5, 100);
+	assert_int_equal(unlink(IDX0), 0);
+	r_expect(f, 0, 100, "cut 500 bytes of a partial record",
+		 "offset 0..500");
+}
+
+static void test_idx_header_only(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 5, 100);
+	assert_int_equal(th_truncate(IDX0, 32), 0);
+	r_expect(f, 0, 100, "cut 500 bytes of a partial record at offset 0..500",
+		 "(no index entry)");
+}
+
+static void test_bad_header_with_data(void **state)
+{
+	struct rfix *f = *state;
+	unsigned char x = 'X';
+
+	r_fill(f, 5, 100);
+	assert_int_equal(th_write(IDX0, 3, &x, 1), 0);
+	r_expect(f, 0, 100, "bad index header (magic or CRC)",
+		 "0 valid entries");
+}
+
+static void test_no_segments(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 5, 100);
+	assert_int_equal(unlink(IDX0), 0);
+	assert_int_equal(unlink(LOG0), 0);
+	r_expect(f, 0, 100, "t/0: partition has no segments", NULL);
+}
+
+/* A crash in a roll after the new .log was made, before its .idx. */
+static void test_torn_roll(void **state)
+{
+	struct rfix *f = *state;
+	struct tfs_part_info info;
+
+	r_fill(f, 4, 1000);
+	assert_int_equal(th_write_text(th_seg(f->dir, "t", 0, 4000, ".log"),
+				       ""),
+			 0);
+	r_expect(f, 4, 1000, "00000000000000004000.idx: index missing", NULL);
+	assert_int_equal(r_open(f), 0);
+	tfs_part_info(f->p, &info);
+	assert_int_equal(info.segments, 2);
+	r_close(f);
+	assert_int_equal(th_size(th_seg(f->dir, "t", 0, 4000, ".log")), 1);
+}
+
+/* Recovery of the active segment after several sealed ones. */
+static void test_tail_after_sealed(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000); /* segments 0, 4000, 8000 */
+	assert_int_equal(th_truncate(th_seg(f->dir, "t", 0, 8000, ".log"),
+				     1500),
+			 0);
+	r_expect(f, 9, 1000, "00000000000000008000.idx: cut 1 index entries",
+		 "extends past");
+}
+
+static void test_leftovers(void **state)
+{
+	struct rfix *f = *state;
+	char path[4200];
+
+	r_fill(f, 2, 100);
+	snprintf(path, sizeof(path), "%s/t/0/00000000000000000200.log.tmp",
+		 f->dir);
+	assert_int_equal(th_write_text(path, "x"), 0);
+	snprintf(path, sizeof(path), "%s/t/0/README", f->dir);
+	assert_int_equal(th_write_text(path, "x"), 0);
+	r_expect(f, 2, 100, "t/0/README: ignoring an unknown file", NULL);
+	assert_int_equal(th_size(path), 1);
+	snprintf(path, sizeof(path), "%s/t/0/00000000000000000200.log.tmp",
+		 f->dir);
+	assert_int_equal(th_size(path), -1);
+}
+
+static void test_interrupted_part_delete(void **state)
+{
+	struct rfix *f = *state;
+	char path[4200];
+
+	r_fill(f, 2, 100);
+	snprintf(path, sizeof(path), "%s/t/1.deleted", f->dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/t/1.deleted/00000000000000000000.log",
+		 f->dir);
+	assert_int_equal(th_write_text(path, "x"), 0);
+	r_expect(f, 2, 100, "finishing an interrupted partition delete", NULL);
+	snprintf(path, sizeof(path), "%s/t/1.deleted", f->dir);
+	assert_int_equal(th_size(path), -1);
+}
+
+/* ---- damage recovery may not repair ---------------------------------- */
+
+static void r_refused(struct rfix *f, int want, const char *a, const char *b)
+{
+	th_log_clear();
+	assert_int_equal(tfs_store_open(f->dir, &f->o, &f->st), want);
+	f->st = NULL;
+	if (!th_logged(a, b, NULL)) {
+		th_log_dump();
+		fail_msg("no log line with \"%s\"", a);
+	}
+}
+
+static void test_sealed_truncated(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000);
+	assert_int_equal(th_truncate(LOG0, 3990), 0);
+	r_refused(f, -EUCLEAN,
+		  "t/0/00000000000000000000.log: sealed segment damaged",
+		  "index ends at offset 4000 but the .log ends at offset 3990");
+}
+
+static void test_sealed_idx_cut(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000);
+	assert_int_equal(th_truncate(IDX0, 32 + 3 * 32 + 5), 0);
+	r_refused(f, -EUCLEAN, "00000000000000000000.idx", "133 bytes");
+}
+
+static void test_sealed_idx_missing(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000);
+	assert_int_equal(unlink(th_seg(f->dir, "t", 0, 4000, ".idx")), 0);
+	r_refused(f, -EUCLEAN, "00000000000000004000.idx", "sealed segment");
+}
+
+static void test_segment_gap(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000);
+	assert_int_equal(unlink(th_seg(f->dir, "t", 0, 4000, ".idx")), 0);
+	assert_int_equal(unlink(th_seg(f->dir, "t", 0, 4000, ".log")), 0);
+	r_refused(f, -EUCLEAN, "00000000000000008000.log",
+		  "previous segment ends at offset 4000");
+}
+
+static void test_partition_gap(void **state)
+{
+	struct rfix *f = *state;
+	char path[4200];
+
+	r_fill(f, 1, 100);
+	snprintf(path, sizeof(path), "%s/t/2", f->dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	r_refused(f, -EUCLEAN, "t: partition 1 is missing", NULL);
+}
+
+static void test_idx_version(void **state)
+{
+	struct rfix *f = *state;
+	unsigned char hdr[32];
+	uint32_t crc;
+
+	r_fill(f, 1, 100);
+	seg_hdr_encode(hdr, 0);
+	hdr[8] = 2; /* version 2 with a valid CRC */
+	crc = crc32c(0, hdr, 28);
+	for (int i = 0; i < 4; i++)
+		hdr[28 + i] = (unsigned char)(crc >> (8 * i));
+	assert_int_equal(th_write(IDX0, 0, hdr, 32), 0);
+	r_refused(f, -EPROTONOSUPPORT, "index header",
+		  "unknown data directory format version");
+}
+
+/* ---- a failed write leaves nothing behind ---------------------------- */
+
+/* RLIMIT_FSIZE makes a write past the limit fail with EFBIG after a
+ * partial write: the same path as ENOSPC. */
+static void test_failed_write(void **state)
+{
+	struct rfix *f = *state;
+	struct rlimit old, lim;
+	unsigned char rec[300];
+	ssize_t r;
+
+	r_fill(f, 5, 100);
+	assert_int_equal(r_open(f), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 650;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	memset(rec, 'f', sizeof(rec));
+	r = tfs_part_append(f->p, rec, 300, TFS_OFFSET_ANY, NULL);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(r, -EFBIG);
+	assert_int_equal(tfs_part_end(f->p), 500);
+	assert_int_equal(th_size(LOG0), 500);
+	assert_int_equal(th_size(IDX0), 32 + 5 * 32);
+	r_close(f);
+	r_expect(f, 5, 100, NULL, NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, r_setup, r_teardown)
+		T(test_clean_reopen),
+		T(test_cut_mid_record),
+		T(test_cut_mid_record_data_line),
+		T(test_cut_mid_index_entry),
+		T(test_record_without_entry),
+		T(test_garbage_after_end),
+		T(test_zeroed_last_record),
+		T(test_zeroed_two_records),
+		T(test_entry_bad_crc),
+		T(test_entry_not_contiguous),
+		T(test_empty_files),
+		T(test_short_header),
+		T(test_missing_idx_empty_log),
+		T(test_missing_idx_with_data),
+		T(test_idx_header_only),
+		T(test_bad_header_with_data),
+		T(test_no_segments),
+		T(test_torn_roll),
+		T(test_tail_after_sealed),
+		T(test_leftovers),
+		T(test_interrupted_part_delete),
+		T(test_sealed_truncated),
+		T(test_sealed_idx_cut),
+		T(test_sealed_idx_missing),
+		T(test_segment_gap),
+		T(test_partition_gap),
+		T(test_idx_version),
+		T(test_failed_write),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
