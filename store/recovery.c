@@ -60,10 +60,11 @@ static int rec_write_header(struct rec *r)
 static int rec_header(struct rec *r)
 {
 	unsigned char hdr[FMT_HDR_SIZE];
+	uint32_t version = 0;
 	int err;
 
 	if (r->idx_size < FMT_HDR_SIZE) {
-		store_log(r->p->st, LOG_WARNING,
+		store_log(r->p->st, r->log_size ? LOG_ERR : LOG_WARNING,
 			  "recovery: %s: index header incomplete (%llu of %u bytes), .log has %llu bytes: rewrote the header, 0 valid entries",
 			  r->iname, (unsigned long long)r->idx_size,
 			  FMT_HDR_SIZE, (unsigned long long)r->log_size);
@@ -79,9 +80,16 @@ static int rec_header(struct rec *r)
 			  (unsigned long long)(r->idx_size - FMT_HDR_SIZE));
 		return rec_write_header(r);
 	}
-	if (err)
-		store_log(r->p->st, LOG_ERR, "recovery: %s: index header: %s",
-			  r->iname, tfs_strerror(err));
+	for (int i = 3; i >= 0; i--)
+		version = (version << 8) | hdr[FMT_HDR_VERSION + i];
+	if (err == -EPROTONOSUPPORT)
+		store_log(r->p->st, LOG_ERR,
+			  "%s: index format version %u found; this topicfs supports index version %u only",
+			  r->iname, version, FMT_IDX_VERSION);
+	else if (err)
+		store_log(r->p->st, LOG_ERR,
+			  "%s: index header belongs to another segment (base or entry size)",
+			  r->iname);
 	return err;
 }
 
@@ -297,8 +305,9 @@ int rec_active(struct tfs_part *p, struct tfs_seg *seg)
 	if (!err && r.changed)
 		err = seg_sync(seg);
 	if (err) {
-		store_log(p->st, LOG_ERR, "recovery: %s: %s", r.lname,
-			  tfs_strerror(err));
+		if (err != -EPROTONOSUPPORT && err != -EUCLEAN)
+			store_log(p->st, LOG_ERR, "recovery: %s: %s", r.lname,
+				  tfs_strerror(err));
 		return err == -EPROTONOSUPPORT || err == -ENOMEM ||
 			       err == -EUCLEAN
 			       ? err

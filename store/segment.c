@@ -343,7 +343,7 @@ int seg_open_sealed(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
 	ifd = open(ipath, O_RDONLY | O_CLOEXEC);
 	if (ifd < 0) {
 		err = -errno;
-		store_log(p->st, LOG_ERR, "%s/%020llu%s: sealed segment: %s",
+		store_log(p->st, LOG_ERR, "%s/%020llu%s: index of a sealed segment: %s",
 			  p->name, (unsigned long long)base, FMT_IDX_SUFFIX,
 			  strerror(-err));
 		return err == -ENOENT ? -EUCLEAN : err;

@@ -431,7 +431,8 @@ static void test_sealed_idx_missing(void **state)
 
 	r_fill(f, 10, 1000);
 	assert_int_equal(unlink(th_seg(f->dir, "t", 0, 4000, ".idx")), 0);
-	r_refused(f, -EUCLEAN, "00000000000000004000.idx", "sealed segment");
+	r_refused(f, -EUCLEAN, "00000000000000004000.idx",
+		  "index of a sealed segment");
 }
 
 static void test_segment_gap(void **state)
@@ -469,8 +470,8 @@ static void test_idx_version(void **state)
 	for (int i = 0; i < 4; i++)
 		hdr[28 + i] = (unsigned char)(crc >> (8 * i));
 	assert_int_equal(th_write(IDX0, 0, hdr, 32), 0);
-	r_refused(f, -EPROTONOSUPPORT, "index header",
-		  "unknown data directory format version");
+	r_refused(f, -EPROTONOSUPPORT, "index format version 2 found",
+		  "supports index version 1");
 }
 
 /* ---- a failed write leaves nothing behind ---------------------------- */
