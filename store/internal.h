@@ -43,58 +43,58 @@ struct tfs_seg {
 struct tfs_part {
 	struct tfs_store *st;	     /* owning store; immutable */
 	struct tfs_topic *topic;     /* no reference while live; the deleted
-				        partition holds one (part_delete) */
+					partition holds one (part_delete) */
 	uint32_t num;		     /* partition number; immutable */
 	char *path;		     /* DATADIR/TOPIC/P, owned; renamed away
-				        on delete (protected by append_lock) */
+					on delete (protected by append_lock) */
 	char *name;		     /* "TOPIC/P" for messages, owned */
 	_Atomic uint64_t refs;	     /* handles + the topic's parts array */
 	pthread_mutex_t append_lock; /* serialises appends, roll, sync */
 	pthread_rwlock_t seg_lock;   /* segs/nsegs: shared by readers,
-				        exclusive for roll and delete */
+					exclusive for roll and delete */
 	struct tfs_seg **segs;	     /* by base, ascending; the last is the
-				        active one; protected by seg_lock,
-				        changed only with append_lock held */
+					active one; protected by seg_lock,
+					changed only with append_lock held */
 	size_t nsegs;		     /* used entries of segs; as segs */
 	size_t segs_cap;	     /* allocated entries of segs; as segs */
 	_Atomic uint64_t end;	     /* end offset; release-stored after the
-				        record is in data and index */
+					record is in data and index */
 	_Atomic uint64_t records;    /* records between start and end */
 	_Atomic uint64_t unsynced;   /* appends since the last fdatasync;
-				        written under append_lock */
+					written under append_lock */
 	_Atomic int64_t mtime_ms;    /* last append (or creation) time */
 	bool deleted;		     /* files unlinked; append_lock */
 	struct tfs_part *dead_next;  /* graveyard link; st->lock */
 };
 
 struct tfs_topic {
-	struct tfs_store *st;	    /* owning store; immutable */
-	char *name;		    /* topic name, owned; immutable */
-	char *path;		    /* DATADIR/TOPIC, owned; immutable */
-	_Atomic uint64_t refs;	    /* handles + the store's topics array */
-	pthread_mutex_t lock;	    /* protects parts, nparts, deleted */
-	struct tfs_part **parts;    /* partitions 0..nparts-1, each holding
-				       one reference; protected by lock */
-	uint32_t nparts;	    /* partition count; protected by lock */
-	uint32_t parts_cap;	    /* allocated entries; protected by lock */
-	bool deleted;		    /* dir removed; protected by lock */
+	struct tfs_store *st;	     /* owning store; immutable */
+	char *name;		     /* topic name, owned; immutable */
+	char *path;		     /* DATADIR/TOPIC, owned; immutable */
+	_Atomic uint64_t refs;	     /* handles + the store's topics array */
+	pthread_mutex_t lock;	     /* protects parts, nparts, deleted */
+	struct tfs_part **parts;     /* partitions 0..nparts-1, each holding
+					one reference; protected by lock */
+	uint32_t nparts;	     /* partition count; protected by lock */
+	uint32_t parts_cap;	     /* allocated entries; protected by lock */
+	bool deleted;		     /* dir removed; protected by lock */
 	struct tfs_topic *dead_next; /* graveyard link; st->lock */
 };
 
 struct tfs_store {
-	char *dir;		      /* data directory path, owned */
-	int dir_fd;		      /* O_DIRECTORY fd of dir, for fsync */
-	struct tfs_store_opts opts;   /* effective options; immutable */
-	pthread_mutex_t lock;	      /* protects everything below */
-	struct tfs_topic **topics;    /* sorted by name, one ref each */
-	size_t ntopics;		      /* used entries of topics */
-	size_t topics_cap;	      /* allocated entries of topics */
+	char *dir;		       /* data directory path, owned */
+	int dir_fd;		       /* O_DIRECTORY fd of dir, for fsync */
+	struct tfs_store_opts opts;    /* effective options; immutable */
+	pthread_mutex_t lock;	       /* protects everything below */
+	struct tfs_topic **topics;     /* sorted by name, one ref each */
+	size_t ntopics;		       /* used entries of topics */
+	size_t topics_cap;	       /* allocated entries of topics */
 	struct tfs_topic *dead_topics; /* deleted, still referenced */
-	struct tfs_part *dead_parts;  /* deleted, still referenced */
-	pthread_cond_t flush_cond;    /* wakes the flusher to stop */
-	bool stopping;		      /* tfs_store_close is running */
-	bool flusher_started;	      /* flusher is valid and joinable */
-	pthread_t flusher;	      /* the flush_ms thread */
+	struct tfs_part *dead_parts;   /* deleted, still referenced */
+	pthread_cond_t flush_cond;     /* wakes the flusher to stop */
+	bool stopping;		       /* tfs_store_close is running */
+	bool flusher_started;	       /* flusher is valid and joinable */
+	pthread_t flusher;	       /* the flush_ms thread */
 };
 
 /* ---- store.c --------------------------------------------------------- */

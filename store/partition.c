@@ -156,7 +156,8 @@ static int part_scan(struct tfs_part *p, struct part_bases *logs)
 		if (!logs->n || !bsearch(&idxs.v[i], logs->v, logs->n,
 					 sizeof(uint64_t), part_cmp_u64))
 			store_log(p->st, LOG_WARNING,
-				  "%s/%020llu%s: ignoring an index without its .log",
+				  "%s/%020llu%s: ignoring an index without its "
+				  ".log",
 				  p->name, (unsigned long long)idxs.v[i],
 				  FMT_IDX_SUFFIX);
 	}
@@ -194,7 +195,8 @@ static int part_check_gap(struct tfs_part *p, uint64_t base)
 	if (prev_end == base)
 		return 0;
 	store_log(p->st, LOG_ERR,
-		  "%s/%020llu%s: segment starts at offset %llu but the previous segment ends at offset %llu",
+		  "%s/%020llu%s: segment starts at offset %llu but the "
+		  "previous segment ends at offset %llu",
 		  p->name, (unsigned long long)base, FMT_LOG_SUFFIX,
 		  (unsigned long long)base, (unsigned long long)prev_end);
 	return -EUCLEAN;
@@ -246,8 +248,9 @@ static int part_open_segs(struct tfs_part *p, const struct part_bases *b)
 	atomic_store(&p->end, seg->base + atomic_load(&seg->size));
 	atomic_store(&p->records, records);
 	if (!fstat(atomic_load(&seg->fd), &sb))
-		atomic_store(&p->mtime_ms, (int64_t)sb.st_mtim.tv_sec * 1000 +
-						   sb.st_mtim.tv_nsec / 1000000);
+		atomic_store(&p->mtime_ms,
+			     (int64_t)sb.st_mtim.tv_sec * 1000 +
+				     sb.st_mtim.tv_nsec / 1000000);
 	return 0;
 }
 
@@ -272,7 +275,8 @@ int part_load(struct tfs_topic *t, uint32_t num, bool create,
 	} else {
 		if (!create)
 			store_log(t->st, LOG_NOTICE,
-				  "recovery: %s: partition has no segments; creating segment 0",
+				  "recovery: %s: partition has no segments; "
+				  "creating segment 0",
 				  p->name);
 		err = part_first_seg(p);
 	}
@@ -433,9 +437,9 @@ ssize_t tfs_part_append(struct tfs_part *p, const void *buf, size_t len,
 	pthread_mutex_unlock(&p->append_lock);
 	if (err) {
 		if (err != -ESPIPE)
-			store_log(p->st, LOG_ERR, "%s: append at offset %llu: %s",
-				  p->name, (unsigned long long)end,
-				  tfs_strerror(err));
+			store_log(p->st, LOG_ERR,
+				  "%s: append at offset %llu: %s", p->name,
+				  (unsigned long long)end, tfs_strerror(err));
 		return err;
 	}
 	if (off)
@@ -466,13 +470,12 @@ static ssize_t part_map_locked(struct tfs_part *p, uint64_t off, size_t len,
 {
 	size_t got = 0;
 
-	for (size_t i = part_find_seg(p, off); got < len && *n < max &&
-					       i < p->nsegs;
-	     i++) {
+	for (size_t i = part_find_seg(p, off);
+	     got < len && *n < max && i < p->nsegs; i++) {
 		struct tfs_seg *seg = p->segs[i];
-		uint64_t seg_end = seg->base + atomic_load_explicit(
-						       &seg->size,
-						       memory_order_acquire);
+		uint64_t seg_end =
+			seg->base +
+			atomic_load_explicit(&seg->size, memory_order_acquire);
 		size_t take;
 		int fd;
 
@@ -529,8 +532,7 @@ void tfs_part_read_unmap(struct tfs_extent *ext, size_t n)
 	}
 }
 
-ssize_t tfs_part_pread(struct tfs_part *p, void *buf, size_t len,
-		       uint64_t off)
+ssize_t tfs_part_pread(struct tfs_part *p, void *buf, size_t len, uint64_t off)
 {
 	struct tfs_extent ext[PART_PREAD_EXTENTS];
 	char *dst = buf;

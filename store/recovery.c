@@ -17,21 +17,21 @@
 #include "format.h"
 #include "internal.h"
 
-#define REC_BATCH 256	      /* index entries read at a time */
+#define REC_BATCH      256    /* index entries read at a time */
 #define REC_DATA_CHUNK 65536u /* record bytes read at a time */
 
 /* The state of one active segment's recovery. */
 struct rec {
-	struct tfs_part *p;   /* the partition, for names and the log */
-	struct tfs_seg *seg;  /* the segment; fd and idx_fd open */
-	char lname[512];      /* "TOPIC/P/<base>.log" for messages */
-	char iname[512];      /* "TOPIC/P/<base>.idx" for messages */
-	uint64_t log_size;    /* current .log size */
-	uint64_t idx_size;    /* current .idx size */
-	uint64_t valid;	      /* index entries kept so far */
-	uint64_t end;	      /* segment-relative end of the kept records */
-	bool cut_entries;     /* some index entries were cut */
-	bool changed;	      /* a file was modified: sync at the end */
+	struct tfs_part *p;  /* the partition, for names and the log */
+	struct tfs_seg *seg; /* the segment; fd and idx_fd open */
+	char lname[512];     /* "TOPIC/P/<base>.log" for messages */
+	char iname[512];     /* "TOPIC/P/<base>.idx" for messages */
+	uint64_t log_size;   /* current .log size */
+	uint64_t idx_size;   /* current .idx size */
+	uint64_t valid;	     /* index entries kept so far */
+	uint64_t end;	     /* segment-relative end of the kept records */
+	bool cut_entries;    /* some index entries were cut */
+	bool changed;	     /* a file was modified: sync at the end */
 };
 
 static int rec_truncate(struct rec *r, int fd, uint64_t size)
@@ -65,7 +65,9 @@ static int rec_header(struct rec *r)
 
 	if (r->idx_size < FMT_HDR_SIZE) {
 		store_log(r->p->st, r->log_size ? LOG_ERR : LOG_WARNING,
-			  "recovery: %s: index header incomplete (%llu of %u bytes), .log has %llu bytes: rewrote the header, 0 valid entries",
+			  "recovery: %s: index header incomplete (%llu of %u "
+			  "bytes), .log has %llu bytes: rewrote the header, 0 "
+			  "valid entries",
 			  r->iname, (unsigned long long)r->idx_size,
 			  FMT_HDR_SIZE, (unsigned long long)r->log_size);
 		return rec_write_header(r);
@@ -75,7 +77,9 @@ static int rec_header(struct rec *r)
 		err = seg_hdr_check(hdr, r->seg->base);
 	if (err == -EBADMSG) {
 		store_log(r->p->st, r->log_size ? LOG_ERR : LOG_WARNING,
-			  "recovery: %s: bad index header (magic or CRC), .log has %llu bytes: rewrote the header, cut %llu bytes of index entries, 0 valid entries",
+			  "recovery: %s: bad index header (magic or CRC), .log "
+			  "has %llu bytes: rewrote the header, cut %llu bytes "
+			  "of index entries, 0 valid entries",
 			  r->iname, (unsigned long long)r->log_size,
 			  (unsigned long long)(r->idx_size - FMT_HDR_SIZE));
 		return rec_write_header(r);
@@ -84,11 +88,13 @@ static int rec_header(struct rec *r)
 		version = (version << 8) | hdr[FMT_HDR_VERSION + i];
 	if (err == -EPROTONOSUPPORT)
 		store_log(r->p->st, LOG_ERR,
-			  "%s: index format version %u found; this topicfs supports index version %u only",
+			  "%s: index format version %u found; this topicfs "
+			  "supports index version %u only",
 			  r->iname, version, FMT_IDX_VERSION);
 	else if (err)
 		store_log(r->p->st, LOG_ERR,
-			  "%s: index header belongs to another segment (base or entry size)",
+			  "%s: index header belongs to another segment (base "
+			  "or entry size)",
 			  r->iname);
 	return err;
 }
@@ -101,7 +107,8 @@ static int rec_partial_entry(struct rec *r)
 	if (!rem)
 		return 0;
 	store_log(r->p->st, LOG_WARNING,
-		  "recovery: %s: cut %llu bytes of a partial index entry at index offset %llu..%llu",
+		  "recovery: %s: cut %llu bytes of a partial index entry at "
+		  "index offset %llu..%llu",
 		  r->iname, (unsigned long long)rem,
 		  (unsigned long long)(r->idx_size - rem),
 		  (unsigned long long)r->idx_size);
@@ -121,13 +128,15 @@ static const char *rec_entry_bad(struct rec *r, const unsigned char *raw,
 		return "entry CRC mismatch";
 	if (e->off != want) {
 		snprintf(why, size,
-			 "record offset %llu does not follow the previous record (expected %llu)",
+			 "record offset %llu does not follow the previous "
+			 "record (expected %llu)",
 			 (unsigned long long)e->off, (unsigned long long)want);
 		return why;
 	}
 	if (e->off - base + e->len > r->log_size) {
 		snprintf(why, size,
-			 "record %llu..%llu extends past the end of the .log (offset %llu)",
+			 "record %llu..%llu extends past the end of the .log "
+			 "(offset %llu)",
 			 (unsigned long long)e->off,
 			 (unsigned long long)(e->off + e->len),
 			 (unsigned long long)(base + r->log_size));
@@ -140,7 +149,8 @@ static void rec_log_cut(struct rec *r, uint64_t from, uint64_t n,
 			const char *why)
 {
 	store_log(r->p->st, LOG_WARNING,
-		  "recovery: %s: cut %llu index entries from entry %llu (index offset %llu, record offset %llu): %s",
+		  "recovery: %s: cut %llu index entries from entry %llu (index "
+		  "offset %llu, record offset %llu): %s",
 		  r->iname, (unsigned long long)n, (unsigned long long)from,
 		  (unsigned long long)(FMT_HDR_SIZE + FMT_ENT_SIZE * from),
 		  (unsigned long long)(r->seg->base + r->end), why);
@@ -217,11 +227,13 @@ static int rec_check_data(struct rec *r)
 
 	while (r->valid > 0) {
 		err = seg_pread_all(r->seg->idx_fd, raw, sizeof(raw),
-				    FMT_HDR_SIZE + FMT_ENT_SIZE * (r->valid - 1));
+				    FMT_HDR_SIZE +
+					    FMT_ENT_SIZE * (r->valid - 1));
 		if (!err)
 			err = seg_ent_decode(raw, &e);
 		if (!err)
-			err = rec_data_crc(r, e.off - r->seg->base, e.len, &crc);
+			err = rec_data_crc(r, e.off - r->seg->base, e.len,
+					   &crc);
 		if (err)
 			return err;
 		if (crc == e.dcrc)
@@ -256,13 +268,15 @@ static int rec_cut(struct rec *r)
 		return 0;
 	if (r->cut_entries)
 		store_log(r->p->st, LOG_WARNING,
-			  "recovery: %s: cut %llu bytes at offset %llu..%llu (data of the cut index entries and anything after)",
+			  "recovery: %s: cut %llu bytes at offset %llu..%llu "
+			  "(data of the cut index entries and anything after)",
 			  r->lname, (unsigned long long)(r->log_size - r->end),
 			  (unsigned long long)(base + r->end),
 			  (unsigned long long)(base + r->log_size));
 	else
 		store_log(r->p->st, LOG_WARNING,
-			  "recovery: %s: cut %llu bytes of a partial record at offset %llu..%llu (no index entry)",
+			  "recovery: %s: cut %llu bytes of a partial record at "
+			  "offset %llu..%llu (no index entry)",
 			  r->lname, (unsigned long long)(r->log_size - r->end),
 			  (unsigned long long)(base + r->end),
 			  (unsigned long long)(base + r->log_size));
@@ -275,7 +289,8 @@ static int rec_stat(struct rec *r)
 {
 	struct stat lst, ist;
 
-	if (fstat(atomic_load(&r->seg->fd), &lst) || fstat(r->seg->idx_fd, &ist))
+	if (fstat(atomic_load(&r->seg->fd), &lst) ||
+	    fstat(r->seg->idx_fd, &ist))
 		return -errno;
 	r->log_size = (uint64_t)lst.st_size;
 	r->idx_size = (uint64_t)ist.st_size;
@@ -309,7 +324,7 @@ int rec_active(struct tfs_part *p, struct tfs_seg *seg)
 			store_log(p->st, LOG_ERR, "recovery: %s: %s", r.lname,
 				  tfs_strerror(err));
 		return err == -EPROTONOSUPPORT || err == -ENOMEM ||
-			       err == -EUCLEAN
+				       err == -EUCLEAN
 			       ? err
 			       : -EIO;
 	}

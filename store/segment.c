@@ -219,8 +219,7 @@ int seg_create(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
 		err = -errno;
 		goto out_free;
 	}
-	seg->idx_fd = open(ipath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
-			   0644);
+	seg->idx_fd = open(ipath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (seg->idx_fd < 0) {
 		err = -errno;
 		goto out_unlink_log;
@@ -258,7 +257,8 @@ static int seg_sealed_entry(struct tfs_part *p, int ifd, const char *iname,
 		return err;
 	if (seg_ent_decode(raw, e)) {
 		store_log(p->st, LOG_ERR,
-			  "%s/%s: sealed segment index entry %llu at index offset %llu: CRC mismatch",
+			  "%s/%s: sealed segment index entry %llu at index "
+			  "offset %llu: CRC mismatch",
 			  p->name, iname, (unsigned long long)i,
 			  (unsigned long long)pos);
 		return -EUCLEAN;
@@ -282,7 +282,8 @@ static int seg_check_sealed(struct tfs_part *p, struct tfs_seg *seg, int ifd,
 	if (idx_size < FMT_HDR_SIZE ||
 	    (idx_size - FMT_HDR_SIZE) % FMT_ENT_SIZE) {
 		store_log(p->st, LOG_ERR,
-			  "%s/%s: sealed segment index has %llu bytes, not a header and whole entries",
+			  "%s/%s: sealed segment index has %llu bytes, not a "
+			  "header and whole entries",
 			  p->name, iname, (unsigned long long)idx_size);
 		return -EUCLEAN;
 	}
@@ -299,11 +300,13 @@ static int seg_check_sealed(struct tfs_part *p, struct tfs_seg *seg, int ifd,
 	k = (idx_size - FMT_HDR_SIZE) / FMT_ENT_SIZE;
 	atomic_store(&seg->entries, k);
 	if (k == 0 && log_size) {
-		store_log(p->st, LOG_ERR,
-			  "%s/%020llu%s: sealed segment damaged: its index is empty but the .log has data from offset %llu to %llu",
-			  p->name, (unsigned long long)base, FMT_LOG_SUFFIX,
-			  (unsigned long long)base,
-			  (unsigned long long)(base + log_size));
+		store_log(
+			p->st, LOG_ERR,
+			"%s/%020llu%s: sealed segment damaged: its index is "
+			"empty but the .log has data from offset %llu to %llu",
+			p->name, (unsigned long long)base, FMT_LOG_SUFFIX,
+			(unsigned long long)base,
+			(unsigned long long)(base + log_size));
 		return -EUCLEAN;
 	}
 	if (k == 0)
@@ -315,11 +318,13 @@ static int seg_check_sealed(struct tfs_part *p, struct tfs_seg *seg, int ifd,
 		return err;
 	if (first.off != base || last.off < base ||
 	    last.off - base + last.len != log_size) {
-		store_log(p->st, LOG_ERR,
-			  "%s/%020llu%s: sealed segment damaged: its index ends at offset %llu but the .log ends at offset %llu",
-			  p->name, (unsigned long long)base, FMT_LOG_SUFFIX,
-			  (unsigned long long)(last.off + last.len),
-			  (unsigned long long)(base + log_size));
+		store_log(
+			p->st, LOG_ERR,
+			"%s/%020llu%s: sealed segment damaged: its index ends "
+			"at offset %llu but the .log ends at offset %llu",
+			p->name, (unsigned long long)base, FMT_LOG_SUFFIX,
+			(unsigned long long)(last.off + last.len),
+			(unsigned long long)(base + log_size));
 		return -EUCLEAN;
 	}
 	return 0;
@@ -343,7 +348,8 @@ int seg_open_sealed(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
 	ifd = open(ipath, O_RDONLY | O_CLOEXEC);
 	if (ifd < 0) {
 		err = -errno;
-		store_log(p->st, LOG_ERR, "%s/%020llu%s: index of a sealed segment: %s",
+		store_log(p->st, LOG_ERR,
+			  "%s/%020llu%s: index of a sealed segment: %s",
 			  p->name, (unsigned long long)base, FMT_IDX_SUFFIX,
 			  strerror(-err));
 		return err == -ENOENT ? -EUCLEAN : err;

@@ -39,7 +39,8 @@ const char *tfs_strerror(int err)
 	case -EPROTONOSUPPORT:
 		return "unknown data directory format version";
 	case -ESPIPE:
-		return "conditional append: offset is not the end of the partition";
+		return "conditional append: offset is not the end of the "
+		       "partition";
 	default:
 		return strerror(err < 0 ? -err : err);
 	}
@@ -140,9 +141,10 @@ static int store_init_format(struct tfs_store *st)
 	if (empty < 0)
 		return empty;
 	if (!empty) {
-		store_log(st, LOG_ERR,
-			  "%s: not a topicfs data dir (no %s file) and not empty",
-			  st->dir, FMT_FILE);
+		store_log(
+			st, LOG_ERR,
+			"%s: not a topicfs data dir (no %s file) and not empty",
+			st->dir, FMT_FILE);
 		return -EINVAL;
 	}
 	store_log(st, LOG_NOTICE, "%s: initialising a new data dir (format %u)",
@@ -166,7 +168,8 @@ static int store_parse_format(struct tfs_store *st, const char *text)
 		goto out_bad;
 	if (v != FMT_VERSION) {
 		store_log(st, LOG_ERR,
-			  "%s: data dir format version %lu found; this topicfs supports format version %u only",
+			  "%s: data dir format version %lu found; this topicfs "
+			  "supports format version %u only",
 			  st->dir, v, FMT_VERSION);
 		return -EPROTONOSUPPORT;
 	}
@@ -207,8 +210,9 @@ static int store_load_entry(struct tfs_store *st, const char *name)
 	    !strcmp(name, FMT_FILE))
 		return 0;
 	if (!strcmp(name, FMT_FILE_TMP)) {
-		store_log(st, LOG_NOTICE, "recovery: %s/%s: removing a leftover",
-			  st->dir, name);
+		store_log(st, LOG_NOTICE,
+			  "recovery: %s/%s: removing a leftover", st->dir,
+			  name);
 		return unlinkat(st->dir_fd, name, 0) ? -errno : 0;
 	}
 	if (tfs_topic_name_valid(name) || fstatat(st->dir_fd, name, &sb, 0) ||
@@ -304,8 +308,8 @@ static void *store_flusher(void *arg)
 			ts.tv_nsec -= 1000000000;
 		}
 		while (!st->stopping &&
-		       pthread_cond_timedwait(&st->flush_cond, &st->lock, &ts) !=
-			       ETIMEDOUT)
+		       pthread_cond_timedwait(&st->flush_cond, &st->lock,
+					      &ts) != ETIMEDOUT)
 			;
 		if (st->stopping)
 			break;

@@ -127,11 +127,13 @@ static int topic_scan(struct tfs_topic *t, uint32_t **nums, uint32_t *count)
 				*nums = v;
 			}
 			(*nums)[(*count)++] = n;
-		} else if (len > dl && !strcmp(name + len - dl, FMT_DEL_SUFFIX)) {
+		} else if (len > dl &&
+			   !strcmp(name + len - dl, FMT_DEL_SUFFIX)) {
 			char *path = store_join(t->path, name);
 
 			store_log(t->st, LOG_NOTICE,
-				  "recovery: %s/%s: finishing an interrupted partition delete",
+				  "recovery: %s/%s: finishing an interrupted "
+				  "partition delete",
 				  t->name, name);
 			err = path ? part_remove_dir(t->st, path) : -ENOMEM;
 			free(path);
@@ -169,7 +171,8 @@ int topic_load(struct tfs_store *st, const char *name, struct tfs_topic **out)
 	for (uint32_t i = 0; !err && i < count; i++) {
 		if (nums[i] != i) {
 			store_log(st, LOG_ERR,
-				  "%s: partition %u is missing (partitions must be dense, found %u)",
+				  "%s: partition %u is missing (partitions "
+				  "must be dense, found %u)",
 				  name, i, nums[i]);
 			err = -EUCLEAN;
 			break;

@@ -94,16 +94,15 @@ static inline struct tfs_store_opts th_opts(uint64_t segment_bytes)
 }
 
 /* "DIR/TOPIC/P/<base 20 digits><ext>" in a static buffer per call slot. */
-static inline const char *th_seg(const char *dir, const char *topic,
-				 unsigned p, unsigned long long base,
-				 const char *ext)
+static inline const char *th_seg(const char *dir, const char *topic, unsigned p,
+				 unsigned long long base, const char *ext)
 {
 	static char buf[4][4096];
 	static int slot;
 	char *b = buf[slot++ & 3];
 
-	snprintf(b, sizeof(buf[0]), "%s/%s/%u/%020llu%s", dir, topic, p,
-		 base, ext);
+	snprintf(b, sizeof(buf[0]), "%s/%s/%u/%020llu%s", dir, topic, p, base,
+		 ext);
 	return b;
 }
 

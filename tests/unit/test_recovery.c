@@ -158,7 +158,8 @@ static void test_cut_mid_record(void **state)
 	r_fill(f, 5, 100);
 	assert_int_equal(th_truncate(LOG0, 450), 0);
 	r_expect(f, 4, 100, "cut 1 index entries from entry 4",
-		 "record 400..500 extends past the end of the .log (offset 450)");
+		 "record 400..500 extends past the end of the .log (offset "
+		 "450)");
 	/* the data line names the .log and the range */
 }
 
@@ -179,7 +180,8 @@ static void test_cut_mid_index_entry(void **state)
 	r_fill(f, 5, 100);
 	assert_int_equal(th_truncate(IDX0, 32 + 5 * 32 - 10), 0);
 	r_expect(f, 4, 100,
-		 "t/0/00000000000000000000.idx: cut 22 bytes of a partial index entry",
+		 "t/0/00000000000000000000.idx: cut 22 bytes of a partial "
+		 "index entry",
 		 "index offset 160..182");
 }
 
@@ -190,7 +192,8 @@ static void test_record_without_entry(void **state)
 	r_fill(f, 5, 100);
 	assert_int_equal(th_truncate(IDX0, 32 + 4 * 32), 0);
 	r_expect(f, 4, 100,
-		 "recovery: t/0/00000000000000000000.log: cut 100 bytes of a partial record at offset 400..500 (no index entry)",
+		 "recovery: t/0/00000000000000000000.log: cut 100 bytes of a "
+		 "partial record at offset 400..500 (no index entry)",
 		 NULL);
 }
 
@@ -203,7 +206,8 @@ static void test_garbage_after_end(void **state)
 	r_fill(f, 5, 100);
 	assert_int_equal(th_write(LOG0, -1, junk, sizeof(junk)), 0);
 	r_expect(f, 5, 100,
-		 "cut 37 bytes of a partial record at offset 500..537 (no index entry)",
+		 "cut 37 bytes of a partial record at offset 500..537 (no "
+		 "index entry)",
 		 NULL);
 }
 
@@ -251,7 +255,8 @@ static void test_entry_not_contiguous(void **state)
 	seg_ent_encode(raw, &e); /* a valid CRC, a wrong offset */
 	assert_int_equal(th_write(IDX0, 32 + 3 * 32, raw, sizeof(raw)), 0);
 	r_expect(f, 3, 100, "cut 2 index entries from entry 3",
-		 "record offset 999 does not follow the previous record (expected 300)");
+		 "record offset 999 does not follow the previous record "
+		 "(expected 300)");
 }
 
 static void test_empty_files(void **state)
@@ -272,8 +277,7 @@ static void test_short_header(void **state)
 
 	r_fill(f, 0, 100);
 	assert_int_equal(th_truncate(IDX0, 10), 0);
-	r_expect(f, 0, 100, "index header incomplete (10 of 32 bytes)",
-		 NULL);
+	r_expect(f, 0, 100, "index header incomplete (10 of 32 bytes)", NULL);
 }
 
 static void test_missing_idx_empty_log(void **state)
@@ -302,7 +306,8 @@ static void test_idx_header_only(void **state)
 
 	r_fill(f, 5, 100);
 	assert_int_equal(th_truncate(IDX0, 32), 0);
-	r_expect(f, 0, 100, "cut 500 bytes of a partial record at offset 0..500",
+	r_expect(f, 0, 100,
+		 "cut 500 bytes of a partial record at offset 0..500",
 		 "(no index entry)");
 }
 
@@ -334,9 +339,8 @@ static void test_torn_roll(void **state)
 	struct tfs_part_info info;
 
 	r_fill(f, 4, 1000);
-	assert_int_equal(th_write_text(th_seg(f->dir, "t", 0, 4000, ".log"),
-				       ""),
-			 0);
+	assert_int_equal(
+		th_write_text(th_seg(f->dir, "t", 0, 4000, ".log"), ""), 0);
 	r_expect(f, 4, 1000, "00000000000000004000.idx: index missing", NULL);
 	assert_int_equal(r_open(f), 0);
 	tfs_part_info(f->p, &info);
@@ -351,9 +355,8 @@ static void test_tail_after_sealed(void **state)
 	struct rfix *f = *state;
 
 	r_fill(f, 10, 1000); /* segments 0, 4000, 8000 */
-	assert_int_equal(th_truncate(th_seg(f->dir, "t", 0, 8000, ".log"),
-				     1500),
-			 0);
+	assert_int_equal(
+		th_truncate(th_seg(f->dir, "t", 0, 8000, ".log"), 1500), 0);
 	r_expect(f, 9, 1000, "00000000000000008000.idx: cut 1 index entries",
 		 "extends past");
 }

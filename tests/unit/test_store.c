@@ -108,8 +108,8 @@ static void test_topic_names(void **state)
 
 static void test_part_names(void **state)
 {
-	const char *bad[] = { "01", "-1", "+1", "1a", "", "99999999999",
-			      "100000", " 1", "1 " };
+	const char *bad[] = { "01",	     "-1",     "+1", "1a", "",
+			      "99999999999", "100000", " 1", "1 " };
 	uint32_t n = 12345;
 
 	assert_int_equal(tfs_part_name_parse("0", &n), 0);
@@ -165,8 +165,9 @@ static void test_store_refusals(void **state)
 	snprintf(path, sizeof(path), "%s/somefile", dir);
 	assert_int_equal(th_write_text(path, "hello\n"), 0);
 	assert_int_equal(tfs_store_open(dir, &o, &st), -EINVAL);
-	assert_true(th_logged("not a topicfs data dir (no .topicfs file) and not empty",
-			      dir, NULL));
+	assert_true(th_logged(
+		"not a topicfs data dir (no .topicfs file) and not empty", dir,
+		NULL));
 	/* an unknown version is refused, naming both versions */
 	snprintf(path, sizeof(path), "%s/.topicfs", dir);
 	assert_int_equal(th_write_text(path, "topicfs-format 2\n"), 0);
@@ -192,8 +193,9 @@ static void test_strerror(void **state)
 			    "damaged data in the data directory");
 	assert_string_equal(tfs_strerror(-EPROTONOSUPPORT),
 			    "unknown data directory format version");
-	assert_string_equal(tfs_strerror(-ESPIPE),
-			    "conditional append: offset is not the end of the partition");
+	assert_string_equal(
+		tfs_strerror(-ESPIPE),
+		"conditional append: offset is not the end of the partition");
 	assert_string_equal(tfs_strerror(-ENOENT), strerror(ENOENT));
 }
 
@@ -262,8 +264,7 @@ static void test_partitions(void **state)
 	assert_int_equal(tfs_part_number(p2), 2);
 	assert_ptr_equal(tfs_part_topic(p2), f->t);
 	assert_int_equal(tfs_topic_partitions(f->t), 3);
-	snprintf(path, sizeof(path), "%s/t/2/00000000000000000000.idx",
-		 f->dir);
+	snprintf(path, sizeof(path), "%s/t/2/00000000000000000000.idx", f->dir);
 	assert_int_equal(th_size(path), 32);
 	assert_int_equal(tfs_part_open(f->t, 3, &x), -ENOENT);
 	assert_int_equal(tfs_part_delete(f->t, 0), -EBUSY);
@@ -390,12 +391,12 @@ static void test_roll_and_map(void **state)
 	assert_int_equal(info.records, 20);
 	assert_int_equal(info.end, 20000);
 	for (unsigned s = 0; s < 5; s++) {
-		assert_int_equal(th_size(th_seg(f->dir, "t", 0, s * 4000,
-						".log")),
-				 4000);
-		assert_int_equal(th_size(th_seg(f->dir, "t", 0, s * 4000,
-						".idx")),
-				 32 + 4 * 32);
+		assert_int_equal(
+			th_size(th_seg(f->dir, "t", 0, s * 4000, ".log")),
+			4000);
+		assert_int_equal(
+			th_size(th_seg(f->dir, "t", 0, s * 4000, ".idx")),
+			32 + 4 * 32);
 	}
 	/* 3500..12500 spans segments 0, 1, 2 and 3 */
 	r = tfs_part_read_map(f->p, 3500, 9000, ext, 8, &n);
@@ -442,9 +443,8 @@ static void test_big_record(void **state)
 	assert_int_equal(tfs_part_append(f->p, "abc", 3, TFS_OFFSET_ANY, &off),
 			 3);
 	/* larger than a segment: alone in a new one */
-	assert_int_equal(tfs_part_append(f->p, big, 10000, TFS_OFFSET_ANY,
-					 &off),
-			 10000);
+	assert_int_equal(
+		tfs_part_append(f->p, big, 10000, TFS_OFFSET_ANY, &off), 10000);
 	assert_int_equal(off, 3);
 	assert_int_equal(th_size(th_seg(f->dir, "t", 0, 3, ".log")), 10000);
 	assert_int_equal(tfs_part_append(f->p, "z", 1, TFS_OFFSET_ANY, &off),
@@ -549,16 +549,16 @@ static void test_graveyard_at_close(void **state)
 
 /* ---- concurrency ----------------------------------------------------- */
 
-#define THR_N 4	    /* appending threads */
+#define THR_N	 4   /* appending threads */
 #define THR_RECS 400 /* records per thread */
 
 /* What one appending thread did. */
 struct thr {
-	struct tfs_part *p;	    /* the shared partition */
-	unsigned id;		    /* thread number */
-	uint64_t off[THR_RECS];	    /* where each record landed */
-	uint32_t len[THR_RECS];	    /* each record's length */
-	int err;		    /* first failure, or 0 */
+	struct tfs_part *p;	/* the shared partition */
+	unsigned id;		/* thread number */
+	uint64_t off[THR_RECS]; /* where each record landed */
+	uint32_t len[THR_RECS]; /* each record's length */
+	int err;		/* first failure, or 0 */
 };
 
 static void *thr_append(void *arg)
@@ -599,9 +599,8 @@ static void test_threads(void **state)
 		memset(&thr[i], 0, sizeof(thr[i]));
 		thr[i].p = f->p;
 		thr[i].id = i;
-		assert_int_equal(pthread_create(&tid[i], NULL, thr_append,
-						&thr[i]),
-				 0);
+		assert_int_equal(
+			pthread_create(&tid[i], NULL, thr_append, &thr[i]), 0);
 	}
 	for (unsigned i = 0; i < THR_N; i++)
 		pthread_join(tid[i], NULL);
@@ -622,7 +621,8 @@ static void test_threads(void **state)
 	/* records tile the partition: no gap, no overlap */
 	qsort(spans, THR_N * THR_RECS, sizeof(spans[0]), cmp_span);
 	for (unsigned k = 1; k < THR_N * THR_RECS; k++)
-		assert_int_equal(spans[k][0], spans[k - 1][0] + spans[k - 1][1]);
+		assert_int_equal(spans[k][0],
+				 spans[k - 1][0] + spans[k - 1][1]);
 	assert_int_equal(spans[0][0], 0);
 	tfs_part_info(f->p, &info);
 	assert_int_equal(info.end, total);
@@ -646,7 +646,8 @@ static void *thr_read(void *arg)
 	for (int i = 0; i < 2000 && !t->err; i++) {
 		uint64_t end = tfs_part_end(t->p);
 		uint64_t from = end > 60000 ? end - 60000 : 0;
-		ssize_t r = tfs_part_pread(t->p, buf, (size_t)(end - from), from);
+		ssize_t r =
+			tfs_part_pread(t->p, buf, (size_t)(end - from), from);
 
 		if (r != (ssize_t)(end - from))
 			t->err = -1;
@@ -680,13 +681,17 @@ static void test_flush_messages(void **state)
 	fix_close(f);
 	f->o.flush_messages = 3;
 	fix_open(f);
-	assert_int_equal(tfs_part_append(f->p, "a", 1, TFS_OFFSET_ANY, NULL), 1);
+	assert_int_equal(tfs_part_append(f->p, "a", 1, TFS_OFFSET_ANY, NULL),
+			 1);
 	assert_int_equal(part_unsynced(f->p), 1);
-	assert_int_equal(tfs_part_append(f->p, "b", 1, TFS_OFFSET_ANY, NULL), 1);
+	assert_int_equal(tfs_part_append(f->p, "b", 1, TFS_OFFSET_ANY, NULL),
+			 1);
 	assert_int_equal(part_unsynced(f->p), 2);
-	assert_int_equal(tfs_part_append(f->p, "c", 1, TFS_OFFSET_ANY, NULL), 1);
+	assert_int_equal(tfs_part_append(f->p, "c", 1, TFS_OFFSET_ANY, NULL),
+			 1);
 	assert_int_equal(part_unsynced(f->p), 0);
-	assert_int_equal(tfs_part_append(f->p, "d", 1, TFS_OFFSET_ANY, NULL), 1);
+	assert_int_equal(tfs_part_append(f->p, "d", 1, TFS_OFFSET_ANY, NULL),
+			 1);
 	assert_int_equal(tfs_part_sync(f->p), 0);
 	assert_int_equal(part_unsynced(f->p), 0);
 }
@@ -698,7 +703,8 @@ static void test_flush_thread(void **state)
 	fix_close(f);
 	f->o.flush_ms = 5;
 	fix_open(f);
-	assert_int_equal(tfs_part_append(f->p, "a", 1, TFS_OFFSET_ANY, NULL), 1);
+	assert_int_equal(tfs_part_append(f->p, "a", 1, TFS_OFFSET_ANY, NULL),
+			 1);
 	assert_int_equal(part_unsynced(f->p), 1);
 	for (int i = 0; i < 400 && part_unsynced(f->p); i++)
 		usleep(5000);
