@@ -165,9 +165,10 @@ _cleanup() {
 	set +eE
 	trap - ERR
 	for j in $(jobs -p); do
-		[[ $j == "$TFS_PID" ]] || kill -9 "$j" 2>/dev/null
+		[[ $j == "$TFS_PID" ]] && continue
+		kill -9 "$j" 2>/dev/null
+		wait "$j" 2>/dev/null
 	done
-	wait $(jobs -p | grep -vx "${TFS_PID:-none}") 2>/dev/null
 	if [[ -n $TFS_PID ]]; then
 		umount_tfs || rc=1
 	fi
