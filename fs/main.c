@@ -10,22 +10,31 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "opts.h"
 #include "tfs.h"
 
+/*
+ * libfuse logs some messages in pieces ("unknown option(s): `", "-o ",
+ * "bogus'\n"): collect them up to the newline so a message stays one line.
+ * Only the main thread logs in pieces (option parsing), so one buffer does.
+ */
 static void fuse_log_to_tfs(enum fuse_log_level level, const char *fmt,
 			    va_list ap)
 {
-	char msg[1024];
-	size_t n;
+	static char msg[1024];
+	size_t n = strlen(msg);
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
 	n = strlen(msg);
+	if (n && msg[n - 1] != '\n' && n < sizeof(msg) - 1)
+		return;
 	if (n && msg[n - 1] == '\n')
 		msg[n - 1] = '\0';
 	tfs_log_msg((int)level, msg);
+	msg[0] = '\0';
 }
 
 /*
@@ -189,6 +198,7 @@ int main(int argc, char **argv)
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct tfs_store_opts so;
 	struct tfs_cli cli = { 0 };
+	struct timespec now;
 	struct fuse_session *se;
 	int ret = 2, status_fd = -1;
 
@@ -214,6 +224,8 @@ int main(int argc, char **argv)
 	tfs.foreground = cli.foreground;
 	tfs.uid = getuid();
 	tfs.gid = getgid();
+	clock_gettime(CLOCK_REALTIME, &now);
+	tfs.start_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	fuse_set_log_func(fuse_log_to_tfs);
 	fuse_opt_add_arg(&args, "-ofsname=topicfs,subtype=topicfs");
 	se = fuse_session_new(&args, &tfs_ops, sizeof(tfs_ops), NULL);

@@ -44,6 +44,7 @@ int tfs_fill_attr(fuse_ino_t ino, struct stat *s)
 	if (ino == FUSE_ROOT_ID || tfs_ino_to_topic(ino)) {
 		s->st_mode = S_IFDIR | 0755;
 		s->st_nlink = 2;
+		fill_time(s, tfs.start_ms);
 		return 0;
 	}
 	p = tfs_ino_to_part(ino);

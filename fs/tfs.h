@@ -37,6 +37,7 @@ struct tfs_fs {
 	int foreground;       /* log to stderr (else syslog) */
 	uid_t uid;            /* owner shown for every file */
 	gid_t gid;
+	int64_t start_ms;     /* mount time: the directories' times */
 };
 
 extern struct tfs_fs tfs;
