@@ -21,7 +21,7 @@ crash_round() { # ROUND [MOUNT OPTS]
 	done
 	# let them get going (bounded): at least 2000 acknowledged records
 	for ((n = 0; n < 200; n++)); do
-		acked=$(cat "$T"/ack.$r.* 2>/dev/null | wc -l)
+		acked=$( (cat "$T"/ack.$r.* 2>/dev/null || true) | wc -l)
 		((acked >= 2000)) && break
 		sleep 0.05
 	done
@@ -34,7 +34,7 @@ crash_round() { # ROUND [MOUNT OPTS]
 		log "producer $i: $(tail -1 "$T/prod.$r.$i")"
 	done
 	mount_tfs "${2:-}"
-	grep '^recovery:' "$TFS_LOG" || log "(no recovery: lines in the daemon log)"
+	grep -E '(^|: )recovery:' "$TFS_LOG" || log "(no recovery: lines in the daemon log)"
 	acks=()
 	for ((i = 0; i < NPROD; i++)); do acks+=("$T/ack.$r.$i"); done
 	"$TOOLS/linecheck" -p $PAD crash "$P" "${acks[@]}" || fail "round $r: partition after the crash"
@@ -58,3 +58,25 @@ crash_round() { # ROUND [MOUNT OPTS]
 
 crash_round 0
 crash_round 1 segment.bytes=64K
+
+# A torn tail on disk (half a record in the active .log past what the index
+# covers, as a crash in the middle of a write leaves it): the remount cuts it
+# (and logs a recovery: line), readers never see it, appends go on.
+mount_tfs
+P=$MNT/k/0
+size=$(fsize "$P")
+records=$(xattr "$P" records)
+umount_tfs
+last=$(ls "$DATA/k/0"/*.log | tail -n 1)
+printf 'p0 00' >>"$last"
+mount_tfs
+grep -E '(^|: )recovery:' "$TFS_LOG" || fail "no recovery: line in the daemon log for a torn tail"
+assert_eq "$size" "$(fsize "$P")" "size after recovering a torn tail"
+assert_eq "$records" "$(xattr "$P" records)" "records after recovering a torn tail"
+[[ $(tail -c 1 "$P" | od -An -tx1 | xargs) == 0a ]] || fail "partition does not end at a record end"
+echo "p$NPROD 000001" >>"$P"
+assert_eq $((size + 10)) "$(fsize "$P")" "size after an append after cutting the torn tail"
+assert_eq "p$NPROD 000001" "$(tail -n 1 "$P")" "the record after the cut tail"
+cat "$P" >"$T/part"
+umount_tfs
+cmp "$T/part" <(datalog k 0) || fail ".log files differ from the partition after the cut"
