@@ -183,7 +183,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "-" ||
 echo "topicfs benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'))"
 echo "machine:  $(uname -sr), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
 echo "disk:     $(df -T /var/tmp | awk 'NR == 2 { print $1, $2 }') at /var/tmp"
-echo "sysctl:   fs.pipe-max-size=$PIPE_MAX_ORIG (set to $PIPE_MAX for the run, restored)"
+echo "sysctl:   fs.pipe-max-size=$PIPE_MAX_ORIG before the run, $PIPE_MAX during it (topicfs sets that itself), restored at exit"
 echo "daemon:   $TFS ($("$TFS" -V 2>&1 | head -1)), default options"
 echo "runs:     median of $REPS after a warm-up; SMALL_N=$SMALL_N x 100 B, LARGE_MB=$LARGE_MB x 1 MiB, 1 MiB read buffer"
 echo
@@ -208,12 +208,12 @@ row "daemon CPU s / GiB, seq. read (wt)" read_cpu applog-default
 row "daemon CPU s / GiB, seq. read (dio)" read_cpu applog-direct_io
 echo
 floor() { # WHAT VALUE OK
-	printf 'floor: %-42s %s\n' "$1" "$(awk -v ok="$3" 'BEGIN { print ok ? "met" : "NOT MET" }') ($2)"
+	printf 'floor: %-42s %s\n' "$1" "$(awk -v ok="$3" 'BEGIN { print (ok ? "met" : "NOT MET") }') ($2)"
 }
 t=${R[topicfs,small]:-0}
-floor ">= 30,000 100 B appends/s" "$t/s" "$(awk -v t="$t" 'BEGIN { print t >= 30000 }')"
+floor ">= 30,000 100 B appends/s" "$t/s" "$(awk -v t="$t" 'BEGIN { print (t >= 30000) }')"
 t=$(ratio "${R[topicfs,large]:-0}" "${R[plain,large]:-1}")
-floor "1 MiB appends >= 0.5x plain" "$t" "$(awk -v t="${t%x}" 'BEGIN { print t >= 0.5 }')"
+floor "1 MiB appends >= 0.5x plain" "$t" "$(awk -v t="${t%x}" 'BEGIN { print (t >= 0.5) }')"
 t=$(ratio "${R[topicfs,read]:-0}" "${R[plain,read]:-1}")
-floor "sequential reads >= 0.5x plain" "$t" "$(awk -v t="${t%x}" 'BEGIN { print t >= 0.5 }')"
+floor "sequential reads >= 0.5x plain" "$t" "$(awk -v t="${t%x}" 'BEGIN { print (t >= 0.5) }')"
 echo "total wall time: $((SECONDS - T_START)) s"
