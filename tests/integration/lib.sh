@@ -123,7 +123,7 @@ mount_tfs() {
 umount_tfs() {
 	local pid=$TFS_PID rc=0 i
 	[[ -n $pid ]] || return 0
-	fusermount3 -u -z "$MNT" >>"$TFS_LOG" 2>&1 || true
+	if _mounted; then fusermount3 -u -z "$MNT" >>"$TFS_LOG" 2>&1 || true; fi
 	for ((i = 0; i < 100; i++)); do
 		_alive "$pid" || break
 		sleep 0.1
