@@ -39,6 +39,14 @@ assert_eq ok "$("$WR" -a "$P" 'app
 ')" "O_APPEND write"
 assert_eq 24 "$(fsize "$P")" "size after O_APPEND write"
 
+# one write() of 1 MiB is one record
+head -c 1048576 /dev/urandom >"$T/mib"
+recs=$(xattr "$P" records)
+dd if="$T/mib" of="$P" bs=1M count=1 oflag=append conv=notrunc status=none || fail "1 MiB append"
+assert_eq $((recs + 1)) "$(xattr "$P" records)" "records after one 1 MiB write()"
+assert_eq $((24 + 1048576)) "$(fsize "$P")" "size after a 1 MiB write()"
+cmp "$T/mib" <(tail -c 1048576 "$P") || fail "the 1 MiB record reads back differently"
+
 # truncation of a non-empty partition: EPERM, nothing lost
 orig=$(snap)
 expect_errno "Operation not permitted" bash -c 'echo x > "$1"' _ "$P"
@@ -93,5 +101,6 @@ assert_eq "$orig" "$(snap)" "after an empty write"
 
 # all of it as the data dir holds it
 umount_tfs
-assert_eq "$(printf 'hello\nworld\nabc\ndd!\napp')" "$(datalog t 0)" "partition 0 in the data dir"
+assert_eq "$(printf 'hello\nworld\nabc\ndd!\napp')" "$(datalog t 0 | head -c 24)" "partition 0 in the data dir"
+cmp "$T/mib" <(datalog t 0 | tail -c 1048576) || fail "the 1 MiB record in the data dir"
 assert_eq "first" "$(datalog t 2)" "partition 2 in the data dir"
