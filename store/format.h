@@ -32,8 +32,14 @@
 #define FMT_HDR_VERSION	 8u  /* 4  index format version */
 #define FMT_HDR_ENTSIZE	 12u /* 4  entry size (FMT_ENT_SIZE) */
 #define FMT_HDR_BASE	 16u /* 8  segment base offset */
-#define FMT_HDR_RESERVED 24u /* 4  zero */
+#define FMT_HDR_FLAGS	 24u /* 4  flags, below */
 #define FMT_HDR_CRC	 28u /* 4  CRC32C of bytes 0..27 */
+
+/* Header flags.  SYNCED: the segment is sealed (it will never grow) and its
+ * data, index and directory entry were on stable storage before this flag
+ * was written.  Recovery trusts a SYNCED segment (any mismatch is damage)
+ * and tail-recovers a segment without it. */
+#define FMT_HDR_F_SYNCED 0x1u
 
 /* ---- index entry i, 32 bytes at FMT_HDR_SIZE + FMT_ENT_SIZE * i ------- */
 
@@ -49,8 +55,8 @@ _Static_assert(sizeof(FMT_IDX_MAGIC) - 1 == FMT_IDX_MAGIC_LEN, "magic");
 _Static_assert(FMT_HDR_MAGIC + FMT_IDX_MAGIC_LEN == FMT_HDR_VERSION, "hdr");
 _Static_assert(FMT_HDR_VERSION + 4 == FMT_HDR_ENTSIZE, "hdr layout");
 _Static_assert(FMT_HDR_ENTSIZE + 4 == FMT_HDR_BASE, "hdr layout");
-_Static_assert(FMT_HDR_BASE + 8 == FMT_HDR_RESERVED, "hdr layout");
-_Static_assert(FMT_HDR_RESERVED + 4 == FMT_HDR_CRC, "hdr layout");
+_Static_assert(FMT_HDR_BASE + 8 == FMT_HDR_FLAGS, "hdr layout");
+_Static_assert(FMT_HDR_FLAGS + 4 == FMT_HDR_CRC, "hdr layout");
 _Static_assert(FMT_HDR_CRC + 4 == FMT_HDR_SIZE, "hdr layout");
 _Static_assert(FMT_ENT_OFFSET + 8 == FMT_ENT_LENGTH, "entry layout");
 _Static_assert(FMT_ENT_LENGTH + 4 == FMT_ENT_DATACRC, "entry layout");

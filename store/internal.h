@@ -11,7 +11,8 @@
  * the store's graveyard until its last tfs_*_put (or tfs_store_close).
  *
  * Lock order (outermost first): store->lock, topic->lock,
- * part->append_lock, part->seg_lock.  Readers take only seg_lock (shared).
+ * part->append_lock, part->sync_lock, part->seg_lock, store->sync_mu.
+ * Readers take only seg_lock (shared).
  */
 #ifndef TOPICFS_STORE_INTERNAL_H
 #define TOPICFS_STORE_INTERNAL_H
@@ -35,8 +36,12 @@ struct tfs_seg {
 				     appender under part->append_lock */
 	_Atomic int fd;		  /* .log fd, O_RDWR while active; -1 until a
 				     sealed segment is first read (CAS) */
-	int idx_fd;		  /* .idx fd while active, -1 once sealed;
-				     protected by part->append_lock */
+	int idx_fd;		  /* .idx fd until the segment is synced:
+				     used under part->append_lock while
+				     active, under part->sync_lock once
+				     sealed; then closed (-1) */
+	_Atomic bool synced;	  /* sealed and marked FMT_HDR_F_SYNCED on
+				     disk; set under part->sync_lock */
 	_Atomic uint64_t refs;	  /* the segs array's + one per extent */
 };
 
@@ -50,6 +55,14 @@ struct tfs_part {
 	char *name;		     /* "TOPIC/P" for messages, owned */
 	_Atomic uint64_t refs;	     /* handles + the topic's parts array */
 	pthread_mutex_t append_lock; /* serialises appends, roll, sync */
+	pthread_mutex_t sync_lock;   /* serialises syncing sealed segments
+					(the syncer and tfs_part_sync) */
+	int dir_fd;		     /* O_DIRECTORY fd of the partition dir
+					(valid across its rename on delete);
+					immutable */
+	_Atomic bool dir_unsynced;   /* a segment was created since the last
+					fsync of dir_fd */
+	_Atomic uint64_t sealed_pending; /* sealed segments not yet synced */
 	pthread_rwlock_t seg_lock;   /* segs/nsegs: shared by readers,
 					exclusive for roll and delete */
 	struct tfs_seg **segs;	     /* by base, ascending; the last is the
@@ -91,10 +104,13 @@ struct tfs_store {
 	size_t topics_cap;	       /* allocated entries of topics */
 	struct tfs_topic *dead_topics; /* deleted, still referenced */
 	struct tfs_part *dead_parts;   /* deleted, still referenced */
-	pthread_cond_t flush_cond;     /* wakes the flusher to stop */
+	pthread_mutex_t sync_mu;       /* a leaf lock for the three below */
+	pthread_cond_t sync_cond;      /* wakes the syncer */
+	bool sync_kick;		       /* a segment was sealed */
 	bool stopping;		       /* tfs_store_close is running */
-	bool flusher_started;	       /* flusher is valid and joinable */
-	pthread_t flusher;	       /* the flush_ms thread */
+	bool syncer_started;	       /* syncer is valid and joinable */
+	pthread_t syncer;	       /* syncs sealed segments in the
+					  background, and every flush_ms */
 };
 
 /* ---- store.c --------------------------------------------------------- */
@@ -106,6 +122,8 @@ void store_log(struct tfs_store *st, int prio, const char *fmt, ...)
 int store_fsync_path(const char *path);
 /* Join a and b with '/', malloc'ed; NULL when out of memory. */
 char *store_join(const char *a, const char *b);
+/* Wake the syncer: a segment was sealed.  Takes only st->sync_mu. */
+void store_kick_syncer(struct tfs_store *st);
 /* Park a deleted object; free it now if it is unreferenced. */
 void store_bury_part(struct tfs_store *st, struct tfs_part *p);
 void store_bury_topic(struct tfs_store *st, struct tfs_topic *t);
@@ -134,6 +152,9 @@ int part_unlink(struct tfs_part *p);
 void part_free(struct tfs_part *p);
 /* Unsynced appends (for the flusher). */
 uint64_t part_unsynced(struct tfs_part *p);
+/* Sync the sealed segments not yet synced and mark them; the syncer's
+ * work.  -errno of the first failure (logged). */
+int part_sync_sealed(struct tfs_part *p);
 
 /* ---- segment.c ------------------------------------------------------- */
 
@@ -160,8 +181,15 @@ int seg_append(struct tfs_part *p, struct tfs_seg *seg, const void *buf,
 	       size_t len, int64_t now_ms, bool sync);
 /* fdatasync data and index; -errno. */
 int seg_sync(struct tfs_seg *seg);
-/* Close the index fd of a segment that stops being active. */
+/* Close the index fd of a synced or dying segment. */
 void seg_seal(struct tfs_seg *seg);
+/* Make a sealed segment durable (data, index, then directory dir_fd), then
+ * write FMT_HDR_F_SYNCED into its header, sync that, and close the index
+ * fd.  Caller holds part->sync_lock.  -errno. */
+int seg_mark_synced(struct tfs_seg *seg, int dir_fd);
+/* The header flags of segment base's index; -errno, or a header error as
+ * seg_hdr_check gives. */
+int seg_read_flags(struct tfs_part *p, uint64_t base, uint32_t *flags);
 void seg_pin(struct tfs_seg *seg);
 /* Drop a reference; the last one closes the fds and frees. */
 void seg_put(struct tfs_seg *seg);
@@ -169,7 +197,8 @@ void seg_put(struct tfs_seg *seg);
 uint64_t seg_disk_bytes(struct tfs_seg *seg);
 
 /* Index encoding (segment.c). */
-void seg_hdr_encode(unsigned char *hdr, uint64_t base);
+void seg_hdr_encode(unsigned char *hdr, uint64_t base, uint32_t flags);
+uint32_t seg_hdr_flags(const unsigned char *hdr);
 /* 0 valid for base; -EBADMSG bad magic or CRC (torn); -EPROTONOSUPPORT
  * another version; -EUCLEAN intact but wrong base or entry size. */
 int seg_hdr_check(const unsigned char *hdr, uint64_t base);

@@ -65,7 +65,9 @@ static struct tfs_part *part_alloc(struct tfs_topic *t, uint32_t num)
 	atomic_init(&p->unsynced, 0);
 	atomic_init(&p->mtime_ms, part_now_ms());
 	pthread_mutex_init(&p->append_lock, NULL);
+	pthread_mutex_init(&p->sync_lock, NULL);
 	pthread_rwlock_init(&p->seg_lock, NULL);
+	p->dir_fd = -1;
 	return p;
 }
 
@@ -75,7 +77,10 @@ void part_free(struct tfs_part *p)
 		seg_put(p->segs[i]);
 	free(p->segs);
 	pthread_rwlock_destroy(&p->seg_lock);
+	pthread_mutex_destroy(&p->sync_lock);
 	pthread_mutex_destroy(&p->append_lock);
+	if (p->dir_fd >= 0)
+		close(p->dir_fd);
 	free(p->path);
 	free(p->name);
 	free(p);
@@ -218,6 +223,50 @@ static int part_first_seg(struct tfs_part *p)
 	return store_fsync_path(p->path);
 }
 
+/* Unlink segments b->v[from..]: they follow a sealed segment whose
+ * unsynced tail recovery cut (a power loss before it was synced), so no
+ * fsync() ever covered them and their offsets no longer line up. */
+static int part_drop_from(struct tfs_part *p, const struct part_bases *b,
+			  size_t from)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+
+	for (size_t i = from; i < b->n; i++) {
+		if (seg_path(path, sizeof(path), p->path, b->v[i],
+			     FMT_LOG_SUFFIX))
+			return -ENAMETOOLONG;
+		if (stat(path, &sb))
+			sb.st_size = 0;
+		store_log(p->st, LOG_ERR,
+			  "recovery: %s/%020llu%s: dropped %lld bytes at "
+			  "offsets %llu..%llu: the segment before it was cut "
+			  "and never synced",
+			  p->name, (unsigned long long)b->v[i], FMT_LOG_SUFFIX,
+			  (long long)sb.st_size, (unsigned long long)b->v[i],
+			  (unsigned long long)(b->v[i] + (uint64_t)sb.st_size));
+		unlink(path);
+		if (!seg_path(path, sizeof(path), p->path, b->v[i],
+			      FMT_IDX_SUFFIX))
+			unlink(path);
+	}
+	return fsync(p->dir_fd) ? -errno : 0;
+}
+
+/* Open one segment: the active one, and a sealed one whose intact header
+ * says it was never synced, get tail recovery; any other sealed one gets
+ * the cheap check, which reports damage (a missing or torn index too). */
+static int part_open_seg(struct tfs_part *p, uint64_t base, bool last,
+			 struct tfs_seg **seg)
+{
+	uint32_t flags = 0;
+
+	if (last || (seg_read_flags(p, base, &flags) == 0 &&
+		     !(flags & FMT_HDR_F_SYNCED)))
+		return seg_open_active(p, base, seg);
+	return seg_open_sealed(p, base, seg);
+}
+
 /* Open the sealed segments with their checks, then the active one with
  * its recovery; set end, records and mtime. */
 static int part_open_segs(struct tfs_part *p, const struct part_bases *b)
@@ -228,13 +277,11 @@ static int part_open_segs(struct tfs_part *p, const struct part_bases *b)
 	int err;
 
 	for (size_t i = 0; i < b->n; i++) {
+		bool last = i + 1 == b->n;
+
 		err = part_check_gap(p, b->v[i]);
-		if (err)
-			return err;
-		if (i + 1 < b->n)
-			err = seg_open_sealed(p, b->v[i], &seg);
-		else
-			err = seg_open_active(p, b->v[i], &seg);
+		if (!err)
+			err = part_open_seg(p, b->v[i], last, &seg);
 		if (err)
 			return err;
 		err = part_push_seg(p, seg);
@@ -243,6 +290,18 @@ static int part_open_segs(struct tfs_part *p, const struct part_bases *b)
 			return err;
 		}
 		records += atomic_load(&seg->entries);
+		if (last || atomic_load(&seg->synced))
+			continue;
+		/* sealed, never marked synced: whole, or the new end */
+		if (seg->base + atomic_load(&seg->size) != b->v[i + 1]) {
+			err = part_drop_from(p, b, i + 1);
+			if (err)
+				return err;
+			break;
+		}
+		err = seg_mark_synced(seg, p->dir_fd);
+		if (err)
+			return err;
 	}
 	seg = part_active(p);
 	atomic_store(&p->end, seg->base + atomic_load(&seg->size));
@@ -267,7 +326,8 @@ int part_load(struct tfs_topic *t, uint32_t num, bool create,
 		err = -errno;
 		goto out_free;
 	}
-	err = part_scan(p, &logs);
+	p->dir_fd = open(p->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	err = p->dir_fd < 0 ? -errno : part_scan(p, &logs);
 	if (err)
 		goto out_remove;
 	if (logs.n) {
@@ -356,23 +416,22 @@ uint64_t part_unsynced(struct tfs_part *p)
 	return atomic_load(&p->unsynced);
 }
 
-/* Seal the active segment and start a new one at end: the old one is
- * synced first, so sealed segments are always whole and durable. */
+/*
+ * Seal the active segment and start a new one at end.  The old segment is
+ * made durable in the background by the store's syncer (part_sync_sealed),
+ * which then marks it FMT_HDR_F_SYNCED; until then recovery treats it like
+ * an active segment.  Appends never wait for a disk flush here.
+ */
 static int part_roll(struct tfs_part *p, uint64_t end)
 {
-	struct tfs_seg *old = part_active(p), *seg;
-	int err = seg_sync(old);
+	struct tfs_seg *seg;
+	int err = seg_create(p, end, &seg);
 
-	if (!err)
-		err = seg_create(p, end, &seg);
 	if (err)
 		return err;
-	err = store_fsync_path(p->path);
-	if (!err) {
-		pthread_rwlock_wrlock(&p->seg_lock);
-		err = part_push_seg(p, seg);
-		pthread_rwlock_unlock(&p->seg_lock);
-	}
+	pthread_rwlock_wrlock(&p->seg_lock);
+	err = part_push_seg(p, seg);
+	pthread_rwlock_unlock(&p->seg_lock);
 	if (err) {
 		char path[PATH_MAX];
 
@@ -383,8 +442,9 @@ static int part_roll(struct tfs_part *p, uint64_t end)
 		seg_put(seg);
 		return err;
 	}
-	seg_seal(old);
-	atomic_store(&p->unsynced, 0);
+	atomic_store(&p->dir_unsynced, true);
+	atomic_fetch_add(&p->sealed_pending, 1);
+	store_kick_syncer(p->st);
 	return 0;
 }
 
@@ -407,7 +467,6 @@ static int part_append_locked(struct tfs_part *p, const void *buf, size_t len,
 		if (err)
 			return err;
 		seg = part_active(p);
-		unsynced = 0;
 	}
 	sync = flush && unsynced + 1 >= flush;
 	err = seg_append(p, seg, buf, len, now, sync);
@@ -563,12 +622,67 @@ ssize_t tfs_part_pread(struct tfs_part *p, void *buf, size_t len, uint64_t off)
 	return err ? (err == -ERANGE ? -ERANGE : -EIO) : (ssize_t)done;
 }
 
+/* Sealed segments not yet synced, oldest first, pinned; seg_lock shared. */
+static size_t part_unsynced_sealed(struct tfs_part *p, struct tfs_seg ***out)
+{
+	size_t n = 0, first;
+
+	*out = NULL;
+	pthread_rwlock_rdlock(&p->seg_lock);
+	first = p->nsegs - 1;
+	while (first > 0 && !atomic_load(&p->segs[first - 1]->synced))
+		first--;
+	n = p->nsegs - 1 - first;
+	if (n)
+		*out = malloc(n * sizeof(**out));
+	for (size_t i = 0; *out && i < n; i++) {
+		(*out)[i] = p->segs[first + i];
+		seg_pin((*out)[i]);
+	}
+	pthread_rwlock_unlock(&p->seg_lock);
+	return *out ? n : 0;
+}
+
+int part_sync_sealed(struct tfs_part *p)
+{
+	struct tfs_seg **v;
+	size_t n;
+	int err = 0;
+
+	pthread_mutex_lock(&p->sync_lock);
+	n = part_unsynced_sealed(p, &v);
+	for (size_t i = 0; i < n; i++) {
+		if (!err && !atomic_load(&v[i]->synced)) {
+			err = seg_mark_synced(v[i], p->dir_fd);
+			if (!err)
+				atomic_fetch_sub(&p->sealed_pending, 1);
+			else
+				store_log(p->st, LOG_ERR,
+					  "%s: syncing sealed segment %020llu: %s",
+					  p->name,
+					  (unsigned long long)v[i]->base,
+					  strerror(-err));
+		}
+		seg_put(v[i]);
+	}
+	pthread_mutex_unlock(&p->sync_lock);
+	free(v);
+	return err;
+}
+
 int tfs_part_sync(struct tfs_part *p)
 {
 	int err;
 
 	pthread_mutex_lock(&p->append_lock);
-	err = seg_sync(part_active(p));
+	err = part_sync_sealed(p);
+	if (!err && atomic_exchange(&p->dir_unsynced, false) &&
+	    fsync(p->dir_fd)) {
+		err = -errno;
+		atomic_store(&p->dir_unsynced, true);
+	}
+	if (!err)
+		err = seg_sync(part_active(p));
 	if (!err)
 		atomic_store(&p->unsynced, 0);
 	pthread_mutex_unlock(&p->append_lock);

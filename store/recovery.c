@@ -48,7 +48,7 @@ static int rec_write_header(struct rec *r)
 	unsigned char hdr[FMT_HDR_SIZE];
 	int err;
 
-	seg_hdr_encode(hdr, r->seg->base);
+	seg_hdr_encode(hdr, r->seg->base, 0);
 	err = seg_pwrite_all(r->seg->idx_fd, hdr, sizeof(hdr), 0);
 	if (!err)
 		err = rec_truncate(r, r->seg->idx_fd, FMT_HDR_SIZE);

@@ -47,21 +47,23 @@ static uint64_t seg_get_le64(const unsigned char *p)
 }
 
 /*
- * Index header, written once when the segment is created:
+ * Index header, written when the segment is created (flags 0) and once
+ * more when the sealed segment is on stable storage (FMT_HDR_F_SYNCED):
  *
  *   0        8        12       16                24       28       32
  *   +--------+--------+--------+-----------------+--------+--------+
- *   | magic  |version | entsize| base offset     |reserved| CRC32C |
- *   |TFSIDX01|   1    |   32   | u64             |   0    | of 0..27
+ *   | magic  |version | entsize| base offset     | flags  | CRC32C |
+ *   |TFSIDX01|   1    |   32   | u64             | SYNCED | of 0..27
  *   +--------+--------+--------+-----------------+--------+--------+
  */
-void seg_hdr_encode(unsigned char *hdr, uint64_t base)
+void seg_hdr_encode(unsigned char *hdr, uint64_t base, uint32_t flags)
 {
 	memset(hdr, 0, FMT_HDR_SIZE);
 	memcpy(hdr + FMT_HDR_MAGIC, FMT_IDX_MAGIC, FMT_IDX_MAGIC_LEN);
 	seg_put_le32(hdr + FMT_HDR_VERSION, FMT_IDX_VERSION);
 	seg_put_le32(hdr + FMT_HDR_ENTSIZE, FMT_ENT_SIZE);
 	seg_put_le64(hdr + FMT_HDR_BASE, base);
+	seg_put_le32(hdr + FMT_HDR_FLAGS, flags);
 	seg_put_le32(hdr + FMT_HDR_CRC, crc32c(0, hdr, FMT_HDR_CRC));
 }
 
@@ -78,6 +80,11 @@ int seg_hdr_check(const unsigned char *hdr, uint64_t base)
 	    seg_get_le64(hdr + FMT_HDR_BASE) != base)
 		return -EUCLEAN;
 	return 0;
+}
+
+uint32_t seg_hdr_flags(const unsigned char *hdr)
+{
+	return seg_get_le32(hdr + FMT_HDR_FLAGS);
 }
 
 /*
@@ -224,7 +231,7 @@ int seg_create(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
 		err = -errno;
 		goto out_unlink_log;
 	}
-	seg_hdr_encode(hdr, base);
+	seg_hdr_encode(hdr, base, 0);
 	err = seg_pwrite_all(seg->idx_fd, hdr, sizeof(hdr), 0);
 	if (err)
 		goto out_unlink_idx;
@@ -368,6 +375,7 @@ int seg_open_sealed(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
 		goto out_close;
 	}
 	atomic_store(&seg->size, (uint64_t)lst.st_size);
+	atomic_store(&seg->synced, true);
 	*out = seg;
 out_close:
 	close(ifd);
@@ -503,6 +511,49 @@ int seg_sync(struct tfs_seg *seg)
 	if (seg->idx_fd >= 0 && fdatasync(seg->idx_fd))
 		return -errno;
 	return 0;
+}
+
+int seg_mark_synced(struct tfs_seg *seg, int dir_fd)
+{
+	unsigned char hdr[FMT_HDR_SIZE];
+	int err;
+
+	assert(seg->idx_fd >= 0);
+	err = seg_sync(seg);
+	if (!err && fsync(dir_fd))
+		err = -errno;
+	if (err)
+		return err;
+	seg_hdr_encode(hdr, seg->base, FMT_HDR_F_SYNCED);
+	err = seg_pwrite_all(seg->idx_fd, hdr, sizeof(hdr), 0);
+	if (!err && fdatasync(seg->idx_fd))
+		err = -errno;
+	if (err)
+		return err;
+	seg_seal(seg);
+	atomic_store(&seg->synced, true);
+	return 0;
+}
+
+int seg_read_flags(struct tfs_part *p, uint64_t base, uint32_t *flags)
+{
+	unsigned char hdr[FMT_HDR_SIZE];
+	char ipath[PATH_MAX];
+	int fd, err;
+
+	err = seg_path(ipath, sizeof(ipath), p->path, base, FMT_IDX_SUFFIX);
+	if (err)
+		return err;
+	fd = open(ipath, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = seg_pread_all(fd, hdr, sizeof(hdr), 0);
+	if (!err)
+		err = seg_hdr_check(hdr, base);
+	if (!err)
+		*flags = seg_hdr_flags(hdr);
+	close(fd);
+	return err;
 }
 
 void seg_seal(struct tfs_seg *seg)

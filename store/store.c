@@ -1,7 +1,7 @@
 /*
  * store/store.c - the store: the data directory and its format file,
  * loading topics at open, the topic list, the graveyard of deleted but
- * referenced objects, the background flusher, logging and error text.
+ * referenced objects, the background syncer, logging and error text.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -246,9 +246,10 @@ static int store_load_topics(struct tfs_store *st)
 	return err;
 }
 
-/* Take a reference on every partition with unsynced appends. */
-static size_t store_collect_unsynced(struct tfs_store *st,
-				     struct tfs_part ***out)
+/* Take a reference on every partition with sealed segments to sync, or,
+ * on a flush tick, with unsynced appends. */
+static size_t store_collect(struct tfs_store *st, bool tick,
+			    struct tfs_part ***out)
 {
 	struct tfs_part **v = NULL, **nv;
 	size_t n = 0, cap = 0;
@@ -258,7 +259,10 @@ static size_t store_collect_unsynced(struct tfs_store *st,
 
 		pthread_mutex_lock(&t->lock);
 		for (uint32_t j = 0; j < t->nparts; j++) {
-			if (!part_unsynced(t->parts[j]))
+			struct tfs_part *p = t->parts[j];
+
+			if (!atomic_load(&p->sealed_pending) &&
+			    !(tick && part_unsynced(p)))
 				continue;
 			if (n == cap) {
 				cap = cap ? 2 * cap : 16;
@@ -267,8 +271,8 @@ static size_t store_collect_unsynced(struct tfs_store *st,
 					break;
 				v = nv;
 			}
-			tfs_part_ref(t->parts[j], 1);
-			v[n++] = t->parts[j];
+			tfs_part_ref(p, 1);
+			v[n++] = p;
 		}
 		pthread_mutex_unlock(&t->lock);
 	}
@@ -276,48 +280,85 @@ static size_t store_collect_unsynced(struct tfs_store *st,
 	return n;
 }
 
-static void store_flush_once(struct tfs_store *st)
+static void store_sync_once(struct tfs_store *st, bool tick)
 {
 	struct tfs_part **v;
 	size_t n;
 
 	pthread_mutex_lock(&st->lock);
-	n = store_collect_unsynced(st, &v);
+	n = store_collect(st, tick, &v);
 	pthread_mutex_unlock(&st->lock);
 	/* no store lock while syncing: appends and lookups go on */
 	for (size_t i = 0; i < n; i++) {
-		tfs_part_sync(v[i]);
+		if (tick && part_unsynced(v[i]))
+			tfs_part_sync(v[i]);
+		else
+			part_sync_sealed(v[i]);
 		tfs_part_put(v[i], 1);
 	}
 	free(v);
 }
 
-static void *store_flusher(void *arg)
+void store_kick_syncer(struct tfs_store *st)
+{
+	pthread_mutex_lock(&st->sync_mu);
+	st->sync_kick = true;
+	pthread_cond_signal(&st->sync_cond);
+	pthread_mutex_unlock(&st->sync_mu);
+}
+
+static void store_add_ms(struct timespec *ts, uint64_t ms)
+{
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+/*
+ * The syncer: makes sealed segments durable as soon as they are sealed
+ * (so appends never wait for a disk flush at a roll), and with flush_ms
+ * set, fdatasyncs partitions with unsynced appends every flush_ms.  The
+ * tick has its own deadline, so frequent rolls cannot starve it.
+ */
+static void *store_syncer(void *arg)
 {
 	struct tfs_store *st = arg;
-	struct timespec ts;
 	uint64_t ms = st->opts.flush_ms;
+	struct timespec next, now;
+	bool tick;
 
-	pthread_mutex_lock(&st->lock);
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	store_add_ms(&next, ms);
+	pthread_mutex_lock(&st->sync_mu);
 	while (!st->stopping) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += (time_t)(ms / 1000);
-		ts.tv_nsec += (long)(ms % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
+		while (!st->stopping && !st->sync_kick) {
+			if (!ms)
+				pthread_cond_wait(&st->sync_cond, &st->sync_mu);
+			else if (pthread_cond_timedwait(&st->sync_cond,
+							&st->sync_mu,
+							&next) == ETIMEDOUT)
+				break;
 		}
-		while (!st->stopping &&
-		       pthread_cond_timedwait(&st->flush_cond, &st->lock,
-					      &ts) != ETIMEDOUT)
-			;
 		if (st->stopping)
 			break;
-		pthread_mutex_unlock(&st->lock);
-		store_flush_once(st);
-		pthread_mutex_lock(&st->lock);
+		st->sync_kick = false;
+		tick = false;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (ms && (now.tv_sec > next.tv_sec ||
+			   (now.tv_sec == next.tv_sec &&
+			    now.tv_nsec >= next.tv_nsec))) {
+			tick = true;
+			next = now;
+			store_add_ms(&next, ms);
+		}
+		pthread_mutex_unlock(&st->sync_mu);
+		store_sync_once(st, tick);
+		pthread_mutex_lock(&st->sync_mu);
 	}
-	pthread_mutex_unlock(&st->lock);
+	pthread_mutex_unlock(&st->sync_mu);
 	return NULL;
 }
 
@@ -342,7 +383,8 @@ static struct tfs_store *store_alloc(const char *dir,
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&st->flush_cond, &ca);
+	pthread_mutex_init(&st->sync_mu, NULL);
+	pthread_cond_init(&st->sync_cond, &ca);
 	pthread_condattr_destroy(&ca);
 	return st;
 }
@@ -367,7 +409,8 @@ static void store_free(struct tfs_store *st)
 	free(st->topics);
 	if (st->dir_fd >= 0)
 		close(st->dir_fd);
-	pthread_cond_destroy(&st->flush_cond);
+	pthread_cond_destroy(&st->sync_cond);
+	pthread_mutex_destroy(&st->sync_mu);
 	pthread_mutex_destroy(&st->lock);
 	free(st->dir);
 	free(st);
@@ -394,9 +437,9 @@ int tfs_store_open(const char *dir, const struct tfs_store_opts *opts,
 	err = store_check_format(st);
 	if (!err)
 		err = store_load_topics(st);
-	if (!err && st->opts.flush_ms) {
-		err = -pthread_create(&st->flusher, NULL, store_flusher, st);
-		st->flusher_started = !err;
+	if (!err) {
+		err = -pthread_create(&st->syncer, NULL, store_syncer, st);
+		st->syncer_started = !err;
 	}
 	if (err)
 		goto out_free;
@@ -420,12 +463,12 @@ out_free:
 
 void tfs_store_close(struct tfs_store *st)
 {
-	if (st->flusher_started) {
-		pthread_mutex_lock(&st->lock);
+	if (st->syncer_started) {
+		pthread_mutex_lock(&st->sync_mu);
 		st->stopping = true;
-		pthread_cond_signal(&st->flush_cond);
-		pthread_mutex_unlock(&st->lock);
-		pthread_join(st->flusher, NULL);
+		pthread_cond_signal(&st->sync_cond);
+		pthread_mutex_unlock(&st->sync_mu);
+		pthread_join(st->syncer, NULL);
 	}
 	for (size_t i = 0; i < st->ntopics; i++) {
 		struct tfs_topic *t = st->topics[i];

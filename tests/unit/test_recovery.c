@@ -408,6 +408,84 @@ static void r_refused(struct rfix *f, int want, const char *a, const char *b)
 	}
 }
 
+/* The SYNCED flag of segment base's index header (-1: unreadable). */
+static int r_synced(struct rfix *f, unsigned long long base)
+{
+	unsigned char hdr[32];
+	int fd = open(th_seg(f->dir, "t", 0, base, ".idx"), O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : pread(fd, hdr, sizeof(hdr), 0);
+
+	if (fd >= 0)
+		close(fd);
+	return n == (ssize_t)sizeof(hdr) ? hdr[24] & 1 : -1;
+}
+
+/* Rewrite segment base's index header without the SYNCED flag, as if the
+ * store stopped between sealing it and syncing it. */
+static void r_unsync(struct rfix *f, unsigned long long base)
+{
+	unsigned char hdr[32];
+
+	seg_hdr_encode(hdr, base, 0);
+	assert_int_equal(th_write(th_seg(f->dir, "t", 0, base, ".idx"), 0, hdr,
+				  sizeof(hdr)),
+			 0);
+	assert_int_equal(r_synced(f, base), 0);
+}
+
+/* The syncer marks a sealed segment durable without a close or fsync. */
+static void test_syncer_marks_sealed(void **state)
+{
+	struct rfix *f = *state;
+	unsigned char rec[1000];
+	int tries = 0;
+
+	memset(rec, 'a', sizeof(rec));
+	assert_int_equal(tfs_store_open(f->dir, &f->o, &f->st), 0);
+	assert_int_equal(tfs_topic_create(f->st, "t", &f->t), 0);
+	assert_int_equal(tfs_part_create(f->t, 0, &f->p), 0);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(tfs_part_append(f->p, rec, sizeof(rec),
+						 TFS_OFFSET_ANY, NULL),
+				 sizeof(rec));
+	while ((r_synced(f, 0) != 1 || r_synced(f, 4000) != 1) &&
+	       tries++ < 500)
+		usleep(10000);
+	assert_int_equal(r_synced(f, 0), 1);
+	assert_int_equal(r_synced(f, 4000), 1);
+	assert_int_equal(r_synced(f, 8000), 0); /* the active one */
+	r_close(f);
+}
+
+/* Sealed but never synced, and whole: kept, and marked synced at open. */
+static void test_unsynced_sealed_whole(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000);
+	r_unsync(f, 0);
+	r_unsync(f, 4000);
+	r_expect(f, 10, 1000, NULL, NULL);
+	assert_int_equal(r_synced(f, 0), 1);
+	assert_int_equal(r_synced(f, 4000), 1);
+}
+
+/* Sealed, never synced, and torn (a power loss): cut like an active
+ * segment, and the segments after it dropped. */
+static void test_unsynced_sealed_torn(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000);
+	r_unsync(f, 4000);
+	assert_int_equal(th_truncate(th_seg(f->dir, "t", 0, 4000, ".log"), 2500),
+			 0);
+	r_expect(f, 6, 1000, "00000000000000008000.log: dropped 2000 bytes",
+		 "never synced");
+	assert_int_equal(th_size(th_seg(f->dir, "t", 0, 8000, ".log")), -1);
+	assert_int_equal(th_size(th_seg(f->dir, "t", 0, 8000, ".idx")), -1);
+}
+
 static void test_sealed_truncated(void **state)
 {
 	struct rfix *f = *state;
@@ -467,7 +545,7 @@ static void test_idx_version(void **state)
 	uint32_t crc;
 
 	r_fill(f, 1, 100);
-	seg_hdr_encode(hdr, 0);
+	seg_hdr_encode(hdr, 0, 0);
 	hdr[8] = 2; /* version 2 with a valid CRC */
 	crc = crc32c(0, hdr, 28);
 	for (int i = 0; i < 4; i++)
@@ -528,6 +606,9 @@ int main(void)
 		T(test_bad_header_with_data),
 		T(test_no_segments),
 		T(test_torn_roll),
+		T(test_syncer_marks_sealed),
+		T(test_unsynced_sealed_whole),
+		T(test_unsynced_sealed_torn),
 		T(test_tail_after_sealed),
 		T(test_leftovers),
 		T(test_interrupted_part_delete),
