@@ -67,12 +67,42 @@ static void test_hw_sw_agree(void **state)
 	free(buf);
 }
 
+/* The three-lane path: lengths at and around its lane sizes (3 x 8192,
+ * 3 x 256) and a whole 1 MiB record, seeded and unseeded. */
+static void test_lanes(void **state)
+{
+	static const size_t lens[] = { 767,	  768,	   769,	    24575,
+				       24576,	  24577,   24576 + 768,
+				       49152 + 5, 1 << 20, (1 << 20) + 13 };
+	size_t max = (1 << 20) + 32;
+	unsigned char *buf = malloc(max);
+
+	assert_non_null(buf);
+	for (size_t i = 0; i < max; i++)
+		buf[i] = (unsigned char)(i * 2654435761u >> 13);
+	if (!crc32c_have_hw()) {
+		free(buf);
+		skip();
+	}
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		for (size_t off = 0; off < 3; off++) {
+			assert_int_equal(crc32c_hw(0, buf + off, lens[i]),
+					 crc32c_sw(0, buf + off, lens[i]));
+			assert_int_equal(
+				crc32c_hw(0xdeadbeef, buf + off, lens[i]),
+				crc32c_sw(0xdeadbeef, buf + off, lens[i]));
+		}
+	}
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_incremental),
 		cmocka_unit_test(test_hw_sw_agree),
+		cmocka_unit_test(test_lanes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
