@@ -42,6 +42,8 @@ struct tfs_seg {
 				     sealed; then closed (-1) */
 	_Atomic bool synced;	  /* sealed and marked FMT_HDR_F_SYNCED on
 				     disk; set under part->sync_lock */
+	_Atomic int64_t sealed_ms; /* CLOCK_MONOTONIC ms when sealed; 0
+				     while active; set under append_lock */
 	_Atomic uint64_t refs;	  /* the segs array's + one per extent */
 };
 
@@ -104,9 +106,8 @@ struct tfs_store {
 	size_t topics_cap;	       /* allocated entries of topics */
 	struct tfs_topic *dead_topics; /* deleted, still referenced */
 	struct tfs_part *dead_parts;   /* deleted, still referenced */
-	pthread_mutex_t sync_mu;       /* a leaf lock for the three below */
-	pthread_cond_t sync_cond;      /* wakes the syncer */
-	bool sync_kick;		       /* a segment was sealed */
+	pthread_mutex_t sync_mu;       /* a leaf lock for the two below */
+	pthread_cond_t sync_cond;      /* wakes the syncer to stop */
 	bool stopping;		       /* tfs_store_close is running */
 	bool syncer_started;	       /* syncer is valid and joinable */
 	pthread_t syncer;	       /* syncs sealed segments in the
@@ -122,8 +123,8 @@ void store_log(struct tfs_store *st, int prio, const char *fmt, ...)
 int store_fsync_path(const char *path);
 /* Join a and b with '/', malloc'ed; NULL when out of memory. */
 char *store_join(const char *a, const char *b);
-/* Wake the syncer: a segment was sealed.  Takes only st->sync_mu. */
-void store_kick_syncer(struct tfs_store *st);
+/* CLOCK_MONOTONIC in ms. */
+int64_t store_mono_ms(void);
 /* Park a deleted object; free it now if it is unreferenced. */
 void store_bury_part(struct tfs_store *st, struct tfs_part *p);
 void store_bury_topic(struct tfs_store *st, struct tfs_topic *t);
@@ -152,9 +153,15 @@ int part_unlink(struct tfs_part *p);
 void part_free(struct tfs_part *p);
 /* Unsynced appends (for the flusher). */
 uint64_t part_unsynced(struct tfs_part *p);
-/* Sync the sealed segments not yet synced and mark them; the syncer's
- * work.  -errno of the first failure (logged). */
-int part_sync_sealed(struct tfs_part *p);
+/* Sealed segments wait this long before the syncer makes them durable,
+ * so a burst of appends never competes with its own writeback (the
+ * kernel writes dirty pages back after 30 s anyway); fsync() waits for no
+ * one. */
+#define STORE_SEAL_SYNC_MS 5000
+/* Sync the sealed segments not yet synced that were sealed at least
+ * min_age_ms ago, and mark them; the syncer's work (tfs_part_sync passes
+ * 0).  -errno of the first failure (logged). */
+int part_sync_sealed(struct tfs_part *p, int64_t min_age_ms);
 
 /* ---- segment.c ------------------------------------------------------- */
 

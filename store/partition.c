@@ -443,8 +443,8 @@ static int part_roll(struct tfs_part *p, uint64_t end)
 		return err;
 	}
 	atomic_store(&p->dir_unsynced, true);
+	atomic_store(&p->segs[p->nsegs - 2]->sealed_ms, store_mono_ms());
 	atomic_fetch_add(&p->sealed_pending, 1);
-	store_kick_syncer(p->st);
 	return 0;
 }
 
@@ -643,8 +643,9 @@ static size_t part_unsynced_sealed(struct tfs_part *p, struct tfs_seg ***out)
 	return *out ? n : 0;
 }
 
-int part_sync_sealed(struct tfs_part *p)
+int part_sync_sealed(struct tfs_part *p, int64_t min_age_ms)
 {
+	int64_t due = store_mono_ms() - min_age_ms;
 	struct tfs_seg **v;
 	size_t n;
 	int err = 0;
@@ -652,6 +653,9 @@ int part_sync_sealed(struct tfs_part *p)
 	pthread_mutex_lock(&p->sync_lock);
 	n = part_unsynced_sealed(p, &v);
 	for (size_t i = 0; i < n; i++) {
+		/* sealed in order: once one is too young, so are the rest */
+		if (atomic_load(&v[i]->sealed_ms) > due)
+			err = err ? err : 1;
 		if (!err && !atomic_load(&v[i]->synced)) {
 			err = seg_mark_synced(v[i], p->dir_fd);
 			if (!err)
@@ -667,7 +671,7 @@ int part_sync_sealed(struct tfs_part *p)
 	}
 	pthread_mutex_unlock(&p->sync_lock);
 	free(v);
-	return err;
+	return err > 0 ? 0 : err;
 }
 
 int tfs_part_sync(struct tfs_part *p)
@@ -675,7 +679,7 @@ int tfs_part_sync(struct tfs_part *p)
 	int err;
 
 	pthread_mutex_lock(&p->append_lock);
-	err = part_sync_sealed(p);
+	err = part_sync_sealed(p, 0);
 	if (!err && atomic_exchange(&p->dir_unsynced, false) &&
 	    fsync(p->dir_fd)) {
 		err = -errno;

@@ -293,18 +293,18 @@ static void store_sync_once(struct tfs_store *st, bool tick)
 		if (tick && part_unsynced(v[i]))
 			tfs_part_sync(v[i]);
 		else
-			part_sync_sealed(v[i]);
+			part_sync_sealed(v[i], STORE_SEAL_SYNC_MS);
 		tfs_part_put(v[i], 1);
 	}
 	free(v);
 }
 
-void store_kick_syncer(struct tfs_store *st)
+int64_t store_mono_ms(void)
 {
-	pthread_mutex_lock(&st->sync_mu);
-	st->sync_kick = true;
-	pthread_cond_signal(&st->sync_cond);
-	pthread_mutex_unlock(&st->sync_mu);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void store_add_ms(struct timespec *ts, uint64_t ms)
@@ -318,43 +318,34 @@ static void store_add_ms(struct timespec *ts, uint64_t ms)
 }
 
 /*
- * The syncer: makes sealed segments durable as soon as they are sealed
- * (so appends never wait for a disk flush at a roll), and with flush_ms
- * set, fdatasyncs partitions with unsynced appends every flush_ms.  The
- * tick has its own deadline, so frequent rolls cannot starve it.
+ * The syncer: makes sealed segments durable STORE_SEAL_SYNC_MS after they
+ * were sealed (appends never wait for a disk flush at a roll), and with
+ * flush_ms set, fdatasyncs partitions with unsynced appends every
+ * flush_ms.  It looks at least once a second.
  */
 static void *store_syncer(void *arg)
 {
 	struct tfs_store *st = arg;
 	uint64_t ms = st->opts.flush_ms;
-	struct timespec next, now;
+	uint64_t nap = ms && ms < 1000 ? ms : 1000;
+	int64_t next_tick = store_mono_ms() + (int64_t)ms;
+	struct timespec ts;
 	bool tick;
 
-	clock_gettime(CLOCK_MONOTONIC, &next);
-	store_add_ms(&next, ms);
 	pthread_mutex_lock(&st->sync_mu);
 	while (!st->stopping) {
-		while (!st->stopping && !st->sync_kick) {
-			if (!ms)
-				pthread_cond_wait(&st->sync_cond, &st->sync_mu);
-			else if (pthread_cond_timedwait(&st->sync_cond,
-							&st->sync_mu,
-							&next) == ETIMEDOUT)
-				break;
-		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		store_add_ms(&ts, nap);
+		while (!st->stopping &&
+		       pthread_cond_timedwait(&st->sync_cond, &st->sync_mu,
+					      &ts) != ETIMEDOUT)
+			;
 		if (st->stopping)
 			break;
-		st->sync_kick = false;
-		tick = false;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (ms && (now.tv_sec > next.tv_sec ||
-			   (now.tv_sec == next.tv_sec &&
-			    now.tv_nsec >= next.tv_nsec))) {
-			tick = true;
-			next = now;
-			store_add_ms(&next, ms);
-		}
 		pthread_mutex_unlock(&st->sync_mu);
+		tick = ms && store_mono_ms() >= next_tick;
+		if (tick)
+			next_tick = store_mono_ms() + (int64_t)ms;
 		store_sync_once(st, tick);
 		pthread_mutex_lock(&st->sync_mu);
 	}

@@ -433,7 +433,8 @@ static void r_unsync(struct rfix *f, unsigned long long base)
 	assert_int_equal(r_synced(f, base), 0);
 }
 
-/* The syncer marks a sealed segment durable without a close or fsync. */
+/* The syncer marks a sealed segment durable without a close or fsync,
+ * STORE_SEAL_SYNC_MS after it was sealed. */
 static void test_syncer_marks_sealed(void **state)
 {
 	struct rfix *f = *state;
@@ -448,8 +449,9 @@ static void test_syncer_marks_sealed(void **state)
 		assert_int_equal(tfs_part_append(f->p, rec, sizeof(rec),
 						 TFS_OFFSET_ANY, NULL),
 				 sizeof(rec));
+	assert_int_equal(r_synced(f, 0), 0); /* not at once */
 	while ((r_synced(f, 0) != 1 || r_synced(f, 4000) != 1) &&
-	       tries++ < 500)
+	       tries++ < 1000)
 		usleep(10000);
 	assert_int_equal(r_synced(f, 0), 1);
 	assert_int_equal(r_synced(f, 4000), 1);
