@@ -74,6 +74,11 @@ struct tfs_part {
 	size_t segs_cap;	     /* allocated entries of segs; as segs */
 	_Atomic uint64_t end;	     /* end offset; release-stored after the
 					record is in data and index */
+	pthread_cond_t end_cond;     /* CLOCK_MONOTONIC; signalled
+					(broadcast) under append_lock after
+					every append that moves end;
+					tfs_part_write_at waits on it with
+					append_lock */
 	_Atomic uint64_t records;    /* records between start and end */
 	_Atomic uint64_t unsynced;   /* appends since the last fdatasync;
 					written under append_lock */
@@ -153,6 +158,9 @@ int part_unlink(struct tfs_part *p);
 void part_free(struct tfs_part *p);
 /* Unsynced appends (for the flusher). */
 uint64_t part_unsynced(struct tfs_part *p);
+/* How long tfs_part_write_at waits for the bytes before its offset;
+ * TFS_WRITE_AT_WAIT_MS, set lower by tests (before any thread uses it). */
+extern int part_write_at_wait_ms;
 /* Sealed segments wait this long before the syncer makes them durable,
  * so a burst of appends never competes with its own writeback (the
  * kernel writes dirty pages back after 30 s anyway); fsync() waits for no

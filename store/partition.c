@@ -18,6 +18,9 @@
 #include "internal.h"
 
 #define PART_PREAD_EXTENTS 8 /* extents per read map in tfs_part_pread */
+#define PART_CMP_CHUNK 8192  /* stored bytes compared per read (write_at) */
+
+int part_write_at_wait_ms = TFS_WRITE_AT_WAIT_MS;
 
 /* A growable array of segment bases found in a partition directory. */
 struct part_bases {
@@ -43,6 +46,7 @@ static struct tfs_seg *part_active(struct tfs_part *p)
 static struct tfs_part *part_alloc(struct tfs_topic *t, uint32_t num)
 {
 	struct tfs_part *p = calloc(1, sizeof(*p));
+	pthread_condattr_t ca;
 
 	if (!p)
 		return NULL;
@@ -67,6 +71,10 @@ static struct tfs_part *part_alloc(struct tfs_topic *t, uint32_t num)
 	pthread_mutex_init(&p->append_lock, NULL);
 	pthread_mutex_init(&p->sync_lock, NULL);
 	pthread_rwlock_init(&p->seg_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->end_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	p->dir_fd = -1;
 	return p;
 }
@@ -77,6 +85,8 @@ void part_free(struct tfs_part *p)
 		seg_put(p->segs[i]);
 	free(p->segs);
 	pthread_rwlock_destroy(&p->seg_lock);
+	/* no waiters: a write_at holds a handle, which outlives it */
+	pthread_cond_destroy(&p->end_cond);
 	pthread_mutex_destroy(&p->sync_lock);
 	pthread_mutex_destroy(&p->append_lock);
 	if (p->dir_fd >= 0)
@@ -448,7 +458,9 @@ static int part_roll(struct tfs_part *p, uint64_t end)
 	return 0;
 }
 
-/* The append proper, under append_lock, at the current end. */
+/* The append proper, under append_lock, at the current end: roll, record
+ * and index entry, flush policy, then publish the end and wake write_at
+ * waiters.  Both tfs_part_append and tfs_part_write_at come here. */
 static int part_append_locked(struct tfs_part *p, const void *buf, size_t len,
 			      uint64_t end)
 {
@@ -476,6 +488,7 @@ static int part_append_locked(struct tfs_part *p, const void *buf, size_t len,
 	atomic_fetch_add(&p->records, 1);
 	atomic_store(&p->mtime_ms, now);
 	atomic_store(&p->unsynced, sync ? 0 : unsynced + 1);
+	pthread_cond_broadcast(&p->end_cond);
 	return 0;
 }
 
@@ -504,6 +517,114 @@ ssize_t tfs_part_append(struct tfs_part *p, const void *buf, size_t len,
 	if (off)
 		*off = end;
 	return (ssize_t)len;
+}
+
+/* Refusals of tfs_part_write_at's helpers, beside 0 and -errno. */
+enum { PART_WA_DIFFERS = 1, PART_WA_GAP = 2 };
+
+/* Wait, under append_lock (released while waiting), until end reaches off
+ * or part_write_at_wait_ms pass.  @return the end then. */
+static uint64_t part_wait_end(struct tfs_part *p, uint64_t off)
+{
+	uint64_t end = atomic_load_explicit(&p->end, memory_order_relaxed);
+	int ms = part_write_at_wait_ms;
+	struct timespec ts;
+	int rc = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	while (end < off && rc != ETIMEDOUT) {
+		rc = pthread_cond_timedwait(&p->end_cond, &p->append_lock, &ts);
+		end = atomic_load_explicit(&p->end, memory_order_relaxed);
+	}
+	return end;
+}
+
+/* Compare buf with the stored bytes at [off, off+len), all below the end;
+ * append_lock held (readers take only seg_lock).  @return 0 equal;
+ * PART_WA_DIFFERS and *at the first differing offset; -EIO the read
+ * failed. */
+static int part_cmp_stored(struct tfs_part *p, const unsigned char *buf,
+			   size_t len, uint64_t off, uint64_t *at)
+{
+	unsigned char got[PART_CMP_CHUNK];
+
+	for (size_t done = 0; done < len;) {
+		size_t n = len - done < sizeof(got) ? len - done : sizeof(got);
+		ssize_t r = tfs_part_pread(p, got, n, off + done);
+
+		if (r != (ssize_t)n)
+			return -EIO;
+		for (size_t i = 0; i < n; i++) {
+			if (got[i] != buf[done + i]) {
+				*at = off + done + i;
+				return PART_WA_DIFFERS;
+			}
+		}
+		done += n;
+	}
+	return 0;
+}
+
+/* tfs_part_write_at under append_lock; *end is the end it saw last, *at
+ * the first differing offset when it returns PART_WA_DIFFERS (an
+ * overwrite); PART_WA_GAP: the gap before off did not close in time. */
+static int part_write_at_locked(struct tfs_part *p, const unsigned char *buf,
+				size_t len, uint64_t off, uint64_t *end,
+				uint64_t *at)
+{
+	size_t same;
+	int err;
+
+	*end = atomic_load_explicit(&p->end, memory_order_relaxed);
+	if (off > *end)
+		*end = part_wait_end(p, off);
+	if (off > *end)
+		return PART_WA_GAP;
+	same = *end - off < len ? (size_t)(*end - off) : len;
+	err = part_cmp_stored(p, buf, same, off, at);
+	if (err || same == len)
+		return err;
+	return part_append_locked(p, buf + same, len - same, *end);
+}
+
+ssize_t tfs_part_write_at(struct tfs_part *p, const void *buf, size_t len,
+			  uint64_t off)
+{
+	unsigned long long first = off, last = off + len;
+	uint64_t end, at = 0;
+	int err;
+
+	if (len > TFS_MAX_RECORD_BYTES)
+		return -EMSGSIZE;
+	if (off > UINT64_MAX - len)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	pthread_mutex_lock(&p->append_lock);
+	err = part_write_at_locked(p, buf, len, off, &end, &at);
+	pthread_mutex_unlock(&p->append_lock);
+	if (err == PART_WA_DIFFERS)
+		store_log(p->st, LOG_ERR,
+			  "%s: stream write at offset %llu..%llu differs from stored bytes at %llu: refused (partitions are append-only)",
+			  p->name, first, last, (unsigned long long)at);
+	else if (err == PART_WA_GAP)
+		store_log(p->st, LOG_ERR,
+			  "%s: stream write at offset %llu..%llu: the bytes from offset %llu did not arrive within %d ms: refused",
+			  p->name, first, last, (unsigned long long)end,
+			  part_write_at_wait_ms);
+	else if (err)
+		store_log(p->st, LOG_ERR,
+			  "%s: stream write at offset %llu..%llu: %s", p->name,
+			  first, last, tfs_strerror(err));
+	if (err > 0)
+		return -EIO;
+	return err ? err : (ssize_t)len;
 }
 
 /* Index of the segment holding off (the last with base <= off); the

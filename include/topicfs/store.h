@@ -179,6 +179,21 @@ void tfs_part_info(struct tfs_part *p, struct tfs_part_info *info);
 ssize_t tfs_part_append(struct tfs_part *p, const void *buf, size_t len,
 			uint64_t expect, uint64_t *off);
 /*
+ * Stream mode: store bytes [off, off+len) that the kernel's writeback cache
+ * sends.  Bytes below the end were stored before and must be equal; they are
+ * skipped (compared, not rewritten).  The rest is appended as one record.
+ * A write that starts past the end waits, up to TFS_WRITE_AT_WAIT_MS, for the
+ * writes before it, which other threads are storing.
+ * @return len, all of it now stored; -EIO bytes below the end differ from
+ *   the stored ones (an overwrite: logged, nothing stored), or the gap
+ *   before off did not close in time (logged); -EMSGSIZE; -ENOSPC/-EDQUOT
+ *   (nothing half-written); other -errno as tfs_part_append.
+ *   Also -EINVAL: off + len overflows 64 bits.
+ */
+ssize_t tfs_part_write_at(struct tfs_part *p, const void *buf, size_t len,
+			  uint64_t off);
+#define TFS_WRITE_AT_WAIT_MS 10000
+/*
  * Map up to len bytes from offset off onto at most max extents (pinned
  * segment files), for a zero-copy reply.  Fewer bytes than asked are mapped
  * only at the end of the partition or when max extents run out.

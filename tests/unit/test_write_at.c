@@ -1,0 +1,347 @@
+/*
+ * tests/unit/test_write_at.c - tfs_part_write_at, the store side of stream
+ * mode: in-order writes, re-sent tails (compared, not stored twice),
+ * refused overwrites, out-of-order writes that wait for the gap to close,
+ * gaps that never close, rolls across segments, and mixing with appends.
+ */
+#include "store_helpers.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "internal.h" /* part_write_at_wait_ms */
+
+/* A test's data dir and open store with topic "t", partition 0. */
+struct fix {
+	char *dir;		 /* temp data dir, removed at teardown */
+	struct tfs_store_opts o; /* options used to (re)open */
+	struct tfs_store *st;	 /* the open store, or NULL */
+	struct tfs_topic *t;	 /* topic "t", one reference */
+	struct tfs_part *p;	 /* partition 0, one reference */
+};
+
+static void fix_open(struct fix *f)
+{
+	assert_int_equal(tfs_store_open(f->dir, &f->o, &f->st), 0);
+	if (tfs_topic_open(f->st, "t", &f->t) == -ENOENT)
+		assert_int_equal(tfs_topic_create(f->st, "t", &f->t), 0);
+	if (tfs_part_open(f->t, 0, &f->p) == -ENOENT)
+		assert_int_equal(tfs_part_create(f->t, 0, &f->p), 0);
+}
+
+static void fix_close(struct fix *f)
+{
+	tfs_part_put(f->p, 1);
+	tfs_topic_put(f->t, 1);
+	tfs_store_close(f->st);
+	f->st = NULL;
+}
+
+static int fix_setup_seg(void **state, uint64_t seg_bytes)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	f->dir = th_mkdtemp();
+	f->o = th_opts(seg_bytes);
+	th_log_clear();
+	part_write_at_wait_ms = TFS_WRITE_AT_WAIT_MS;
+	fix_open(f);
+	*state = f;
+	return 0;
+}
+
+static int fix_setup(void **state)
+{
+	return fix_setup_seg(state, 0);
+}
+
+static int fix_setup_small(void **state)
+{
+	return fix_setup_seg(state, TFS_MIN_SEGMENT_BYTES);
+}
+
+static int fix_teardown(void **state)
+{
+	struct fix *f = *state;
+
+	if (f->st)
+		fix_close(f);
+	th_rm_rf(f->dir);
+	free(f);
+	part_write_at_wait_ms = TFS_WRITE_AT_WAIT_MS;
+	return 0;
+}
+
+/* Fill buf with a pattern derived from seed. */
+static void pattern(unsigned char *buf, size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (unsigned char)(seed * 131 + i * 7 + (i >> 8));
+}
+
+static uint64_t records(struct tfs_part *p)
+{
+	struct tfs_part_info info;
+
+	tfs_part_info(p, &info);
+	return info.records;
+}
+
+/* The partition holds exactly want[0..len). */
+static void check_content(struct tfs_part *p, const void *want, size_t len)
+{
+	unsigned char *got = malloc(len + 1);
+
+	assert_non_null(got);
+	assert_int_equal(tfs_part_end(p), len);
+	assert_int_equal(tfs_part_pread(p, got, len + 1, 0), len);
+	assert_memory_equal(got, want, len);
+	free(got);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_in_order(void **state)
+{
+	struct fix *f = *state;
+
+	assert_int_equal(tfs_part_write_at(f->p, "abc", 3, 0), 3);
+	assert_int_equal(tfs_part_write_at(f->p, "def", 3, 3), 3);
+	check_content(f->p, "abcdef", 6);
+	assert_int_equal(records(f->p), 2);
+	assert_int_equal(tfs_part_write_at(f->p, "x", 0, 6), 0);
+	assert_int_equal(tfs_part_write_at(f->p, "x", 0, 99), 0);
+	assert_int_equal(records(f->p), 2);
+}
+
+static void test_resent_tail(void **state)
+{
+	struct fix *f = *state;
+	unsigned char buf[150];
+
+	pattern(buf, sizeof(buf), 1);
+	assert_int_equal(tfs_part_write_at(f->p, buf, 100, 0), 100);
+	assert_int_equal(tfs_part_write_at(f->p, buf, 150, 0), 150);
+	check_content(f->p, buf, 150);
+	assert_int_equal(records(f->p), 2);
+	/* entirely below the end and equal: nothing stored */
+	assert_int_equal(tfs_part_write_at(f->p, buf, 100, 0), 100);
+	assert_int_equal(tfs_part_write_at(f->p, buf + 50, 100, 50), 100);
+	check_content(f->p, buf, 150);
+	assert_int_equal(records(f->p), 2);
+	assert_int_equal(th_logged("stream write", NULL, NULL), 0);
+}
+
+static void test_overwrite_refused(void **state)
+{
+	struct fix *f = *state;
+
+	assert_int_equal(tfs_part_write_at(f->p, "abc", 3, 0), 3);
+	assert_int_equal(tfs_part_write_at(f->p, "xyz", 3, 0), -EIO);
+	check_content(f->p, "abc", 3);
+	assert_int_equal(records(f->p), 1);
+	assert_true(th_logged("t/0: stream write at offset 0..3 differs from "
+			      "stored bytes at 0",
+			      "append-only", NULL));
+	/* differing at the last overlapping byte, with a new tail: nothing
+	 * of the tail is stored either */
+	th_log_clear();
+	assert_int_equal(tfs_part_write_at(f->p, "abXdef", 6, 0), -EIO);
+	check_content(f->p, "abc", 3);
+	assert_int_equal(records(f->p), 1);
+	assert_true(th_logged("offset 0..6 differs", "stored bytes at 2",
+			      NULL));
+}
+
+struct thr_arg {
+	struct tfs_part *p; /* partition to write to */
+	const void *buf;    /* bytes to write */
+	size_t len;	    /* their length */
+	uint64_t off;	    /* at this offset */
+	ssize_t ret;	    /* tfs_part_write_at's result */
+	int64_t done_ms;    /* when it returned (CLOCK_MONOTONIC) */
+};
+
+static void *thr_write_at(void *arg)
+{
+	struct thr_arg *a = arg;
+
+	a->ret = tfs_part_write_at(a->p, a->buf, a->len, a->off);
+	a->done_ms = now_ms();
+	return NULL;
+}
+
+static void test_out_of_order(void **state)
+{
+	struct fix *f = *state;
+	static unsigned char buf[8192];
+	struct thr_arg a;
+	pthread_t th;
+	int64_t first_ms;
+
+	pattern(buf, sizeof(buf), 2);
+	a = (struct thr_arg){ .p = f->p, .buf = buf + 4096, .len = 4096,
+			      .off = 4096 };
+	assert_int_equal(pthread_create(&th, NULL, thr_write_at, &a), 0);
+	usleep(100 * 1000);
+	/* still waiting: nothing stored yet */
+	assert_int_equal(tfs_part_end(f->p), 0);
+	first_ms = now_ms();
+	assert_int_equal(tfs_part_write_at(f->p, buf, 4096, 0), 4096);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(a.ret, 4096);
+	/* woken by the append, not by its timeout */
+	assert_true(a.done_ms >= first_ms && a.done_ms - first_ms < 2000);
+	check_content(f->p, buf, 8192);
+	assert_int_equal(records(f->p), 2);
+	assert_int_equal(th_logged("stream write", NULL, NULL), 0);
+}
+
+static void test_gap_times_out(void **state)
+{
+	struct fix *f = *state;
+	unsigned char buf[100];
+	int64_t t0, took;
+
+	pattern(buf, sizeof(buf), 3);
+	part_write_at_wait_ms = 200;
+	t0 = now_ms();
+	assert_int_equal(tfs_part_write_at(f->p, buf, sizeof(buf), 5000),
+			 -EIO);
+	took = now_ms() - t0;
+	assert_true(took >= 190 && took < 5000);
+	assert_int_equal(tfs_part_end(f->p), 0);
+	assert_int_equal(records(f->p), 0);
+	assert_true(th_logged("stream write at offset 5000..5100",
+			      "did not arrive within 200 ms", NULL));
+	/* the partition is still usable from its end */
+	assert_int_equal(tfs_part_write_at(f->p, buf, sizeof(buf), 0), 100);
+	check_content(f->p, buf, 100);
+}
+
+/* Page-aligned writeback: each step re-sends its partial tail page
+ * together with the new bytes, like the kernel's writeback cache does. */
+static void test_segments_and_reopen(void **state)
+{
+	struct fix *f = *state;
+	static unsigned char buf[40000];
+	size_t stored = 0, step = 1500;
+	struct tfs_part_info info;
+
+	pattern(buf, sizeof(buf), 4);
+	while (stored < sizeof(buf)) {
+		size_t page = stored & ~(size_t)4095;
+		size_t upto = stored + step < sizeof(buf) ? stored + step
+							  : sizeof(buf);
+
+		/* at most 4 pages a request, as writeback sends them */
+		if (upto - page > 4 * 4096)
+			upto = page + 4 * 4096;
+		assert_int_equal(tfs_part_write_at(f->p, buf + page,
+						   upto - page, page),
+				 upto - page);
+		assert_int_equal(tfs_part_end(f->p), upto);
+		stored = upto;
+		step = step * 3 % 9000 + 700;
+	}
+	check_content(f->p, buf, sizeof(buf));
+	tfs_part_info(f->p, &info);
+	assert_true(info.segments > 1);
+	assert_int_equal(th_logged("stream write", NULL, NULL), 0);
+	fix_close(f);
+	fix_open(f);
+	check_content(f->p, buf, sizeof(buf));
+	/* a re-sent tail after reopening is still recognised */
+	assert_int_equal(tfs_part_write_at(f->p, buf + 36864, 40000 - 36864,
+					   36864),
+			 40000 - 36864);
+	tfs_part_info(f->p, &info);
+	assert_int_equal(info.end, sizeof(buf));
+	assert_int_equal(th_logged("stream write", NULL, NULL), 0);
+}
+
+static void test_mix_with_append(void **state)
+{
+	struct fix *f = *state;
+	uint64_t off = 99;
+
+	assert_int_equal(tfs_part_append(f->p, "hello ", 6, TFS_OFFSET_ANY,
+					 &off),
+			 6);
+	assert_int_equal(off, 0);
+	assert_int_equal(tfs_part_write_at(f->p, "hello world", 11, 0), 11);
+	check_content(f->p, "hello world", 11);
+	assert_int_equal(records(f->p), 2);
+	assert_int_equal(tfs_part_append(f->p, "!", 1, 11, NULL), 1);
+	assert_int_equal(tfs_part_write_at(f->p, "d!?", 3, 10), 3);
+	check_content(f->p, "hello world!?", 13);
+	assert_int_equal(records(f->p), 4);
+}
+
+/* An append (not only write_at) wakes a waiting write_at. */
+static void test_append_wakes_waiter(void **state)
+{
+	struct fix *f = *state;
+	struct thr_arg a = { .p = f->p, .buf = "def", .len = 3, .off = 3 };
+	pthread_t th;
+	int64_t t0;
+
+	assert_int_equal(pthread_create(&th, NULL, thr_write_at, &a), 0);
+	usleep(50 * 1000);
+	t0 = now_ms();
+	assert_int_equal(tfs_part_append(f->p, "abc", 3, 0, NULL), 3);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(a.ret, 3);
+	assert_true(a.done_ms - t0 < 2000);
+	check_content(f->p, "abcdef", 6);
+}
+
+static void test_bad_args(void **state)
+{
+	struct fix *f = *state;
+
+	assert_int_equal(tfs_part_write_at(f->p, "x", TFS_MAX_RECORD_BYTES + 1u,
+					   0),
+			 -EMSGSIZE);
+	assert_int_equal(tfs_part_write_at(f->p, "xy", 2, UINT64_MAX - 1),
+			 -EINVAL);
+	assert_int_equal(tfs_part_end(f->p), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_in_order, fix_setup,
+						fix_teardown),
+		cmocka_unit_test_setup_teardown(test_resent_tail, fix_setup,
+						fix_teardown),
+		cmocka_unit_test_setup_teardown(test_overwrite_refused,
+						fix_setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_order, fix_setup,
+						fix_teardown),
+		cmocka_unit_test_setup_teardown(test_gap_times_out, fix_setup,
+						fix_teardown),
+		cmocka_unit_test_setup_teardown(test_segments_and_reopen,
+						fix_setup_small, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_mix_with_append, fix_setup,
+						fix_teardown),
+		cmocka_unit_test_setup_teardown(test_append_wakes_waiter,
+						fix_setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_args, fix_setup,
+						fix_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
