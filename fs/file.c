@@ -5,6 +5,12 @@
  * ../shared/FUSE-NOTES.md, argued in docs/DESIGN.md): each write() up to
  * 1 MiB reaches us as exactly one WRITE, which becomes one record, and
  * reads never touch a kernel page cache that could go stale.
+ *
+ * Stream mode (-o stream) is the exception: the kernel's writeback cache
+ * owns appends and the size, opens are cached (KEEP_CACHE, no DIRECT_IO),
+ * and every WRITE is the kernel writing pages back at an offset
+ * (tfs_part_write_at).  Every byte still arrives through the kernel's
+ * write path, so cached readers stay coherent (FUSE-NOTES section 1).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,22 +26,40 @@
 /* Below this, a reply is copied: splicing costs more than it saves. */
 #define TFS_COPY_MAX (64 * 1024)
 
+/* fi->fh is the partition, its low bit set when the open is a stream-mode
+ * writer (listed in fs/stream.c). */
+#define FH_WRITER 1u
+
 static struct tfs_part *fh_part(struct fuse_file_info *fi)
 {
-	return (struct tfs_part *)(uintptr_t)fi->fh;
+	return (struct tfs_part *)(uintptr_t)(fi->fh & ~(uint64_t)FH_WRITER);
 }
 
 /* Give fi a reference on p and the open flags of every partition file.
- * @return 0; -EPERM O_TRUNC on a non-empty partition. */
+ * @return 0; -EPERM O_TRUNC on a non-empty partition; -ENOMEM. */
 int tfs_open_part(struct tfs_part *p, struct fuse_file_info *fi)
 {
+	uint64_t writer = 0;
+
 	if ((fi->flags & O_TRUNC) && tfs_part_end(p) != 0)
 		return -EPERM;
-	fi->direct_io = 1;
+	if (tfs.stream && (fi->flags & O_ACCMODE) != O_RDONLY) {
+		if (tfs_stream_writer_add(p))
+			return -ENOMEM;
+		writer = FH_WRITER;
+	}
+	fi->direct_io = !tfs.stream;
 	fi->keep_cache = 1;
-	fi->fh = (uint64_t)(uintptr_t)p;
+	fi->fh = (uint64_t)(uintptr_t)p | writer;
 	tfs_part_ref(p, 1);
 	return 0;
+}
+
+void tfs_release_part(struct fuse_file_info *fi)
+{
+	if (fi->fh & FH_WRITER)
+		tfs_stream_writer_del(fh_part(fi));
+	tfs_part_put(fh_part(fi), 1);
 }
 
 void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -53,7 +77,7 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	if (fuse_reply_open(req, fi) != 0)
-		tfs_part_put(p, 1);
+		tfs_release_part(fi);
 }
 
 /* ---- reads ----------------------------------------------------------- */
@@ -194,7 +218,16 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 {
 	uint64_t expect = (fi->flags & O_APPEND) ? TFS_OFFSET_ANY
 						 : (uint64_t)off;
-	ssize_t n = tfs_part_append(fh_part(fi), buf, size, expect, NULL);
+	struct tfs_part *p = fh_part(fi);
+	ssize_t n;
+
+	if (tfs.stream) {
+		n = tfs_part_write_at(p, buf, size, (uint64_t)off);
+		if (n == -EIO) /* refused: the kernel's pages are wrong */
+			tfs_stream_inval(p, (uint64_t)off, size);
+	} else {
+		n = tfs_part_append(p, buf, size, expect, NULL);
+	}
 
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
@@ -209,7 +242,7 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	tfs_part_put(fh_part(fi), 1);
+	tfs_release_part(fi);
 	fuse_reply_err(req, 0);
 }
 

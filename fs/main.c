@@ -184,7 +184,11 @@ static int start(struct fuse_session *se, struct tfs_cli *cli,
 		goto out_close;
 	if (fuse_session_mount(se, cli->mountpoint) != 0)
 		goto out_handlers;
+	if (tfs.stream && tfs_stream_start(se) != 0)
+		goto out_unmount;
 	return 0;
+out_unmount:
+	fuse_session_unmount(se);
 out_handlers:
 	fuse_remove_signal_handlers(se);
 out_close:
@@ -222,6 +226,8 @@ int main(int argc, char **argv)
 		goto out_args;
 	}
 	tfs.foreground = cli.foreground;
+	tfs.stream = cli.stream;
+	tfs.writeback_ms = cli.writeback;
 	tfs.uid = getuid();
 	tfs.gid = getgid();
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -242,6 +248,7 @@ int main(int argc, char **argv)
 		goto out_session;
 	tfs_log(LOG_INFO, "serving %s at %s", tfs.datadir, cli.mountpoint);
 	ret = serve(se, cli.single) < 0 ? 1 : 0;
+	tfs_stream_stop();
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
 	tfs_store_close(tfs.st);

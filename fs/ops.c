@@ -16,9 +16,11 @@
 
 /* Entries never change behind the kernel's back (every create and delete
  * comes through this mount), so names may be cached; sizes may not, so a
- * stat() always asks for the current end offset. */
+ * stat() always asks for the current end offset.  In stream mode the
+ * kernel owns the size, and a zero timeout would cost a GETATTR round trip
+ * on every O_APPEND write(). */
 #define TFS_ENTRY_TIMEOUT 3600.0
-#define TFS_ATTR_TIMEOUT 0.0
+#define TFS_ATTR_TIMEOUT (tfs.stream ? 3600.0 : 0.0)
 /* Reported block size: cat, cp and friends read this much at a time, and a
  * 1 MiB read is one FUSE request. */
 #define TFS_BLKSIZE (1 << 20)
@@ -89,6 +91,8 @@ static void tfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * daemon owns the end offset), and let O_TRUNC reach open(). */
 	conn->want &= ~(FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_WRITEBACK_CACHE |
 			FUSE_CAP_SPLICE_READ);
+	if (tfs.stream) /* the one exception: fs/stream.c */
+		conn->want |= conn->capable & FUSE_CAP_WRITEBACK_CACHE;
 	conn->want |= conn->capable & (FUSE_CAP_EXPLICIT_INVAL_DATA |
 				       FUSE_CAP_ATOMIC_O_TRUNC);
 	if (tfs.splice)
@@ -301,7 +305,8 @@ static void tfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	e.entry_timeout = TFS_ENTRY_TIMEOUT;
 	tfs_fill_attr(e.ino, &e.attr);
 	if (fuse_reply_create(req, &e, fi) != 0) {
-		tfs_part_put(p, 2); /* lookup and open references */
+		tfs_release_part(fi);
+		tfs_part_put(p, 1); /* the lookup reference */
 	}
 }
 

@@ -32,6 +32,12 @@ void tfs_usage(FILE *f)
 	      "                          every T milliseconds (default 0: off)\n"
 	      "       nosplice           copy read replies instead of splicing them, and\n"
 	      "                          leave fs.pipe-max-size alone\n"
+	      "       stream             stream mode: the kernel's writeback cache takes\n"
+	      "                          appends (a record is a flush, not a write();\n"
+	      "                          unflushed appends die with the daemon; no\n"
+	      "                          conditional append)\n"
+	      "       writeback.ms=T     stream mode: push cached appends to the store\n"
+	      "                          at least every T milliseconds (default 100)\n"
 	      "       allow_other        let other users use the mount (FUSE option;\n"
 	      "                          see fuse(8) for the others)\n",
 	      f);
@@ -102,6 +108,8 @@ static const struct fuse_opt cli_spec[] = {
 	TFS_OPT("flush.messages=%s", flush_messages, 0),
 	TFS_OPT("flush.ms=%s", flush_ms, 0),
 	TFS_OPT("nosplice", nosplice, 1),
+	TFS_OPT("stream", stream, 1),
+	TFS_OPT("writeback.ms=%s", writeback_ms, 0),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -168,6 +176,8 @@ static int opt_value(const char *name, const char *val,
 int tfs_cli_parse(struct fuse_args *args, struct tfs_cli *cli,
 		  struct tfs_store_opts *so)
 {
+	uint64_t wb = TFS_WRITEBACK_MS_DEFAULT;
+
 	memset(so, 0, sizeof(*so));
 	so->segment_bytes = TFS_DEFAULT_SEGMENT_BYTES;
 	if (fuse_opt_parse(args, cli, cli_spec, cli_proc) == -1)
@@ -177,8 +187,16 @@ int tfs_cli_parse(struct fuse_args *args, struct tfs_cli *cli,
 	    opt_value("flush.messages", cli->flush_messages, tfs_parse_count,
 		      &so->flush_messages) ||
 	    opt_value("flush.ms", cli->flush_ms, tfs_parse_count,
-		      &so->flush_ms))
+		      &so->flush_ms) ||
+	    opt_value("writeback.ms", cli->writeback_ms, tfs_parse_count, &wb))
 		return -EINVAL;
+	if (wb < 1 || wb > 3600000) {
+		fprintf(stderr,
+			"topicfs: writeback.ms=%s is outside 1..3600000 (see 'topicfs -h')\n",
+			cli->writeback_ms);
+		return -EINVAL;
+	}
+	cli->writeback = (unsigned)wb;
 	if (so->segment_bytes < TFS_MIN_SEGMENT_BYTES) {
 		fprintf(stderr,
 			"topicfs: segment.bytes=%s is below the minimum of %llu (see 'topicfs -h')\n",
@@ -203,5 +221,6 @@ void tfs_cli_free(struct tfs_cli *cli)
 	free(cli->segment_bytes);
 	free(cli->flush_messages);
 	free(cli->flush_ms);
+	free(cli->writeback_ms);
 	memset(cli, 0, sizeof(*cli));
 }

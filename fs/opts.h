@@ -18,11 +18,16 @@ struct tfs_cli {
 	char *flush_messages; /* -o flush.messages= */
 	char *flush_ms;       /* -o flush.ms= */
 	int nosplice;         /* -o nosplice */
+	int stream;           /* -o stream */
+	char *writeback_ms;   /* -o writeback.ms=, unparsed */
+	unsigned writeback;   /* its value in ms (default 100) */
 	int foreground;       /* -f or -d */
 	int single;           /* -s */
 	int show_help;        /* -h, --help */
 	int show_version;     /* -V, --version */
 };
+
+#define TFS_WRITEBACK_MS_DEFAULT 100
 
 /* Print the usage text (docs/topicfs.1 says the same). */
 void tfs_usage(FILE *f);

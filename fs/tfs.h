@@ -35,6 +35,10 @@ struct tfs_fs {
 	int splice;           /* answer reads with fd buffers libfuse can
 				 splice; 0: copy through a per-thread buffer */
 	int foreground;       /* log to stderr (else syslog) */
+	int stream;           /* -o stream: the kernel's writeback cache holds
+				 appends; partition files are cached */
+	unsigned writeback_ms; /* stream mode: push cached appends to the
+				  store at least this often */
 	uid_t uid;            /* owner shown for every file */
 	gid_t gid;
 	int64_t start_ms;     /* mount time: the directories' times */
@@ -88,6 +92,19 @@ void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void tfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	       struct fuse_file_info *fi);
 int tfs_open_part(struct tfs_part *p, struct fuse_file_info *fi);
+/* Undo tfs_open_part (for a reply that failed). */
+void tfs_release_part(struct fuse_file_info *fi);
+
+/* Stream mode (fs/stream.c). */
+int tfs_stream_start(struct fuse_session *se);
+void tfs_stream_stop(void);
+/* A partition opened (closed) for writing: its cached appends are pushed
+ * to the store every writeback_ms while it is open.  0 or -ENOMEM. */
+int tfs_stream_writer_add(struct tfs_part *p);
+void tfs_stream_writer_del(struct tfs_part *p);
+/* Drop [off, off+len) of p from the kernel's cache soon (its writeback was
+ * refused); called from request handlers, which must not notify. */
+void tfs_stream_inval(struct tfs_part *p, uint64_t off, uint64_t len);
 
 /* Extended attributes (fs/xattr.c). */
 void tfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,

@@ -79,7 +79,8 @@ static void test_cli_options(void **state)
 {
 	char *argv[] = { "topicfs", "-f", "-o",
 			 "segment.bytes=1M,allow_other,flush.ms=100",
-			 "-o", "flush.messages=5,nosplice", "data", "mnt" };
+			 "-o", "flush.messages=5,nosplice,stream,writeback.ms=7",
+			 "data", "mnt" };
 	struct tfs_store_opts so;
 	struct fuse_args left;
 	struct tfs_cli cli;
@@ -91,6 +92,8 @@ static void test_cli_options(void **state)
 	assert_int_equal(so.flush_ms, 100);
 	assert_int_equal(so.flush_messages, 5);
 	assert_int_equal(cli.nosplice, 1);
+	assert_int_equal(cli.stream, 1);
+	assert_int_equal(cli.writeback, 7);
 	assert_int_equal(cli.foreground, 1);
 	/* only argv[0] and the FUSE option are left for libfuse */
 	assert_int_equal(left.argc, 3);
@@ -114,6 +117,8 @@ static void test_cli_defaults(void **state)
 	assert_int_equal(so.flush_messages, 0);
 	assert_int_equal(cli.foreground, 0);
 	assert_int_equal(cli.nosplice, 0);
+	assert_int_equal(cli.stream, 0);
+	assert_int_equal(cli.writeback, TFS_WRITEBACK_MS_DEFAULT);
 	fuse_opt_free_args(&left);
 	tfs_cli_free(&cli);
 }
@@ -123,11 +128,12 @@ static void test_cli_errors(void **state)
 	char *bad_size[] = { "topicfs", "-o", "segment.bytes=12", "d", "m" };
 	char *bad_val[] = { "topicfs", "-o", "segment.bytes=abc", "d", "m" };
 	char *bad_ms[] = { "topicfs", "-o", "flush.ms=-5", "d", "m" };
+	char *bad_wb[] = { "topicfs", "-o", "writeback.ms=0", "d", "m" };
 	char *extra[] = { "topicfs", "d", "m", "x" };
 	char *one[] = { "topicfs", "d" };
 	char *help[] = { "topicfs", "-h" };
-	char **cases[] = { bad_size, bad_val, bad_ms, extra, one };
-	int argcs[] = { 5, 5, 5, 4, 2 };
+	char **cases[] = { bad_size, bad_val, bad_ms, bad_wb, extra, one };
+	int argcs[] = { 5, 5, 5, 5, 4, 2 };
 	struct tfs_store_opts so;
 	struct fuse_args left;
 	struct tfs_cli cli;
@@ -148,7 +154,8 @@ static void test_cli_errors(void **state)
 static void test_usage_mentions_options(void **state)
 {
 	static const char *const words[] = { "segment.bytes=", "flush.messages=",
-					     "flush.ms=", "nosplice", "-f",
+					     "flush.ms=", "nosplice", "stream",
+					     "writeback.ms=", "-f",
 					     "DATADIR MOUNTPOINT" };
 	char buf[4096] = "";
 	FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");

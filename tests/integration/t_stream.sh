@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# t_stream: stream mode (-o stream, the kernel's writeback cache).  The user
+# story works; 8 O_APPEND producers still never interleave, and every line
+# lands once, whole and in order; readers never see a NUL; fsync() makes
+# appends survive kill -9; cached appends reach the store within a bounded
+# time while the writer keeps the file open; an overwrite is refused at
+# writeback and the log stays intact; unmount writes everything back.
+. "$(dirname "$0")/lib.sh"
+
+NPROD=8
+COUNT=5000
+PAD=40
+mount_tfs "stream,writeback.ms=50"
+
+# the story
+mkdir "$MNT/s"
+touch "$MNT/s/0" "$MNT/s/1"
+echo '{"id":1}' >>"$MNT/s/0"
+echo '{"id":2}' >>"$MNT/s/0"
+assert_eq '{"id":1}
+{"id":2}' "$(cat "$MNT/s/0")" "cat"
+assert_eq 18 "$(fsize "$MNT/s/0")" "st_size"
+assert_eq '{"id":2}' "$(tail -c +10 "$MNT/s/0")" "tail -c +10"
+expect_errno "Operation not permitted" truncate -s 0 "$MNT/s/0"
+expect_errno "Operation not permitted" bash -c 'echo x > "$1"' _ "$MNT/s/0"
+
+# concurrent producers, with a reader that must never see a NUL byte
+P=$MNT/s/1
+prods=()
+for ((i = 0; i < NPROD; i++)); do
+	"$TOOLS/producer" -p $PAD "$P" $i $COUNT >"$T/producer.$i" 2>&1 &
+	prods+=($!)
+done
+nuls=0
+for ((k = 0; k < 20; k++)); do
+	n=$(tr -cd '\000' <"$P" | wc -c)
+	nuls=$((nuls + n))
+done
+for ((i = 0; i < NPROD; i++)); do
+	wait "${prods[i]}" || fail "producer $i failed: $(cat "$T/producer.$i")"
+done
+assert_eq 0 "$nuls" "NUL bytes seen by readers during the appends"
+"$TOOLS/linecheck" -p $PAD verify "$P" $NPROD $COUNT || fail "partition content"
+size=$(fsize "$P")
+# the producers closed their files: the kernel wrote everything back
+assert_eq "$size" "$(xattr "$P" end)" "user.topicfs.end after the writers closed"
+"$TOOLS/linecheck" -p $PAD verify <(datalog s 1) $NPROD $COUNT || fail "data dir .log files"
+
+# appends reach the store while the writer keeps the file open (bounded)
+exec 5>>"$MNT/s/0"
+echo '{"id":3}' >&5
+for ((k = 0; k < 100; k++)); do
+	datalog s 0 | grep -q '"id":3' && break
+	sleep 0.05
+done
+datalog s 0 | grep -q '"id":3' || fail "a cached append did not reach the store within 5 s"
+exec 5>&-
+
+# an overwrite is refused at writeback; the log and, soon, readers agree
+before=$(datalog s 0 | md5sum)
+printf 'XXXX' | dd of="$MNT/s/0" bs=4 seek=0 conv=notrunc status=none 2>"$T/dd.err" || true
+log "dd over offset 0: $(cat "$T/dd.err")"
+assert_eq "$before" "$(datalog s 0 | md5sum)" "data dir after a refused overwrite"
+for ((k = 0; k < 100; k++)); do
+	[[ $(head -c 8 "$MNT/s/0") == '{"id":1}' ]] && break
+	sleep 0.05
+done
+assert_eq '{"id":1}' "$(head -c 8 "$MNT/s/0")" "readers after a refused overwrite"
+grep -q "differs from stored bytes" "$TFS_LOG" || fail "no log line for the refused overwrite"
+
+# fsync() makes appends survive kill -9 of the daemon
+mkdir "$MNT/f"
+touch "$MNT/f/0"
+"$TOOLS/producer" -p $PAD -y 1000 "$MNT/f/0" 0 3000 >"$T/fsync.out" 2>&1 || fail "fsync producer: $(cat "$T/fsync.out")"
+kill9_tfs
+mount_tfs "stream"
+"$TOOLS/linecheck" -p $PAD verify "$MNT/f/0" 1 3000 || fail "fsynced appends after kill -9"
+
+# unmount writes back what is cached; remount shows all of it
+"$TOOLS/producer" -p $PAD "$MNT/f/0" 1 2000 >"$T/p1.out" 2>&1 || fail "producer: $(cat "$T/p1.out")"
+remount_tfs "stream"
+assert_eq $((3000 + 2000)) "$(wc -l <"$MNT/f/0")" "lines after remount"
+"$TOOLS/linecheck" -p $PAD verify "$MNT/s/1" $NPROD $COUNT || fail "partition content after remount"
+umount_tfs
