@@ -40,6 +40,18 @@ void tfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	char val[32];
 	int len;
 
+	/*
+	 * Stream mode: the kernel's buffered write path asks for
+	 * security.capability before every write() (file_remove_privs), a
+	 * round trip that would cap appends at the record-mode rate.  ENOSYS
+	 * makes the kernel stop asking for any attribute on this mount
+	 * (libfuse 3.14 cannot negotiate HANDLE_KILLPRIV_V2, which would
+	 * avoid that), so stream mode has no user.topicfs.* attributes.
+	 */
+	if (tfs.stream) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	if (!p) {
 		fuse_reply_err(req, ENODATA);
 		return;
@@ -66,7 +78,7 @@ void tfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	char list[256];
 	size_t len = 0;
 
-	if (tfs_ino_to_part(ino)) {
+	if (tfs_ino_to_part(ino) && !tfs.stream) {
 		for (size_t i = 0; i < N_XATTRS; i++) {
 			size_t n = strlen(xattr_names[i]) + 1;
 
