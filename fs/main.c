@@ -225,6 +225,12 @@ int main(int argc, char **argv)
 			strerror(errno));
 		goto out_args;
 	}
+	tfs.mountpoint = realpath(cli.mountpoint, NULL);
+	if (!tfs.mountpoint) {
+		fprintf(stderr, "topicfs: %s: %s\n", cli.mountpoint,
+			strerror(errno));
+		goto out_args;
+	}
 	tfs.foreground = cli.foreground;
 	tfs.stream = cli.stream;
 	tfs.writeback_ms = cli.writeback;
@@ -257,6 +263,7 @@ out_session:
 	fuse_session_destroy(se);
 out_args:
 	free(tfs.datadir);
+	free(tfs.mountpoint);
 	tfs_cli_free(&cli);
 	fuse_opt_free_args(&args);
 	return ret;

@@ -32,6 +32,7 @@
 struct tfs_fs {
 	struct tfs_store *st; /* the store; owned, closed by main() */
 	char *datadir;        /* absolute path of the data directory */
+	char *mountpoint;     /* absolute path of the mount point */
 	int splice;           /* answer reads with fd buffers libfuse can
 				 splice; 0: copy through a per-thread buffer */
 	int foreground;       /* log to stderr (else syslog) */

@@ -74,11 +74,10 @@ struct tfs_part {
 	size_t segs_cap;	     /* allocated entries of segs; as segs */
 	_Atomic uint64_t end;	     /* end offset; release-stored after the
 					record is in data and index */
-	pthread_cond_t end_cond;     /* CLOCK_MONOTONIC; signalled
-					(broadcast) under append_lock after
-					every append that moves end;
-					tfs_part_write_at waits on it with
-					append_lock */
+	struct part_early *early;    /* stream writes that start past the
+					end, by offset; held until the bytes
+					before them arrive; append_lock */
+	uint64_t early_bytes;	     /* bytes held in early; append_lock */
 	_Atomic uint64_t records;    /* records between start and end */
 	_Atomic uint64_t unsynced;   /* appends since the last fdatasync;
 					written under append_lock */
@@ -154,13 +153,22 @@ int part_remove_dir(struct tfs_store *st, const char *path);
 /* Unlink the partition's files and directory; the object stays usable
  * through the fds it keeps.  Caller holds topic->lock. */
 int part_unlink(struct tfs_part *p);
+/* Log and free the held stream writes (close, or fsync found a gap);
+ * append_lock held or p unshared. */
+void part_early_drop(struct tfs_part *p, const char *why);
 /* Free a partition and its segments (no refcounts). */
 void part_free(struct tfs_part *p);
 /* Unsynced appends (for the flusher). */
 uint64_t part_unsynced(struct tfs_part *p);
-/* How long tfs_part_write_at waits for the bytes before its offset;
- * TFS_WRITE_AT_WAIT_MS, set lower by tests (before any thread uses it). */
-extern int part_write_at_wait_ms;
+/* A stream write that arrived before the bytes in front of it (the
+ * kernel writes pages back out of order: a partly written page that is
+ * still under writeback is written again after later pages). */
+struct part_early {
+	struct part_early *next; /* next by offset */
+	uint64_t off;		 /* partition offset of data[0] */
+	size_t len;		 /* bytes in data */
+	unsigned char data[];	 /* the bytes, owned */
+};
 /* Sealed segments wait this long before the syncer makes them durable,
  * so a burst of appends never competes with its own writeback (the
  * kernel writes dirty pages back after 30 s anyway); fsync() waits for no

@@ -20,7 +20,6 @@
 #define PART_PREAD_EXTENTS 8 /* extents per read map in tfs_part_pread */
 #define PART_CMP_CHUNK 8192  /* stored bytes compared per read (write_at) */
 
-int part_write_at_wait_ms = TFS_WRITE_AT_WAIT_MS;
 
 /* A growable array of segment bases found in a partition directory. */
 struct part_bases {
@@ -46,7 +45,6 @@ static struct tfs_seg *part_active(struct tfs_part *p)
 static struct tfs_part *part_alloc(struct tfs_topic *t, uint32_t num)
 {
 	struct tfs_part *p = calloc(1, sizeof(*p));
-	pthread_condattr_t ca;
 
 	if (!p)
 		return NULL;
@@ -71,10 +69,6 @@ static struct tfs_part *part_alloc(struct tfs_topic *t, uint32_t num)
 	pthread_mutex_init(&p->append_lock, NULL);
 	pthread_mutex_init(&p->sync_lock, NULL);
 	pthread_rwlock_init(&p->seg_lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->end_cond, &ca);
-	pthread_condattr_destroy(&ca);
 	p->dir_fd = -1;
 	return p;
 }
@@ -85,8 +79,7 @@ void part_free(struct tfs_part *p)
 		seg_put(p->segs[i]);
 	free(p->segs);
 	pthread_rwlock_destroy(&p->seg_lock);
-	/* no waiters: a write_at holds a handle, which outlives it */
-	pthread_cond_destroy(&p->end_cond);
+	part_early_drop(p, "the partition was closed");
 	pthread_mutex_destroy(&p->sync_lock);
 	pthread_mutex_destroy(&p->append_lock);
 	if (p->dir_fd >= 0)
@@ -488,7 +481,6 @@ static int part_append_locked(struct tfs_part *p, const void *buf, size_t len,
 	atomic_fetch_add(&p->records, 1);
 	atomic_store(&p->mtime_ms, now);
 	atomic_store(&p->unsynced, sync ? 0 : unsynced + 1);
-	pthread_cond_broadcast(&p->end_cond);
 	return 0;
 }
 
@@ -519,31 +511,12 @@ ssize_t tfs_part_append(struct tfs_part *p, const void *buf, size_t len,
 	return (ssize_t)len;
 }
 
-/* Refusals of tfs_part_write_at's helpers, beside 0 and -errno. */
-enum { PART_WA_DIFFERS = 1, PART_WA_GAP = 2 };
+/* Refusal of tfs_part_write_at's helpers, beside 0 and -errno. */
+enum { PART_WA_DIFFERS = 1 };
 
-/* Wait, under append_lock (released while waiting), until end reaches off
- * or part_write_at_wait_ms pass.  @return the end then. */
-static uint64_t part_wait_end(struct tfs_part *p, uint64_t off)
-{
-	uint64_t end = atomic_load_explicit(&p->end, memory_order_relaxed);
-	int ms = part_write_at_wait_ms;
-	struct timespec ts;
-	int rc = 0;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	while (end < off && rc != ETIMEDOUT) {
-		rc = pthread_cond_timedwait(&p->end_cond, &p->append_lock, &ts);
-		end = atomic_load_explicit(&p->end, memory_order_relaxed);
-	}
-	return end;
-}
+/* Most bytes held for out-of-order stream writes (the kernel has at most
+ * max_background, 12, writeback requests of 1 MiB out at once). */
+#define PART_EARLY_MAX (64u << 20)
 
 /* Compare buf with the stored bytes at [off, off+len), all below the end;
  * append_lock held (readers take only seg_lock).  @return 0 equal;
@@ -571,33 +544,104 @@ static int part_cmp_stored(struct tfs_part *p, const unsigned char *buf,
 	return 0;
 }
 
-/* tfs_part_write_at under append_lock; *end is the end it saw last, *at
- * the first differing offset when it returns PART_WA_DIFFERS (an
- * overwrite); PART_WA_GAP: the gap before off did not close in time. */
-static int part_write_at_locked(struct tfs_part *p, const unsigned char *buf,
-				size_t len, uint64_t off, uint64_t *end,
-				uint64_t *at)
+/* Store [off, off+len) with off <= end: compare the part below the end,
+ * append the rest.  append_lock held.  @return 0; PART_WA_DIFFERS with *at
+ * the first differing offset; -errno. */
+static int part_write_here(struct tfs_part *p, const unsigned char *buf,
+			   size_t len, uint64_t off, uint64_t *at)
 {
-	size_t same;
-	int err;
+	uint64_t end = atomic_load_explicit(&p->end, memory_order_relaxed);
+	size_t same = end - off < len ? (size_t)(end - off) : len;
+	int err = part_cmp_stored(p, buf, same, off, at);
 
-	*end = atomic_load_explicit(&p->end, memory_order_relaxed);
-	if (off > *end)
-		*end = part_wait_end(p, off);
-	if (off > *end)
-		return PART_WA_GAP;
-	same = *end - off < len ? (size_t)(*end - off) : len;
-	err = part_cmp_stored(p, buf, same, off, at);
 	if (err || same == len)
 		return err;
-	return part_append_locked(p, buf + same, len - same, *end);
+	return part_append_locked(p, buf + same, len - same, end);
+}
+
+static void part_write_at_log(struct tfs_part *p, int err, uint64_t off,
+			      size_t len, uint64_t at)
+{
+	if (err == PART_WA_DIFFERS)
+		store_log(p->st, LOG_ERR,
+			  "%s: stream write at offset %llu..%llu differs from stored bytes at %llu: refused (partitions are append-only)",
+			  p->name, (unsigned long long)off,
+			  (unsigned long long)(off + len),
+			  (unsigned long long)at);
+	else if (err)
+		store_log(p->st, LOG_ERR,
+			  "%s: stream write at offset %llu..%llu: %s", p->name,
+			  (unsigned long long)off,
+			  (unsigned long long)(off + len), tfs_strerror(err));
+}
+
+/* Hold a write that starts past the end; append_lock held.  -ENOMEM, or
+ * -EIO when too much is held already (logged). */
+static int part_early_hold(struct tfs_part *p, const void *buf, size_t len,
+			   uint64_t off)
+{
+	struct part_early *e, **pp;
+
+	if (p->early_bytes + len > PART_EARLY_MAX) {
+		store_log(p->st, LOG_ERR,
+			  "%s: stream write at offset %llu..%llu: %llu bytes already wait for offset %llu: refused",
+			  p->name, (unsigned long long)off,
+			  (unsigned long long)(off + len),
+			  (unsigned long long)p->early_bytes,
+			  (unsigned long long)atomic_load(&p->end));
+		return -EIO;
+	}
+	e = malloc(sizeof(*e) + len);
+	if (!e)
+		return -ENOMEM;
+	e->off = off;
+	e->len = len;
+	memcpy(e->data, buf, len);
+	for (pp = &p->early; *pp && (*pp)->off <= off; pp = &(*pp)->next)
+		;
+	e->next = *pp;
+	*pp = e;
+	p->early_bytes += len;
+	return 0;
+}
+
+/* Store the held writes that the end has reached; append_lock held.  They
+ * were acknowledged already, so a failure is only logged. */
+static void part_early_drain(struct tfs_part *p)
+{
+	struct part_early *e;
+	uint64_t at = 0;
+
+	while ((e = p->early) &&
+	       e->off <= atomic_load_explicit(&p->end, memory_order_relaxed)) {
+		int err = part_write_here(p, e->data, e->len, e->off, &at);
+
+		part_write_at_log(p, err, e->off, e->len, at);
+		p->early = e->next;
+		p->early_bytes -= e->len;
+		free(e);
+	}
+}
+
+void part_early_drop(struct tfs_part *p, const char *why)
+{
+	while (p->early) {
+		struct part_early *e = p->early;
+
+		store_log(p->st, LOG_ERR,
+			  "%s: dropped %zu bytes of a stream write at offset %llu..%llu: the bytes before them never arrived (%s)",
+			  p->name, e->len, (unsigned long long)e->off,
+			  (unsigned long long)(e->off + e->len), why);
+		p->early = e->next;
+		free(e);
+	}
+	p->early_bytes = 0;
 }
 
 ssize_t tfs_part_write_at(struct tfs_part *p, const void *buf, size_t len,
 			  uint64_t off)
 {
-	unsigned long long first = off, last = off + len;
-	uint64_t end, at = 0;
+	uint64_t at = 0;
 	int err;
 
 	if (len > TFS_MAX_RECORD_BYTES)
@@ -607,21 +651,15 @@ ssize_t tfs_part_write_at(struct tfs_part *p, const void *buf, size_t len,
 	if (!len)
 		return 0;
 	pthread_mutex_lock(&p->append_lock);
-	err = part_write_at_locked(p, buf, len, off, &end, &at);
+	if (off > atomic_load_explicit(&p->end, memory_order_relaxed)) {
+		err = part_early_hold(p, buf, len, off);
+	} else {
+		err = part_write_here(p, buf, len, off, &at);
+		part_write_at_log(p, err, off, len, at);
+		if (err == 0)
+			part_early_drain(p);
+	}
 	pthread_mutex_unlock(&p->append_lock);
-	if (err == PART_WA_DIFFERS)
-		store_log(p->st, LOG_ERR,
-			  "%s: stream write at offset %llu..%llu differs from stored bytes at %llu: refused (partitions are append-only)",
-			  p->name, first, last, (unsigned long long)at);
-	else if (err == PART_WA_GAP)
-		store_log(p->st, LOG_ERR,
-			  "%s: stream write at offset %llu..%llu: the bytes from offset %llu did not arrive within %d ms: refused",
-			  p->name, first, last, (unsigned long long)end,
-			  part_write_at_wait_ms);
-	else if (err)
-		store_log(p->st, LOG_ERR,
-			  "%s: stream write at offset %llu..%llu: %s", p->name,
-			  first, last, tfs_strerror(err));
 	if (err > 0)
 		return -EIO;
 	return err ? err : (ssize_t)len;
@@ -800,6 +838,14 @@ int tfs_part_sync(struct tfs_part *p)
 	int err;
 
 	pthread_mutex_lock(&p->append_lock);
+	if (p->early) {
+		store_log(p->st, LOG_ERR,
+			  "%s: fsync: stream writes from offset %llu wait for the bytes before them (end %llu)",
+			  p->name, (unsigned long long)p->early->off,
+			  (unsigned long long)atomic_load(&p->end));
+		pthread_mutex_unlock(&p->append_lock);
+		return -EIO;
+	}
 	err = part_sync_sealed(p, 0);
 	if (!err && atomic_exchange(&p->dir_unsynced, false) &&
 	    fsync(p->dir_fd)) {

@@ -181,18 +181,19 @@ ssize_t tfs_part_append(struct tfs_part *p, const void *buf, size_t len,
 /*
  * Stream mode: store bytes [off, off+len) that the kernel's writeback cache
  * sends.  Bytes below the end were stored before and must be equal; they are
- * skipped (compared, not rewritten).  The rest is appended as one record.
- * A write that starts past the end waits, up to TFS_WRITE_AT_WAIT_MS, for the
- * writes before it, which other threads are storing.
- * @return len, all of it now stored; -EIO bytes below the end differ from
- *   the stored ones (an overwrite: logged, nothing stored), or the gap
- *   before off did not close in time (logged); -EMSGSIZE; -ENOSPC/-EDQUOT
- *   (nothing half-written); other -errno as tfs_part_append.
- *   Also -EINVAL: off + len overflows 64 bits.
+ * compared and skipped.  The rest is appended as one record.  The kernel
+ * writes pages back out of order (a partly written page still under
+ * writeback is written again after later pages), so a write that starts
+ * past the end is held in memory, neither visible nor durable, until the
+ * bytes before it arrive; tfs_part_sync fails while any is held.
+ * @return len (stored or held); -EIO bytes below the end differ from the
+ *   stored ones (an overwrite: logged, nothing stored), or too much is held
+ *   already (logged); -EINVAL off + len overflows 64 bits; -EMSGSIZE;
+ *   -ENOMEM; -ENOSPC/-EDQUOT (nothing half-written); other -errno as
+ *   tfs_part_append.
  */
 ssize_t tfs_part_write_at(struct tfs_part *p, const void *buf, size_t len,
 			  uint64_t off);
-#define TFS_WRITE_AT_WAIT_MS 10000
 /*
  * Map up to len bytes from offset off onto at most max extents (pinned
  * segment files), for a zero-copy reply.  Fewer bytes than asked are mapped
@@ -209,7 +210,7 @@ ssize_t tfs_part_pread(struct tfs_part *p, void *buf, size_t len,
 		       uint64_t off);
 /* Make every append so far durable: data and index of every segment not
  * yet synced, and the directory entries of new segments.
- * @return 0; -EIO. */
+ * @return 0; -EIO (also while stream writes are held past the end). */
 int tfs_part_sync(struct tfs_part *p);
 
 #endif /* TOPICFS_STORE_H */

@@ -15,7 +15,6 @@
 
 #include <cmocka.h>
 
-#include "internal.h" /* part_write_at_wait_ms */
 
 /* A test's data dir and open store with topic "t", partition 0. */
 struct fix {
@@ -50,7 +49,6 @@ static int fix_setup_seg(void **state, uint64_t seg_bytes)
 	f->dir = th_mkdtemp();
 	f->o = th_opts(seg_bytes);
 	th_log_clear();
-	part_write_at_wait_ms = TFS_WRITE_AT_WAIT_MS;
 	fix_open(f);
 	*state = f;
 	return 0;
@@ -74,7 +72,6 @@ static int fix_teardown(void **state)
 		fix_close(f);
 	th_rm_rf(f->dir);
 	free(f);
-	part_write_at_wait_ms = TFS_WRITE_AT_WAIT_MS;
 	return 0;
 }
 
@@ -105,13 +102,6 @@ static void check_content(struct tfs_part *p, const void *want, size_t len)
 	free(got);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void test_in_order(void **state)
 {
@@ -165,68 +155,62 @@ static void test_overwrite_refused(void **state)
 			      NULL));
 }
 
-struct thr_arg {
-	struct tfs_part *p; /* partition to write to */
-	const void *buf;    /* bytes to write */
-	size_t len;	    /* their length */
-	uint64_t off;	    /* at this offset */
-	ssize_t ret;	    /* tfs_part_write_at's result */
-	int64_t done_ms;    /* when it returned (CLOCK_MONOTONIC) */
-};
-
-static void *thr_write_at(void *arg)
-{
-	struct thr_arg *a = arg;
-
-	a->ret = tfs_part_write_at(a->p, a->buf, a->len, a->off);
-	a->done_ms = now_ms();
-	return NULL;
-}
-
+/* The later range arrives first: it is held (not visible), then stored
+ * as soon as the bytes before it arrive, in order. */
 static void test_out_of_order(void **state)
 {
 	struct fix *f = *state;
-	static unsigned char buf[8192];
-	struct thr_arg a;
-	pthread_t th;
-	int64_t first_ms;
+	static unsigned char buf[3 * 4096];
 
 	pattern(buf, sizeof(buf), 2);
-	a = (struct thr_arg){ .p = f->p, .buf = buf + 4096, .len = 4096,
-			      .off = 4096 };
-	assert_int_equal(pthread_create(&th, NULL, thr_write_at, &a), 0);
-	usleep(100 * 1000);
-	/* still waiting: nothing stored yet */
-	assert_int_equal(tfs_part_end(f->p), 0);
-	first_ms = now_ms();
+	assert_int_equal(tfs_part_write_at(f->p, buf + 8192, 4096, 8192), 4096);
+	assert_int_equal(tfs_part_write_at(f->p, buf + 4096, 4096, 4096), 4096);
+	assert_int_equal(tfs_part_end(f->p), 0); /* held, not visible */
+	assert_int_equal(tfs_part_sync(f->p), -EIO); /* a gap is not durable */
 	assert_int_equal(tfs_part_write_at(f->p, buf, 4096, 0), 4096);
-	assert_int_equal(pthread_join(th, NULL), 0);
-	assert_int_equal(a.ret, 4096);
-	/* woken by the append, not by its timeout */
-	assert_true(a.done_ms >= first_ms && a.done_ms - first_ms < 2000);
-	check_content(f->p, buf, 8192);
-	assert_int_equal(records(f->p), 2);
-	assert_int_equal(th_logged("stream write", NULL, NULL), 0);
+	check_content(f->p, buf, sizeof(buf));
+	assert_int_equal(records(f->p), 3);
+	assert_int_equal(tfs_part_sync(f->p), 0);
+	assert_true(th_logged("fsync: stream writes from offset 4096", NULL,
+			      NULL));
+	assert_false(th_logged("refused", NULL, NULL));
+	assert_false(th_logged("dropped", NULL, NULL));
 }
 
-static void test_gap_times_out(void **state)
+/* Held writes overlapping each other and the re-sent tail: the held copy
+ * of a page and a later, longer copy of it both land once. */
+static void test_out_of_order_resent(void **state)
+{
+	struct fix *f = *state;
+	static unsigned char buf[8192 + 100];
+
+	pattern(buf, sizeof(buf), 5);
+	assert_int_equal(tfs_part_write_at(f->p, buf, 100, 0), 100);
+	/* page 1 arrives before page 0's longer second copy */
+	assert_int_equal(tfs_part_write_at(f->p, buf + 4096, 4096, 4096), 4096);
+	assert_int_equal(tfs_part_write_at(f->p, buf + 8192, 100, 8192), 100);
+	assert_int_equal(tfs_part_end(f->p), 100);
+	assert_int_equal(tfs_part_write_at(f->p, buf, 4096, 0), 4096);
+	check_content(f->p, buf, sizeof(buf));
+}
+
+/* A range whose predecessor never comes is dropped, logged, at close; an
+ * overwrite inside a held range is refused when it is reached. */
+static void test_gap_never_closes(void **state)
 {
 	struct fix *f = *state;
 	unsigned char buf[100];
-	int64_t t0, took;
 
 	pattern(buf, sizeof(buf), 3);
-	part_write_at_wait_ms = 200;
-	t0 = now_ms();
-	assert_int_equal(tfs_part_write_at(f->p, buf, sizeof(buf), 5000),
-			 -EIO);
-	took = now_ms() - t0;
-	assert_true(took >= 190 && took < 5000);
+	assert_int_equal(tfs_part_write_at(f->p, buf, sizeof(buf), 5000), 100);
 	assert_int_equal(tfs_part_end(f->p), 0);
 	assert_int_equal(records(f->p), 0);
-	assert_true(th_logged("stream write at offset 5000..5100",
-			      "did not arrive within 200 ms", NULL));
-	/* the partition is still usable from its end */
+	fix_close(f);
+	assert_true(th_logged("dropped 100 bytes of a stream write at offset 5000..5100",
+			      "never arrived", NULL));
+	fix_open(f);
+	assert_int_equal(tfs_part_end(f->p), 0);
+	/* still usable from its end */
 	assert_int_equal(tfs_part_write_at(f->p, buf, sizeof(buf), 0), 100);
 	check_content(f->p, buf, 100);
 }
@@ -290,21 +274,15 @@ static void test_mix_with_append(void **state)
 	assert_int_equal(records(f->p), 4);
 }
 
-/* An append (not only write_at) wakes a waiting write_at. */
-static void test_append_wakes_waiter(void **state)
+/* A plain append can fill the gap in front of a held write. */
+static void test_append_fills_gap(void **state)
 {
 	struct fix *f = *state;
-	struct thr_arg a = { .p = f->p, .buf = "def", .len = 3, .off = 3 };
-	pthread_t th;
-	int64_t t0;
 
-	assert_int_equal(pthread_create(&th, NULL, thr_write_at, &a), 0);
-	usleep(50 * 1000);
-	t0 = now_ms();
+	assert_int_equal(tfs_part_write_at(f->p, "def", 3, 3), 3);
 	assert_int_equal(tfs_part_append(f->p, "abc", 3, 0, NULL), 3);
-	assert_int_equal(pthread_join(th, NULL), 0);
-	assert_int_equal(a.ret, 3);
-	assert_true(a.done_ms - t0 < 2000);
+	/* held writes are stored by the next stream write that reaches them */
+	assert_int_equal(tfs_part_write_at(f->p, "abc", 3, 0), 3);
 	check_content(f->p, "abcdef", 6);
 }
 
@@ -331,13 +309,15 @@ int main(void)
 						fix_setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_order, fix_setup,
 						fix_teardown),
-		cmocka_unit_test_setup_teardown(test_gap_times_out, fix_setup,
+		cmocka_unit_test_setup_teardown(test_out_of_order_resent,
+						fix_setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_gap_never_closes, fix_setup,
 						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_segments_and_reopen,
 						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_mix_with_append, fix_setup,
 						fix_teardown),
-		cmocka_unit_test_setup_teardown(test_append_wakes_waiter,
+		cmocka_unit_test_setup_teardown(test_append_fills_gap,
 						fix_setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_args, fix_setup,
 						fix_teardown),
