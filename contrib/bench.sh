@@ -1,19 +1,34 @@
 #!/usr/bin/env bash
-# contrib/bench.sh - topicfs beside a plain file and the baseline applog
-# (../shared/baseline, write-through and direct_io), in one run, one table.
+# contrib/bench.sh - topicfs (record mode, and stream mode: -o stream) beside
+# a plain file and the baseline applog (../shared/baseline, write-through and
+# direct_io), in one run: one table, then a table of the scaling figures.
 #
 #   make bench          (= BUILD=build contrib/bench.sh after building)
 #
 # Measures, each as the median of REPS timed runs after one warm-up run:
-#   - 100-byte appends/s: SMALL_N write()s, O_APPEND, one producer
+#   - 100-byte appends/s: SMALL_N write()s, O_APPEND, one producer, timed
+#     from the first write to close() (in stream mode close() writes the
+#     cached appends back, so that is inside the timing); again with
+#     fsync() before close() (plain and topicfs only)
+#   - 4 producers: 4 processes, SMALL_N/4 100-byte appends each, on 4 files
+#     (topicfs: partitions 0-3 of one topic), started together; aggregate
+#     appends/s over the wall time until the last close()
 #   - 1 MiB appends MB/s: LARGE_MB write()s of 1 MiB, O_APPEND
 #   - sequential read MB/s of that file, 1 MiB read() buffer (page cache warm)
+#   - fan-out: FANOUT processes reading that same file at once (plain and
+#     topicfs); aggregate MB/s and the slowest reader's rate / the fastest's
 #   - the FUSE daemon's CPU time (utime+stime from /proc/PID/stat) per run
+#   - mount scale (topicfs, record mode): a data dir of SCALE_TOPICS x
+#     SCALE_PARTS partitions with SCALE_RECS records of 4000 B each, written
+#     with segment.bytes=4K (a segment per record); the time from starting
+#     `topicfs -f DATA MNT` until `mountpoint -q MNT` succeeds (page cache
+#     warm), and the daemon's VmRSS right after
 # Files live under /var/tmp (same disk for all); `sync` (untimed) before
 # every run keeps writeback of the previous run out of the timing.
 # fs.pipe-max-size is raised to 2 MiB for the whole run (topicfs does that
 # itself when root, so its reads splice; applog gets the same) and restored
-# at exit.  Knobs (env): REPS SMALL_N LARGE_MB BASELINE KEEP=1.
+# at exit.  Knobs (env): REPS SMALL_N LARGE_MB FANOUT SCALE_TOPICS
+# SCALE_PARTS SCALE_RECS BASELINE KEEP=1.
 set -uo pipefail
 export LC_ALL=C
 
@@ -26,6 +41,10 @@ BASELINE=${BASELINE:-$TOP/../shared/baseline}
 REPS=${REPS:-3}
 SMALL_N=${SMALL_N:-200000}
 LARGE_MB=${LARGE_MB:-1024}
+FANOUT=${FANOUT:-8}
+SCALE_TOPICS=${SCALE_TOPICS:-10}
+SCALE_PARTS=${SCALE_PARTS:-100}
+SCALE_RECS=${SCALE_RECS:-9}
 PIPE_MAX=2097152
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -91,12 +110,14 @@ cpu_ticks() {
 }
 
 # measure SETUP CMD...: one warm-up and REPS timed runs of CMD (SETUP, a
-# function, before each); sets MB (median MB_per_s), OPS (median ops_per_s)
-# and CPU (median daemon CPU seconds per run).
+# function, before each); sets MB (median MB_per_s), OPS (median ops_per_s),
+# CPU (median daemon CPU seconds per run) and OUTS (the timed runs' output
+# lines, for medkey).
 measure() {
-	local setup=$1 r out t0 t1 mbs=() ops=() cpus=()
+	local setup=$1 r out t0 t1 cpus=()
 	shift
 	note "    \$ $*"
+	OUTS=()
 	for ((r = 0; r <= REPS; r++)); do
 		$setup || die "setup failed: $setup"
 		t0=$(cpu_ticks)
@@ -104,26 +125,42 @@ measure() {
 		t1=$(cpu_ticks)
 		note "    $( ((r)) && echo "run $r:  " || echo "warm-up:") $out cpu_ticks=$((t1 - t0))"
 		((r)) || continue
-		mbs+=("$(getkey "$out" MB_per_s)")
-		ops+=("$(getkey "$out" ops_per_s)")
+		OUTS+=("$out")
 		cpus+=("$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.3f", t / hz }')")
 	done
-	MB=$(median "${mbs[@]}")
-	OPS=$(median "${ops[@]}")
+	MB=$(medkey MB_per_s)
+	OPS=$(medkey ops_per_s)
 	CPU=$(median "${cpus[@]}")
+}
+# medkey KEY: the median of KEY over the last measure's timed runs
+medkey() {
+	local o v=()
+	for o in "${OUTS[@]}"; do v+=("$(getkey "$o" "$1")"); done
+	median "${v[@]}"
 }
 
 declare -A R # R[system,metric]
 
-# bench_system NAME FILE RESET: the three measurements on FILE; RESET (a
-# function) makes FILE empty (or new) before each append run.
+# bench_system NAME FILE RESET [RESET4 FILE0 FILE1 FILE2 FILE3]: the
+# measurements on FILE; RESET (a function) makes FILE empty (or new) before
+# each append run.  With RESET4 (makes the four files empty or new) also
+# the fsync variant, the 4-producer run and the fan-out read.
 bench_system() {
-	local name=$1 file=$2 reset=$3
+	local name=$1 file=$2 reset=$3 reset4=${4:-}
+	shift 4 2>/dev/null
 	note "=== $name"
 	_setup_append() { $reset && sync; }
 	measure _setup_append "$TB" append "$file" "$SMALL_N" 100
 	R[$name,small]=$OPS
 	R[$name,small_cpu]=$(awk -v c="$CPU" -v n="$SMALL_N" 'BEGIN { printf "%.1f", c / n * 1e6 }')
+	if [[ -n $reset4 ]]; then
+		measure _setup_append "$TB" append "$file" "$SMALL_N" 100 --fsync
+		R[$name,small_fsync]=$OPS
+		_setup_append4() { $reset4 && sync; }
+		measure _setup_append4 "$TB" par-append $((SMALL_N / 4)) 100 "$@"
+		R[$name,prod4]=$OPS
+		R[$name,prod4_minmax]=$(medkey min_max)
+	fi
 	measure _setup_append "$TB" append "$file" "$LARGE_MB" 1048576
 	R[$name,large]=$MB
 	R[$name,large_cpu]=$(awk -v c="$CPU" -v m="$LARGE_MB" 'BEGIN { printf "%.2f", c / (m / 1024) }')
@@ -131,6 +168,11 @@ bench_system() {
 	measure _setup_read "$TB" read "$file" 1048576
 	R[$name,read]=$MB
 	R[$name,read_cpu]=$(awk -v c="$CPU" -v m="$LARGE_MB" 'BEGIN { printf "%.2f", c / (m / 1024) }')
+	if [[ -n $reset4 ]]; then
+		measure _setup_read "$TB" par-read "$FANOUT" "$file" 1048576
+		R[$name,fan]=$MB
+		R[$name,fan_minmax]=$(medkey min_max)
+	fi
 }
 
 [[ -x $TFS && -x $TB ]] || die "build first: make all tools BUILD=$BUILD"
@@ -149,8 +191,9 @@ fi
 
 # plain file on the same disk
 _reset_plain() { rm -f "$SCRATCH/plain.log"; }
-bench_system plain "$SCRATCH/plain.log" _reset_plain
-rm -f "$SCRATCH/plain.log"
+_reset_plain4() { rm -f "$SCRATCH"/plain[0-3].log; }
+bench_system plain "$SCRATCH/plain.log" _reset_plain _reset_plain4 "$SCRATCH"/plain{0,1,2,3}.log
+rm -f "$SCRATCH"/plain*.log
 
 # applog, write-through (default) and direct_io
 _reset_applog() { : >"$MNT/log"; }
@@ -166,17 +209,75 @@ if [[ -n $APPLOG ]]; then
 	done
 fi
 
-# topicfs: a new topic for every append run
+# topicfs, record mode (default options) and stream mode: a new topic for
+# every append run (partitions 0-3 for the 4-producer run)
 _reset_topicfs() {
 	[[ -e $MNT/bench ]] && { rm -r "$MNT/bench" || return 1; }
 	mkdir "$MNT/bench"
 }
-mkdir -p "$SCRATCH/tfs-data"
-mount_fs topicfs "$TFS" -f "$SCRATCH/tfs-data" "$MNT"
-bench_system topicfs "$MNT/bench/0" _reset_topicfs
-note "    topicfs: $(getfattr -d --absolute-names "$MNT/bench/0" 2>/dev/null | grep topicfs | xargs)"
+_reset_topicfs4() { _reset_topicfs && touch "$MNT"/bench/{0,1,2,3}; }
+for mode in record stream; do
+	name=topicfs opts=()
+	[[ $mode == stream ]] && name=stream opts=(-o stream)
+	mkdir -p "$SCRATCH/tfs-data"
+	mount_fs "$name" "$TFS" -f "${opts[@]}" "$SCRATCH/tfs-data" "$MNT"
+	bench_system "$name" "$MNT/bench/0" _reset_topicfs _reset_topicfs4 "$MNT"/bench/{0,1,2,3}
+	# (getxattr is off in stream mode: this prints nothing there)
+	note "    $name: $(getfattr -d --absolute-names "$MNT/bench/0" 2>/dev/null | grep topicfs | xargs)"
+	umount_fs
+	rm -rf "$SCRATCH/tfs-data"
+done
+
+# mount scale: build the data dir in record mode with 4 KiB segments
+SDATA=$SCRATCH/scale-data
+mkdir -p "$SDATA"
+note "=== mount scale: $SCALE_TOPICS topics x $SCALE_PARTS partitions x $SCALE_RECS records of 4000 B"
+# The daemon holds two fds (.log, .idx) per open segment and this VM's hard
+# RLIMIT_NOFILE is 20,000 (not raisable here): 10 records (10,000 segments)
+# fail with EMFILE near the 900th partition, so SCALE_RECS defaults to 9.
+mount_fs scale-build "$TFS" -f -o segment.bytes=4K "$SDATA" "$MNT"
+for ((t = 0; t < SCALE_TOPICS; t++)); do
+	mkdir "$MNT/t$t" || die "mkdir $MNT/t$t"
+	parts=()
+	for ((p = 0; p < SCALE_PARTS; p++)); do parts+=("$MNT/t$t/$p"); done
+	touch "${parts[@]}" || die "touch partitions of t$t" # in order: partitions are dense
+	"$TB" par-append "$SCALE_RECS" 4000 "${parts[@]}" >/dev/null || die "filling t$t"
+done
 umount_fs
-rm -rf "$SCRATCH/tfs-data"
+R[scale,parts]=$(find "$SDATA" -mindepth 2 -maxdepth 2 -type d | wc -l)
+R[scale,segs]=$(find "$SDATA" -name '*.log' | wc -l)
+R[scale,bytes]=$(du -sm "$SDATA" | cut -f1)
+note "    ${R[scale,parts]} partitions, ${R[scale,segs]} segment files, ${R[scale,bytes]} MiB"
+mts=() rss=() rss2=() nfds=()
+for ((r = 0; r <= REPS; r++)); do
+	sync
+	mkdir -p "$MNT"
+	t0=$EPOCHREALTIME
+	"$TFS" -f "$SDATA" "$MNT" >"$SCRATCH/scale.log" 2>&1 &
+	FSPID=$!
+	until mountpoint -q "$MNT"; do
+		kill -0 "$FSPID" 2>/dev/null || { cat "$SCRATCH/scale.log" >&2; die "scale mount failed"; }
+		(((${EPOCHREALTIME/./} - ${t0/./}) < 60000000)) || die "scale mount took over 60 s"
+	done
+	t1=$EPOCHREALTIME
+	kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$FSPID/status")
+	fds=$(find "/proc/$FSPID/fd" -mindepth 1 | wc -l)
+	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	n=$(find "$MNT" -mindepth 2 | wc -l) # every partition looked up once
+	kb2=$(awk '/^VmRSS:/ { print $2 }' "/proc/$FSPID/status")
+	note "    $( ((r)) && echo "run $r:  " || echo "warm-up:") mount ${secs} s, VmRSS ${kb} kB, $fds fds; after a find of $n partitions: VmRSS ${kb2} kB"
+	umount_fs
+	((r)) || continue
+	mts+=("$secs")
+	rss+=("$kb")
+	rss2+=("$kb2")
+	nfds+=("$fds")
+done
+R[scale,mount]=$(median "${mts[@]}")
+R[scale,rss]=$(awk -v k="$(median "${rss[@]}")" 'BEGIN { printf "%.1f", k / 1024 }')
+R[scale,rss_find]=$(awk -v k="$(median "${rss2[@]}")" 'BEGIN { printf "%.1f", k / 1024 }')
+R[scale,fds]=$(median "${nfds[@]}")
+rm -rf "$SDATA"
 
 # ---- the report --------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2fx", a / b }'; }
@@ -184,17 +285,20 @@ echo "topicfs benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'))"
 echo "machine:  $(uname -sr), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
 echo "disk:     $(df -T /var/tmp | awk 'NR == 2 { print $1, $2 }') at /var/tmp"
 echo "sysctl:   fs.pipe-max-size=$PIPE_MAX_ORIG before the run, $PIPE_MAX during it (topicfs sets that itself), restored at exit"
-echo "daemon:   $TFS ($("$TFS" -V 2>&1 | head -1)), default options"
+echo "daemon:   $TFS ($("$TFS" -V 2>&1 | head -1)); topicfs = default options (record mode), stream = -o stream"
 echo "runs:     median of $REPS after a warm-up; SMALL_N=$SMALL_N x 100 B, LARGE_MB=$LARGE_MB x 1 MiB, 1 MiB read buffer"
 echo
+W=120
 row() { # WHAT METRIC APPLOG-SYSTEM
-	local p=${R[plain,$2]:--} a=${R[$3,$2]:--} t=${R[topicfs,$2]:--}
-	printf '%-44s %10s %10s %10s %13s %14s\n' "$1" "$p" "$a" "$t" "$(ratio "$t" "$p")" "$(ratio "$t" "$a")"
+	local p=${R[plain,$2]:--} a=${R[$3,$2]:--} t=${R[topicfs,$2]:--} s=${R[stream,$2]:--}
+	printf '%-42s %9s %9s %9s %9s %8s %8s %8s\n' "$1" "$p" "$a" "$t" "$s" \
+		"$(ratio "$t" "$p")" "$(ratio "$t" "$a")" "$(ratio "$s" "$p")"
 }
-printf '%-44s %10s %10s %10s %13s %14s\n' what plain applog topicfs topicfs/plain topicfs/applog
-printf '%s\n' "$(printf '%.0s-' {1..106})"
+printf '%-42s %9s %9s %9s %9s %8s %8s %8s\n' what plain applog topicfs stream tfs/pl tfs/app str/pl
+printf '%s\n' "$(printf '%.0s-' $(seq $W))"
 row "100 B appends/s (applog write-through)" small applog-default
 row "100 B appends/s (applog direct_io)" small applog-direct_io
+row "100 B appends/s, fsync before close" small_fsync none
 row "1 MiB appends MB/s (applog write-through)" large applog-default
 row "1 MiB appends MB/s (applog direct_io)" large applog-direct_io
 row "seq. read MB/s (applog write-through)" read applog-default
@@ -207,13 +311,48 @@ row "daemon CPU s / GiB, 1 MiB appends (dio)" large_cpu applog-direct_io
 row "daemon CPU s / GiB, seq. read (wt)" read_cpu applog-default
 row "daemon CPU s / GiB, seq. read (dio)" read_cpu applog-direct_io
 echo
-floor() { # WHAT VALUE OK
-	printf 'floor: %-42s %s\n' "$1" "$(awk -v ok="$3" 'BEGIN { print (ok ? "met" : "NOT MET") }') ($2)"
+# the scaling table: plain, topicfs (record), stream, and the target, which
+# applies to the topicfs column
+srow() { # WHAT PLAIN TOPICFS STREAM TARGET
+	printf '%-52s %10s %10s %10s   %s\n' "$1" "${2:--}" "${3:--}" "${4:--}" "${5:-}"
 }
+srow what plain topicfs stream "target (topicfs)"
+printf '%s\n' "$(printf '%.0s-' $(seq $W))"
+for s in plain topicfs stream; do
+	R[$s,prod4_ratio]=$(ratio "${R[$s,prod4]:--}" "${R[$s,small]:--}")
+	R[$s,fan_ratio]=$(ratio "${R[$s,fan]:--}" "${R[$s,read]:--}")
+done
+srow "100 B appends/s, 1 producer" "${R[plain,small]}" "${R[topicfs,small]}" "${R[stream,small]}"
+srow "100 B appends/s, 4 producers on 4 partitions" "${R[plain,prod4]}" "${R[topicfs,prod4]}" "${R[stream,prod4]}"
+srow "  4 producers / 1 producer" "${R[plain,prod4_ratio]}" "${R[topicfs,prod4_ratio]}" "${R[stream,prod4_ratio]}" ">= 1.6x"
+srow "  slowest / fastest producer" "${R[plain,prod4_minmax]}" "${R[topicfs,prod4_minmax]}" "${R[stream,prod4_minmax]}"
+srow "seq. read MB/s, 1 reader" "${R[plain,read]}" "${R[topicfs,read]}" "${R[stream,read]}"
+srow "seq. read MB/s, $FANOUT readers of one file (sum)" "${R[plain,fan]}" "${R[topicfs,fan]}" "${R[stream,fan]}"
+srow "  $FANOUT readers / 1 reader" "${R[plain,fan_ratio]}" "${R[topicfs,fan_ratio]}" "${R[stream,fan_ratio]}" ">= 1.6x"
+srow "  slowest / fastest reader" "${R[plain,fan_minmax]}" "${R[topicfs,fan_minmax]}" "${R[stream,fan_minmax]}" ">= 0.5"
+srow "mount s: ${R[scale,parts]} partitions, ${R[scale,segs]} segments" - "${R[scale,mount]}" - "< 1 s"
+srow "daemon VmRSS MiB after that mount" - "${R[scale,rss]}" - "<= 64 MiB"
+srow "  and after a find of every partition" - "${R[scale,rss_find]}" -
+srow "daemon open fds after that mount" - "${R[scale,fds]}" -
+echo
+floor() { # WHAT VALUE OK [LABEL]
+	printf '%-7s %-42s %s\n' "${4:-floor}:" "$1" "$(awk -v ok="$3" 'BEGIN { print (ok ? "met" : "NOT MET") }') ($2)"
+}
+ge() { awk -v a="${1%x}" -v b="$2" 'BEGIN { print (a != "-" && a != "" && a + 0 >= b) }'; }
 t=${R[topicfs,small]:-0}
-floor ">= 30,000 100 B appends/s" "$t/s" "$(awk -v t="$t" 'BEGIN { print (t >= 30000) }')"
+floor ">= 30,000 100 B appends/s" "$t/s" "$(ge "$t" 30000)"
 t=$(ratio "${R[topicfs,large]:-0}" "${R[plain,large]:-1}")
-floor "1 MiB appends >= 0.5x plain" "$t" "$(awk -v t="${t%x}" 'BEGIN { print (t >= 0.5) }')"
+floor "1 MiB appends >= 0.5x plain" "$t" "$(ge "$t" 0.5)"
 t=$(ratio "${R[topicfs,read]:-0}" "${R[plain,read]:-1}")
-floor "sequential reads >= 0.5x plain" "$t" "$(awk -v t="${t%x}" 'BEGIN { print (t >= 0.5) }')"
+floor "sequential reads >= 0.5x plain" "$t" "$(ge "$t" 0.5)"
+t=${R[topicfs,prod4_ratio]}
+floor "4 producers >= 1.6x 1 producer" "$t" "$(ge "$t" 1.6)" target
+t=${R[topicfs,fan_ratio]}
+floor "$FANOUT readers >= 1.6x 1 reader" "$t" "$(ge "$t" 1.6)" target
+t=${R[topicfs,fan_minmax]:--}
+floor "slowest reader >= 0.5x fastest" "$t" "$(ge "$t" 0.5)" target
+t=${R[scale,mount]:--}
+floor "mount of ${R[scale,parts]} partitions < 1 s" "$t s" "$(awk -v t="$t" 'BEGIN { print (t != "-" && t + 0 < 1) }')" target
+t=${R[scale,rss]:--}
+floor "daemon VmRSS after it <= 64 MiB" "$t MiB" "$(awk -v t="$t" 'BEGIN { print (t != "-" && t + 0 <= 64) }')" target
 echo "total wall time: $((SECONDS - T_START)) s"
