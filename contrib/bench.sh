@@ -44,7 +44,7 @@ LARGE_MB=${LARGE_MB:-1024}
 FANOUT=${FANOUT:-8}
 SCALE_TOPICS=${SCALE_TOPICS:-10}
 SCALE_PARTS=${SCALE_PARTS:-100}
-SCALE_RECS=${SCALE_RECS:-9}
+SCALE_RECS=${SCALE_RECS:-10}
 PIPE_MAX=2097152
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -232,9 +232,8 @@ done
 SDATA=$SCRATCH/scale-data
 mkdir -p "$SDATA"
 note "=== mount scale: $SCALE_TOPICS topics x $SCALE_PARTS partitions x $SCALE_RECS records of 4000 B"
-# The daemon holds two fds (.log, .idx) per open segment and this VM's hard
-# RLIMIT_NOFILE is 20,000 (not raisable here): 10 records (10,000 segments)
-# fail with EMFILE near the 900th partition, so SCALE_RECS defaults to 9.
+# The daemon keeps one fd per segment it has written or read (and the
+# active segment's index); this VM's hard RLIMIT_NOFILE is 20,000.
 mount_fs scale-build "$TFS" -f -o segment.bytes=4K "$SDATA" "$MNT"
 for ((t = 0; t < SCALE_TOPICS; t++)); do
 	mkdir "$MNT/t$t" || die "mkdir $MNT/t$t"

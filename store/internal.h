@@ -36,10 +36,10 @@ struct tfs_seg {
 				     appender under part->append_lock */
 	_Atomic int fd;		  /* .log fd, O_RDWR while active; -1 until a
 				     sealed segment is first read (CAS) */
-	int idx_fd;		  /* .idx fd until the segment is synced:
-				     used under part->append_lock while
-				     active, under part->sync_lock once
-				     sealed; then closed (-1) */
+	int idx_fd;		  /* .idx fd while active (under
+				     part->append_lock); closed at the roll,
+				     and opened by seg_mark_synced only for
+				     the sync (under part->sync_lock) */
 	_Atomic bool synced;	  /* sealed and marked FMT_HDR_F_SYNCED on
 				     disk; set under part->sync_lock */
 	_Atomic int64_t sealed_ms; /* CLOCK_MONOTONIC ms when sealed; 0
@@ -208,7 +208,8 @@ int seg_sync(struct tfs_seg *seg);
 void seg_seal(struct tfs_seg *seg);
 /* Make a sealed segment durable (data, index, then directory dir_fd), then
  * write FMT_HDR_F_SYNCED into its header, sync that, and close the index
- * fd.  Caller holds part->sync_lock.  -errno. */
+ * fd (opening it by name in dir_fd if it is closed).  Caller holds
+ * part->sync_lock.  -errno. */
 int seg_mark_synced(struct tfs_seg *seg, int dir_fd);
 /* The header flags of segment base's index; -errno, or a header error as
  * seg_hdr_check gives. */

@@ -434,6 +434,13 @@ static int part_roll(struct tfs_part *p, uint64_t end)
 		return err;
 	pthread_rwlock_wrlock(&p->seg_lock);
 	err = part_push_seg(p, seg);
+	if (!err) {
+		/* before the syncer can list it as sealed */
+		struct tfs_seg *old = p->segs[p->nsegs - 2];
+
+		atomic_store(&old->sealed_ms, store_mono_ms());
+		seg_seal(old);
+	}
 	pthread_rwlock_unlock(&p->seg_lock);
 	if (err) {
 		char path[PATH_MAX];
@@ -446,7 +453,6 @@ static int part_roll(struct tfs_part *p, uint64_t end)
 		return err;
 	}
 	atomic_store(&p->dir_unsynced, true);
-	atomic_store(&p->segs[p->nsegs - 2]->sealed_ms, store_mono_ms());
 	atomic_fetch_add(&p->sealed_pending, 1);
 	return 0;
 }

@@ -515,24 +515,32 @@ int seg_sync(struct tfs_seg *seg)
 
 int seg_mark_synced(struct tfs_seg *seg, int dir_fd)
 {
+	char name[FMT_SEG_NAME_LEN + 1];
 	unsigned char hdr[FMT_HDR_SIZE];
 	int err;
 
-	assert(seg->idx_fd >= 0);
+	/* sealed at a roll: the index was closed then (fds are scarce with
+	 * thousands of segments); dir_fd survives a rename of the dir */
+	if (seg->idx_fd < 0) {
+		snprintf(name, sizeof(name), "%020llu%s",
+			 (unsigned long long)seg->base, FMT_IDX_SUFFIX);
+		seg->idx_fd = openat(dir_fd, name, O_RDWR | O_CLOEXEC);
+		if (seg->idx_fd < 0)
+			return -errno;
+	}
 	err = seg_sync(seg);
 	if (!err && fsync(dir_fd))
 		err = -errno;
-	if (err)
-		return err;
-	seg_hdr_encode(hdr, seg->base, FMT_HDR_F_SYNCED);
-	err = seg_pwrite_all(seg->idx_fd, hdr, sizeof(hdr), 0);
+	if (!err) {
+		seg_hdr_encode(hdr, seg->base, FMT_HDR_F_SYNCED);
+		err = seg_pwrite_all(seg->idx_fd, hdr, sizeof(hdr), 0);
+	}
 	if (!err && fdatasync(seg->idx_fd))
 		err = -errno;
-	if (err)
-		return err;
 	seg_seal(seg);
-	atomic_store(&seg->synced, true);
-	return 0;
+	if (!err)
+		atomic_store(&seg->synced, true);
+	return err;
 }
 
 int seg_read_flags(struct tfs_part *p, uint64_t base, uint32_t *flags)
