@@ -65,6 +65,8 @@ struct tfs_part {
 	_Atomic bool dir_unsynced;   /* a segment was created since the last
 					fsync of dir_fd */
 	_Atomic uint64_t sealed_pending; /* sealed segments not yet synced */
+	_Atomic uint64_t sealed_fds; /* sealed segments whose .log fd is open;
+					the syncer closes idle ones */
 	pthread_rwlock_t seg_lock;   /* segs/nsegs: shared by readers,
 					exclusive for roll and delete */
 	struct tfs_seg **segs;	     /* by base, ascending; the last is the
@@ -153,6 +155,9 @@ int part_remove_dir(struct tfs_store *st, const char *path);
 /* Unlink the partition's files and directory; the object stays usable
  * through the fds it keeps.  Caller holds topic->lock. */
 int part_unlink(struct tfs_part *p);
+/* Close the .log fds of synced sealed segments that no read has pinned
+ * (a later read reopens them), so fds stay bounded by what is in use. */
+void part_close_idle_fds(struct tfs_part *p);
 /* Log and free the held stream writes (close, or fsync found a gap);
  * append_lock held or p unshared. */
 void part_early_drop(struct tfs_part *p, const char *why);

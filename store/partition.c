@@ -305,6 +305,7 @@ static int part_open_segs(struct tfs_part *p, const struct part_bases *b)
 		err = seg_mark_synced(seg, p->dir_fd);
 		if (err)
 			return err;
+		atomic_fetch_add(&p->sealed_fds, 1);
 	}
 	seg = part_active(p);
 	atomic_store(&p->end, seg->base + atomic_load(&seg->size));
@@ -440,6 +441,7 @@ static int part_roll(struct tfs_part *p, uint64_t end)
 
 		atomic_store(&old->sealed_ms, store_mono_ms());
 		seg_seal(old);
+		atomic_fetch_add(&p->sealed_fds, 1);
 	}
 	pthread_rwlock_unlock(&p->seg_lock);
 	if (err) {
@@ -837,6 +839,24 @@ int part_sync_sealed(struct tfs_part *p, int64_t min_age_ms)
 	pthread_mutex_unlock(&p->sync_lock);
 	free(v);
 	return err > 0 ? 0 : err;
+}
+
+void part_close_idle_fds(struct tfs_part *p)
+{
+	/* exclusive: no reader is between loading an fd and pinning it */
+	pthread_rwlock_wrlock(&p->seg_lock);
+	for (size_t i = 0; i + 1 < p->nsegs; i++) {
+		struct tfs_seg *seg = p->segs[i];
+		int fd = atomic_load(&seg->fd);
+
+		if (fd < 0 || !atomic_load(&seg->synced) ||
+		    atomic_load(&seg->refs) != 1)
+			continue;
+		atomic_store(&seg->fd, -1);
+		close(fd);
+		atomic_fetch_sub(&p->sealed_fds, 1);
+	}
+	pthread_rwlock_unlock(&p->seg_lock);
 }
 
 int tfs_part_sync(struct tfs_part *p)

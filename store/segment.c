@@ -454,6 +454,7 @@ int seg_data_fd(struct tfs_part *p, struct tfs_seg *seg)
 		close(fd);
 		return expected;
 	}
+	atomic_fetch_add(&p->sealed_fds, 1); /* only sealed ones open late */
 	return fd;
 }
 

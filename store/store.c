@@ -262,6 +262,7 @@ static size_t store_collect(struct tfs_store *st, bool tick,
 			struct tfs_part *p = t->parts[j];
 
 			if (!atomic_load(&p->sealed_pending) &&
+			    !atomic_load(&p->sealed_fds) &&
 			    !(tick && part_unsynced(p)))
 				continue;
 			if (n == cap) {
@@ -294,6 +295,7 @@ static void store_sync_once(struct tfs_store *st, bool tick)
 			tfs_part_sync(v[i]);
 		else
 			part_sync_sealed(v[i], STORE_SEAL_SYNC_MS);
+		part_close_idle_fds(v[i]);
 		tfs_part_put(v[i], 1);
 	}
 	free(v);
