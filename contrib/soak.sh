@@ -25,7 +25,8 @@ cleanup() {
 	[[ -n ${dpid:-} ]] && wait "$dpid" 2>/dev/null
 	rm -rf --one-file-system "$dir"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
 "$bin" -f -o "$opts" "$dir/data" "$dir/mnt" 2>"$dir/daemon.log" &
 dpid=$!
 for _ in $(seq 100); do mountpoint -q "$dir/mnt" && break; sleep 0.1; done
