@@ -55,7 +55,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(FS_OBJ) $(BUILD)/libtopicfs-store.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(FUSE_LIBS) -lcmocka
 
-$(BUILD)/tools/%: tests/tools/%.c
+$(BUILD)/tools/%: tests/tools/%.c $(wildcard tests/tools/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
 

@@ -27,7 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LINE_MAX_BYTES (64 * 1024)
+#include "lines.h"
+
 #define READ_BUF (1 << 20)
 
 struct checker {
@@ -41,15 +42,6 @@ struct checker {
 	const char *what;         /* file name, for messages */
 };
 
-static size_t make_line(char *buf, long id, long seq, long padmax)
-{
-	int n = snprintf(buf, 64, "p%ld %06ld", id, seq);
-	long pad = (id * 11 + seq * 37) % (padmax + 1);
-
-	memset(buf + n, 'a' + (int)(seq % 26), (size_t)pad);
-	buf[n + pad] = '\n';
-	return (size_t)(n + pad + 1);
-}
 
 static void dump(const char *p, size_t n)
 {

@@ -19,17 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define LINE_MAX_BYTES (64 * 1024)
+#include "lines.h"
 
-static size_t make_line(char *buf, long id, long seq, long padmax)
-{
-	int n = snprintf(buf, 64, "p%ld %06ld", id, seq);
-	long pad = (id * 11 + seq * 37) % (padmax + 1);
 
-	memset(buf + n, 'a' + (int)(seq % 26), (size_t)pad);
-	buf[n + pad] = '\n';
-	return (size_t)(n + pad + 1);
-}
 
 static void usage(void)
 {
