@@ -141,7 +141,13 @@ static void read_splice(fuse_req_t req, struct tfs_part *p, size_t size,
 {
 	struct tfs_extent stack[TFS_READ_EXTENTS], *ext = stack;
 	size_t cap = TFS_READ_EXTENTS, n = 0, got = 0;
-	struct fuse_bufvec *bv;
+	/* a bufvec for TFS_READ_EXTENTS buffers without a malloc per read */
+	union {
+		struct fuse_bufvec bv;
+		char room[sizeof(struct fuse_bufvec) +
+			  TFS_READ_EXTENTS * sizeof(struct fuse_buf)];
+	} small;
+	struct fuse_bufvec *bv = &small.bv;
 
 	for (;;) {
 		size_t k = 0;
@@ -170,12 +176,14 @@ static void read_splice(fuse_req_t req, struct tfs_part *p, size_t size,
 			cap *= 2;
 		}
 	}
-	bv = calloc(1, sizeof(*bv) + (n ? n : 1) * sizeof(bv->buf[0]));
+	if (n > TFS_READ_EXTENTS)
+		bv = malloc(sizeof(*bv) + n * sizeof(bv->buf[0]));
 	if (!bv) {
 		tfs_part_read_unmap(ext, n);
 		fuse_reply_err(req, ENOMEM);
 		goto out_free;
 	}
+	memset(bv, 0, sizeof(*bv));
 	bv->count = n;
 	for (size_t i = 0; i < n; i++) {
 		bv->buf[i].size = ext[i].len;
@@ -185,7 +193,8 @@ static void read_splice(fuse_req_t req, struct tfs_part *p, size_t size,
 	}
 	fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
 	tfs_part_read_unmap(ext, n);
-	free(bv);
+	if (bv != &small.bv)
+		free(bv);
 out_free:
 	if (ext != stack)
 		free(ext);
