@@ -74,6 +74,8 @@ struct tfs_part {
 					changed only with append_lock held */
 	size_t nsegs;		     /* used entries of segs; as segs */
 	size_t segs_cap;	     /* allocated entries of segs; as segs */
+	uint64_t sealed_disk;	     /* disk bytes of segs[0..nsegs-2] (they
+					no longer change); as segs */
 	_Atomic uint64_t end;	     /* end offset; release-stored after the
 					record is in data and index */
 	struct part_early *early;    /* stream writes that start past the
@@ -97,7 +99,7 @@ struct tfs_topic {
 	struct tfs_part **parts;     /* partitions 0..nparts-1, each holding
 					one reference; protected by lock */
 	uint32_t nparts;	     /* partition count; protected by lock */
-	uint32_t parts_cap;	     /* allocated entries; protected by lock */
+	size_t parts_cap;	     /* allocated entries; protected by lock */
 	bool deleted;		     /* dir removed; protected by lock */
 	struct tfs_topic *dead_next; /* graveyard link; st->lock */
 };
@@ -127,6 +129,10 @@ void store_log(struct tfs_store *st, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* fsync a directory by path; -errno. */
 int store_fsync_path(const char *path);
+/* Make room for element n of array v (of *cap elements of size bytes),
+ * doubling it when full.  @return v, moved if it grew (and *cap updated),
+ * or NULL when out of memory (v still valid, unchanged). */
+void *store_grow(void *v, size_t *cap, size_t n, size_t size);
 /* Join a and b with '/', malloc'ed; NULL when out of memory. */
 char *store_join(const char *a, const char *b);
 /* CLOCK_MONOTONIC in ms. */

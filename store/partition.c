@@ -91,15 +91,11 @@ void part_free(struct tfs_part *p)
 
 static int part_bases_add(struct part_bases *b, uint64_t base)
 {
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? 2 * b->cap : 16;
-		uint64_t *v = realloc(b->v, cap * sizeof(*v));
+	uint64_t *v = store_grow(b->v, &b->cap, b->n, sizeof(*v));
 
-		if (!v)
-			return -ENOMEM;
-		b->v = v;
-		b->cap = cap;
-	}
+	if (!v)
+		return -ENOMEM;
+	b->v = v;
 	b->v[b->n++] = base;
 	return 0;
 }
@@ -177,15 +173,14 @@ static int part_scan(struct tfs_part *p, struct part_bases *logs)
  * p alone). */
 static int part_push_seg(struct tfs_part *p, struct tfs_seg *seg)
 {
-	if (p->nsegs == p->segs_cap) {
-		size_t cap = p->segs_cap ? 2 * p->segs_cap : 8;
-		struct tfs_seg **v = realloc(p->segs, cap * sizeof(*v));
+	struct tfs_seg **v =
+		store_grow(p->segs, &p->segs_cap, p->nsegs, sizeof(*v));
 
-		if (!v)
-			return -ENOMEM;
-		p->segs = v;
-		p->segs_cap = cap;
-	}
+	if (!v)
+		return -ENOMEM;
+	p->segs = v;
+	if (p->nsegs) /* the active one is sealed now: its size is final */
+		p->sealed_disk += seg_disk_bytes(p->segs[p->nsegs - 1]);
 	p->segs[p->nsegs++] = seg;
 	return 0;
 }
@@ -901,8 +896,8 @@ void tfs_part_info(struct tfs_part *p, struct tfs_part_info *info)
 	info->end = atomic_load_explicit(&p->end, memory_order_acquire);
 	info->start = p->segs[0]->base;
 	info->segments = p->nsegs;
-	for (size_t i = 0; i < p->nsegs; i++)
-		info->disk_bytes += seg_disk_bytes(p->segs[i]);
+	/* O(1): every stat() comes here (attributes are never cached) */
+	info->disk_bytes = p->sealed_disk + seg_disk_bytes(part_active(p));
 	pthread_rwlock_unlock(&p->seg_lock);
 	info->records = atomic_load(&p->records);
 	info->mtime_ms = atomic_load(&p->mtime_ms);

@@ -265,13 +265,10 @@ static size_t store_collect(struct tfs_store *st, bool tick,
 			    !atomic_load(&p->sealed_fds) &&
 			    !(tick && part_unsynced(p)))
 				continue;
-			if (n == cap) {
-				cap = cap ? 2 * cap : 16;
-				nv = realloc(v, cap * sizeof(*v));
-				if (!nv)
-					break;
-				v = nv;
-			}
+			nv = store_grow(v, &cap, n, sizeof(*v));
+			if (!nv)
+				break;
+			v = nv;
 			tfs_part_ref(p, 1);
 			v[n++] = p;
 		}
@@ -299,6 +296,20 @@ static void store_sync_once(struct tfs_store *st, bool tick)
 		tfs_part_put(v[i], 1);
 	}
 	free(v);
+}
+
+void *store_grow(void *v, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	void *nv;
+
+	if (n < *cap)
+		return v;
+	ncap = *cap ? 2 * *cap : 16;
+	nv = realloc(v, ncap * size);
+	if (nv)
+		*cap = ncap;
+	return nv;
 }
 
 int64_t store_mono_ms(void)

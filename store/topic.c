@@ -84,15 +84,12 @@ void topic_free(struct tfs_topic *t)
 /* Append p to t->parts; caller holds t->lock (or owns t alone). */
 static int topic_push_part(struct tfs_topic *t, struct tfs_part *p)
 {
-	if (t->nparts == t->parts_cap) {
-		uint32_t cap = t->parts_cap ? 2 * t->parts_cap : 4;
-		struct tfs_part **v = realloc(t->parts, cap * sizeof(*v));
+	struct tfs_part **v =
+		store_grow(t->parts, &t->parts_cap, t->nparts, sizeof(*v));
 
-		if (!v)
-			return -ENOMEM;
-		t->parts = v;
-		t->parts_cap = cap;
-	}
+	if (!v)
+		return -ENOMEM;
+	t->parts = v;
 	t->parts[t->nparts++] = p;
 	return 0;
 }
@@ -103,7 +100,8 @@ static int topic_scan(struct tfs_topic *t, uint32_t **nums, uint32_t *count)
 {
 	struct dirent *de;
 	DIR *d = opendir(t->path);
-	uint32_t n, cap = 0;
+	size_t cap = 0;
+	uint32_t n;
 	int err = 0;
 
 	if (!d)
@@ -115,17 +113,14 @@ static int topic_scan(struct tfs_topic *t, uint32_t **nums, uint32_t *count)
 		if (!strcmp(name, ".") || !strcmp(name, ".."))
 			continue;
 		if (!tfs_part_name_parse(name, &n)) {
-			if (*count == cap) {
-				uint32_t *v;
+			uint32_t *v = store_grow(*nums, &cap, *count,
+						 sizeof(*v));
 
-				cap = cap ? 2 * cap : 16;
-				v = realloc(*nums, cap * sizeof(*v));
-				if (!v) {
-					err = -ENOMEM;
-					break;
-				}
-				*nums = v;
+			if (!v) {
+				err = -ENOMEM;
+				break;
 			}
+			*nums = v;
 			(*nums)[(*count)++] = n;
 		} else if (len > dl &&
 			   !strcmp(name + len - dl, FMT_DEL_SUFFIX)) {
@@ -222,15 +217,12 @@ int topic_insert(struct tfs_store *st, struct tfs_topic *t)
 	size_t i = topic_find(st, t->name, &found);
 
 	assert(!found);
-	if (st->ntopics == st->topics_cap) {
-		size_t cap = st->topics_cap ? 2 * st->topics_cap : 16;
-		struct tfs_topic **v = realloc(st->topics, cap * sizeof(*v));
+	struct tfs_topic **v =
+		store_grow(st->topics, &st->topics_cap, st->ntopics, sizeof(*v));
 
-		if (!v)
-			return -ENOMEM;
-		st->topics = v;
-		st->topics_cap = cap;
-	}
+	if (!v)
+		return -ENOMEM;
+	st->topics = v;
 	memmove(st->topics + i + 1, st->topics + i,
 		(st->ntopics - i) * sizeof(*st->topics));
 	st->topics[i] = t;

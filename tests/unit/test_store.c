@@ -413,6 +413,9 @@ static void test_reopen(void **state)
 	assert_int_equal(b.records, a.records);
 	assert_int_equal(b.segments, a.segments);
 	assert_int_equal(b.disk_bytes, a.disk_bytes);
+	/* every segment's data, index header and entries, across rolls */
+	assert_true(a.segments > 1);
+	assert_int_equal(a.disk_bytes, a.end + 32 * a.segments + 32 * a.records);
 	assert_false(th_logged("recovery", NULL, NULL));
 	assert_int_equal(tfs_part_pread(f->p, got, 24000, 0), 18000);
 	check_bytes(got, 0, 18000);
