@@ -67,6 +67,10 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct tfs_part *p = tfs_ino_to_part(ino);
 	int err;
 
+	if (tfs_ino_to_config(ino)) {
+		tfs_config_open(req, tfs_ino_to_config(ino), fi);
+		return;
+	}
 	if (!p) {
 		fuse_reply_err(req, EISDIR);
 		return;
@@ -209,6 +213,10 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
+	if (tfs_ino_to_config(ino)) {
+		tfs_config_read(req, tfs_ino_to_config(ino), size, off);
+		return;
+	}
 	if (tfs.splice && size > TFS_COPY_MAX)
 		read_splice(req, p, size, off);
 	else
@@ -230,6 +238,10 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	struct tfs_part *p = fh_part(fi);
 	ssize_t n;
 
+	if (tfs_ino_to_config(ino)) {
+		tfs_config_write(req, tfs_ino_to_config(ino), buf, size);
+		return;
+	}
 	if (tfs.stream) {
 		n = tfs_part_write_at(p, buf, size, (uint64_t)off);
 		if (n == -EIO) /* refused: the kernel's pages are wrong */
@@ -251,12 +263,15 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	tfs_release_part(fi);
+	if (!tfs_ino_to_config(ino))
+		tfs_release_part(fi);
 	fuse_reply_err(req, 0);
 }
 
 void tfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	       struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, -tfs_part_sync(fh_part(fi)));
+	/* .config is durable once a write returns */
+	fuse_reply_err(req, tfs_ino_to_config(ino) ? 0
+						   : -tfs_part_sync(fh_part(fi)));
 }

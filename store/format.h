@@ -19,6 +19,9 @@
 #define FMT_IDX_SUFFIX	 ".idx"		      /* segment index */
 #define FMT_TMP_SUFFIX	 ".tmp"		      /* leftover temp: removed */
 #define FMT_DEL_SUFFIX	 ".deleted"	      /* partition dir being deleted */
+#define FMT_TOPIC_CONFIG ".config"	      /* DATADIR/TOPIC/.config */
+#define FMT_TOPIC_CONFIG_TMP ".config.tmp"    /* its temp while replaced */
+#define FMT_TOPIC_CONFIG_HEAD "# topicfs topic config: key=value\n"
 #define FMT_SEG_NAME_LEN (FMT_SEG_DIGITS + 4) /* "000..000.log" */
 
 /* ---- index file header, 32 bytes at offset 0 ------------------------- */

@@ -65,6 +65,7 @@ static struct tfs_part *part_alloc(struct tfs_topic *t, uint32_t num)
 	atomic_init(&p->end, 0);
 	atomic_init(&p->records, 0);
 	atomic_init(&p->unsynced, 0);
+	atomic_init(&p->synced_ms, store_mono_ms());
 	atomic_init(&p->mtime_ms, part_now_ms());
 	pthread_mutex_init(&p->append_lock, NULL);
 	pthread_mutex_init(&p->sync_lock, NULL);
@@ -460,8 +461,9 @@ static int part_roll(struct tfs_part *p, uint64_t end)
 static int part_append_locked(struct tfs_part *p, const void *buf, size_t len,
 			      uint64_t end)
 {
-	uint64_t limit = p->st->opts.segment_bytes;
-	uint64_t flush = p->st->opts.flush_messages;
+	uint64_t limit = (uint64_t)topic_cfg(p->topic, TFS_CFG_SEGMENT_BYTES);
+	uint64_t flush = (uint64_t)topic_cfg(p->topic, TFS_CFG_FLUSH_MESSAGES);
+	int64_t age = topic_cfg(p->topic, TFS_CFG_SEGMENT_MS);
 	uint64_t unsynced = atomic_load(&p->unsynced);
 	struct tfs_seg *seg = part_active(p);
 	uint64_t size = atomic_load_explicit(&seg->size, memory_order_relaxed);
@@ -470,7 +472,9 @@ static int part_append_locked(struct tfs_part *p, const void *buf, size_t len,
 	int err;
 
 	/* a deleted partition's directory is gone: it grows in place */
-	if (size > 0 && size + len > limit && !p->deleted) {
+	if (size > 0 && !p->deleted &&
+	    (size + len > limit ||
+	     now - atomic_load(&seg->first_ms) >= age)) {
 		err = part_roll(p, end);
 		if (err)
 			return err;
@@ -493,7 +497,7 @@ ssize_t tfs_part_append(struct tfs_part *p, const void *buf, size_t len,
 	uint64_t end;
 	int err = 0;
 
-	if (len > TFS_MAX_RECORD_BYTES)
+	if (len > (uint64_t)topic_cfg(p->topic, TFS_CFG_MAX_MESSAGE_BYTES))
 		return -EMSGSIZE;
 	pthread_mutex_lock(&p->append_lock);
 	end = atomic_load_explicit(&p->end, memory_order_relaxed);
@@ -875,8 +879,10 @@ int tfs_part_sync(struct tfs_part *p)
 	}
 	if (!err)
 		err = seg_sync(part_active(p));
-	if (!err)
+	if (!err) {
 		atomic_store(&p->unsynced, 0);
+		atomic_store(&p->synced_ms, store_mono_ms());
+	}
 	pthread_mutex_unlock(&p->append_lock);
 	if (err)
 		store_log(p->st, LOG_ERR, "%s: sync: %s", p->name,

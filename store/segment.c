@@ -323,6 +323,8 @@ static int seg_check_sealed(struct tfs_part *p, struct tfs_seg *seg, int ifd,
 		err = seg_sealed_entry(p, ifd, iname, k - 1, &last);
 	if (err)
 		return err;
+	atomic_store(&seg->first_ms, first.time_ms);
+	atomic_store(&seg->last_ms, last.time_ms);
 	if (first.off != base || last.off < base ||
 	    last.off - base + last.len != log_size) {
 		store_log(
@@ -425,6 +427,7 @@ int seg_open_active(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
 	err = rec_active(p, seg);
 	if (err)
 		goto out_free;
+	seg_load_times(seg, seg->idx_fd);
 	*out = seg;
 	return 0;
 
@@ -496,6 +499,10 @@ int seg_append(struct tfs_part *p, struct tfs_seg *seg, const void *buf,
 		err = seg_sync(seg);
 	if (err)
 		goto out_undo;
+	if (n == 0)
+		atomic_store_explicit(&seg->first_ms, now_ms,
+				      memory_order_relaxed);
+	atomic_store_explicit(&seg->last_ms, now_ms, memory_order_relaxed);
 	atomic_store_explicit(&seg->entries, n + 1, memory_order_relaxed);
 	atomic_store_explicit(&seg->size, pos + len, memory_order_release);
 	return 0;
@@ -503,6 +510,23 @@ int seg_append(struct tfs_part *p, struct tfs_seg *seg, const void *buf,
 out_undo:
 	seg_unappend(p, seg, pos, n);
 	return err;
+}
+
+void seg_load_times(struct tfs_seg *seg, int ifd)
+{
+	unsigned char raw[FMT_ENT_SIZE];
+	uint64_t k = atomic_load(&seg->entries);
+	struct seg_entry e;
+
+	if (!k)
+		return;
+	if (!seg_pread_all(ifd, raw, sizeof(raw), FMT_HDR_SIZE) &&
+	    !seg_ent_decode(raw, &e))
+		atomic_store(&seg->first_ms, e.time_ms);
+	if (!seg_pread_all(ifd, raw, sizeof(raw),
+			   FMT_HDR_SIZE + FMT_ENT_SIZE * (k - 1)) &&
+	    !seg_ent_decode(raw, &e))
+		atomic_store(&seg->last_ms, e.time_ms);
 }
 
 int seg_sync(struct tfs_seg *seg)

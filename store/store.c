@@ -246,9 +246,22 @@ static int store_load_topics(struct tfs_store *st)
 	return err;
 }
 
-/* Take a reference on every partition with sealed segments to sync, or,
- * on a flush tick, with unsynced appends. */
-static size_t store_collect(struct tfs_store *st, bool tick,
+/* Does p have work for the syncer at mono time now: sealed segments to
+ * sync, idle fds to close, or unsynced appends older than its topic's
+ * flush.ms? */
+static bool store_part_due(struct tfs_part *p, int64_t now)
+{
+	int64_t ms = topic_cfg(p->topic, TFS_CFG_FLUSH_MS);
+
+	return atomic_load(&p->sealed_pending) ||
+	       atomic_load(&p->sealed_fds) ||
+	       (ms > 0 && part_unsynced(p) &&
+		now - atomic_load(&p->synced_ms) >= ms);
+}
+
+/* Take a reference on every partition with work for the syncer; *nap
+ * becomes the smallest flush.ms of any topic, if below it. */
+static size_t store_collect(struct tfs_store *st, int64_t now, int64_t *nap,
 			    struct tfs_part ***out)
 {
 	struct tfs_part **v = NULL, **nv;
@@ -256,14 +269,15 @@ static size_t store_collect(struct tfs_store *st, bool tick,
 
 	for (size_t i = 0; i < st->ntopics; i++) {
 		struct tfs_topic *t = st->topics[i];
+		int64_t ms = topic_cfg(t, TFS_CFG_FLUSH_MS);
 
+		if (ms > 0 && ms < *nap)
+			*nap = ms;
 		pthread_mutex_lock(&t->lock);
 		for (uint32_t j = 0; j < t->nparts; j++) {
 			struct tfs_part *p = t->parts[j];
 
-			if (!atomic_load(&p->sealed_pending) &&
-			    !atomic_load(&p->sealed_fds) &&
-			    !(tick && part_unsynced(p)))
+			if (!store_part_due(p, now))
 				continue;
 			nv = store_grow(v, &cap, n, sizeof(*v));
 			if (!nv)
@@ -278,24 +292,31 @@ static size_t store_collect(struct tfs_store *st, bool tick,
 	return n;
 }
 
-static void store_sync_once(struct tfs_store *st, bool tick)
+/* One round of the syncer; returns the ms to sleep before the next. */
+static int64_t store_sync_once(struct tfs_store *st)
 {
+	int64_t now = store_mono_ms(), nap = 1000;
 	struct tfs_part **v;
 	size_t n;
 
 	pthread_mutex_lock(&st->lock);
-	n = store_collect(st, tick, &v);
+	n = store_collect(st, now, &nap, &v);
 	pthread_mutex_unlock(&st->lock);
 	/* no store lock while syncing: appends and lookups go on */
 	for (size_t i = 0; i < n; i++) {
-		if (tick && part_unsynced(v[i]))
-			tfs_part_sync(v[i]);
+		struct tfs_part *p = v[i];
+		int64_t ms = topic_cfg(p->topic, TFS_CFG_FLUSH_MS);
+
+		if (ms > 0 && part_unsynced(p) &&
+		    now - atomic_load(&p->synced_ms) >= ms)
+			tfs_part_sync(p);
 		else
-			part_sync_sealed(v[i], STORE_SEAL_SYNC_MS);
-		part_close_idle_fds(v[i]);
-		tfs_part_put(v[i], 1);
+			part_sync_sealed(p, STORE_SEAL_SYNC_MS);
+		part_close_idle_fds(p);
+		tfs_part_put(p, 1);
 	}
 	free(v);
+	return nap;
 }
 
 void *store_grow(void *v, size_t *cap, size_t n, size_t size)
@@ -332,23 +353,21 @@ static void store_add_ms(struct timespec *ts, uint64_t ms)
 
 /*
  * The syncer: makes sealed segments durable STORE_SEAL_SYNC_MS after they
- * were sealed (appends never wait for a disk flush at a roll), and with
- * flush_ms set, fdatasyncs partitions with unsynced appends every
- * flush_ms.  It looks at least once a second.
+ * were sealed (appends never wait for a disk flush at a roll), fdatasyncs
+ * partitions whose unsynced appends are older than their topic's flush.ms,
+ * and closes idle fds.  It looks at least once a second, and every
+ * flush.ms when a topic's is shorter.
  */
 static void *store_syncer(void *arg)
 {
 	struct tfs_store *st = arg;
-	uint64_t ms = st->opts.flush_ms;
-	uint64_t nap = ms && ms < 1000 ? ms : 1000;
-	int64_t next_tick = store_mono_ms() + (int64_t)ms;
+	int64_t nap = 1000;
 	struct timespec ts;
-	bool tick;
 
 	pthread_mutex_lock(&st->sync_mu);
 	while (!st->stopping) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		store_add_ms(&ts, nap);
+		store_add_ms(&ts, (uint64_t)nap);
 		while (!st->stopping &&
 		       pthread_cond_timedwait(&st->sync_cond, &st->sync_mu,
 					      &ts) != ETIMEDOUT)
@@ -356,10 +375,7 @@ static void *store_syncer(void *arg)
 		if (st->stopping)
 			break;
 		pthread_mutex_unlock(&st->sync_mu);
-		tick = ms && store_mono_ms() >= next_tick;
-		if (tick)
-			next_tick = store_mono_ms() + (int64_t)ms;
-		store_sync_once(st, tick);
+		nap = store_sync_once(st);
 		pthread_mutex_lock(&st->sync_mu);
 	}
 	pthread_mutex_unlock(&st->sync_mu);
@@ -381,8 +397,9 @@ static struct tfs_store *store_alloc(const char *dir,
 	}
 	if (opts)
 		st->opts = *opts;
-	if (!st->opts.segment_bytes)
-		st->opts.segment_bytes = TFS_DEFAULT_SEGMENT_BYTES;
+	else
+		tfs_store_opts_init(&st->opts);
+	st->opts.cfg.set = 0;
 	st->dir_fd = -1;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_condattr_init(&ca);
@@ -426,8 +443,7 @@ int tfs_store_open(const char *dir, const struct tfs_store_opts *opts,
 	struct tfs_store *st;
 	int err;
 
-	if (opts && opts->segment_bytes &&
-	    opts->segment_bytes < TFS_MIN_SEGMENT_BYTES)
+	if (opts && !config_valid(&opts->cfg))
 		return -EINVAL;
 	st = store_alloc(dir, opts);
 	if (!st)

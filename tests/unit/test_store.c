@@ -75,7 +75,7 @@ static void test_store_init_empty(void **state)
 	FILE *fp;
 
 	assert_int_equal(tfs_store_open(dir, &o, &st), 0);
-	assert_int_equal(tfs_store_opts(st)->segment_bytes,
+	assert_int_equal(tfs_store_opts(st)->cfg.v[TFS_CFG_SEGMENT_BYTES],
 			 TFS_DEFAULT_SEGMENT_BYTES);
 	assert_int_equal(tfs_store_list(st, &names), 0);
 	tfs_names_free(names, 0);
@@ -113,9 +113,9 @@ static void test_store_refusals(void **state)
 	assert_int_equal(th_write_text(path, "something else\n"), 0);
 	assert_int_equal(tfs_store_open(dir, &o, &st), -EINVAL);
 	/* options and unusable dirs */
-	o.segment_bytes = TFS_MIN_SEGMENT_BYTES - 1;
+	o.cfg.v[TFS_CFG_SEGMENT_BYTES] = TFS_MIN_SEGMENT_BYTES - 1;
 	assert_int_equal(tfs_store_open(dir, &o, &st), -EINVAL);
-	o.segment_bytes = 0;
+	o.cfg.v[TFS_CFG_SEGMENT_BYTES] = TFS_DEFAULT_SEGMENT_BYTES;
 	snprintf(path, sizeof(path), "%s/nope", dir);
 	assert_int_equal(tfs_store_open(path, &o, &st), -ENOENT);
 	snprintf(path, sizeof(path), "%s/somefile", dir);
@@ -619,7 +619,7 @@ static void test_flush_messages(void **state)
 	struct fix *f = *state;
 
 	fix_close(f);
-	f->o.flush_messages = 3;
+	f->o.cfg.v[TFS_CFG_FLUSH_MESSAGES] = 3;
 	fix_open(f);
 	assert_int_equal(tfs_part_append(f->p, "a", 1, TFS_OFFSET_ANY, NULL),
 			 1);
@@ -641,7 +641,7 @@ static void test_flush_thread(void **state)
 	struct fix *f = *state;
 
 	fix_close(f);
-	f->o.flush_ms = 5;
+	f->o.cfg.v[TFS_CFG_FLUSH_MS] = 5;
 	fix_open(f);
 	assert_int_equal(tfs_part_append(f->p, "a", 1, TFS_OFFSET_ANY, NULL),
 			 1);
