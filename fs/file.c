@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tfs.h"
 
@@ -158,6 +159,8 @@ static void read_splice(fuse_req_t req, struct tfs_part *p, size_t size,
 		ssize_t r = tfs_part_read_map(p, (uint64_t)off + got,
 					      size - got, ext + n, cap - n, &k);
 
+		if (r < 0 && got)
+			break; /* a short read now; the next one reports */
 		if (r < 0) {
 			tfs_part_read_unmap(ext, n);
 			fuse_reply_err(req, (int)-r);
@@ -221,6 +224,38 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		read_splice(req, p, size, off);
 	else
 		read_copy(req, p, size, off);
+}
+
+/*
+ * SEEK_DATA and SEEK_HOLE (SEEK_SET/CUR/END never come here): the bytes
+ * retention deleted below the start are a hole, [start, end) is data, so
+ * `lseek(fd, 0, SEEK_DATA)` finds the first readable offset.
+ */
+void tfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+	       struct fuse_file_info *fi)
+{
+	struct tfs_part_info info = { 0 };
+	char text[2048];
+
+	if (tfs_ino_to_config(ino))
+		info.end = tfs_config_text(tfs_ino_to_config(ino), text,
+					   sizeof(text));
+	else
+		tfs_part_info(fh_part(fi), &info);
+	if (off < 0 || (uint64_t)off >= info.end) {
+		fuse_reply_err(req, ENXIO);
+		return;
+	}
+	if (whence == SEEK_DATA)
+		fuse_reply_lseek(req, (uint64_t)off < info.start
+					      ? (off_t)info.start
+					      : off);
+	else if (whence == SEEK_HOLE)
+		fuse_reply_lseek(req, (uint64_t)off < info.start
+					      ? off
+					      : (off_t)info.end);
+	else
+		fuse_reply_err(req, EINVAL);
 }
 
 /* ---- appends --------------------------------------------------------- */

@@ -497,4 +497,5 @@ const struct fuse_lowlevel_ops tfs_ops = {
 	.listxattr = tfs_listxattr,
 	.removexattr = tfs_removexattr,
 	.create = tfs_create,
+	.lseek = tfs_lseek,
 };

@@ -109,6 +109,8 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void tfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	       struct fuse_file_info *fi);
+void tfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+	       struct fuse_file_info *fi);
 int tfs_open_part(struct tfs_part *p, struct fuse_file_info *fi);
 /* Undo tfs_open_part (for a reply that failed). */
 void tfs_release_part(struct fuse_file_info *fi);

@@ -142,6 +142,8 @@ struct tfs_store {
 	bool syncer_started;	       /* syncer is valid and joinable */
 	pthread_t syncer;	       /* syncs sealed segments in the
 					  background, and every flush_ms */
+	bool cleaner_started;	       /* cleaner is valid and joinable */
+	pthread_t cleaner;	       /* retention, every STORE_CLEAN_MS */
 };
 
 /* ---- config.c -------------------------------------------------------- */
@@ -214,6 +216,13 @@ struct part_early {
  * kernel writes dirty pages back after 30 s anyway); fsync() waits for no
  * one. */
 #define STORE_SEAL_SYNC_MS 5000
+/* The cleaner runs retention this often. */
+#define STORE_CLEAN_MS 1000
+/* Delete the sealed, synced segments at the front that the topic's
+ * retention.ms (newest record older than now_ms - retention.ms) or
+ * retention.bytes (the rest still hold that many bytes) let go; the start
+ * offset moves up, logged.  @return segments deleted, or -ENOMEM. */
+int part_retain(struct tfs_part *p, int64_t now_ms);
 /* Sync the sealed segments not yet synced that were sealed at least
  * min_age_ms ago, and mark them; the syncer's work (tfs_part_sync passes
  * 0).  -errno of the first failure (logged). */

@@ -118,8 +118,11 @@ static bool part_name_has_suffix(const char *name, const char *sfx)
 /* Sort one directory entry of a partition dir into logs or idxs; remove
  * *.tmp leftovers; warn about anything else. */
 static int part_scan_entry(struct tfs_part *p, int dfd, const char *name,
-			   struct part_bases *logs, struct part_bases *idxs)
+			   struct part_bases *logs, struct part_bases *idxs,
+			   struct part_bases *dels)
 {
+	char seg[FMT_SEG_NAME_LEN + 1];
+	size_t n = strlen(name), dl = strlen(FMT_DEL_SUFFIX);
 	uint64_t base;
 	bool is_log;
 
@@ -127,6 +130,17 @@ static int part_scan_entry(struct tfs_part *p, int dfd, const char *name,
 		return 0;
 	if (!seg_parse_name(name, &base, &is_log))
 		return part_bases_add(is_log ? logs : idxs, base);
+	/* a retention delete renames the .log first, then the rest */
+	if (n == FMT_SEG_NAME_LEN + dl &&
+	    part_name_has_suffix(name, FMT_DEL_SUFFIX)) {
+		memcpy(seg, name, FMT_SEG_NAME_LEN);
+		seg[FMT_SEG_NAME_LEN] = '\0';
+		if (!seg_parse_name(seg, &base, &is_log)) {
+			if (unlinkat(dfd, name, 0))
+				return -errno;
+			return is_log ? part_bases_add(dels, base) : 0;
+		}
+	}
 	if (part_name_has_suffix(name, FMT_TMP_SUFFIX)) {
 		store_log(p->st, LOG_NOTICE,
 			  "recovery: %s/%s: removing a leftover temporary file",
@@ -140,10 +154,43 @@ static int part_scan_entry(struct tfs_part *p, int dfd, const char *name,
 	return 0;
 }
 
+/* Drop base from b if it is there (order kept). */
+static void part_bases_del(struct part_bases *b, uint64_t base)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->v[i] != base)
+			continue;
+		memmove(b->v + i, b->v + i + 1, (b->n - i - 1) * sizeof(*b->v));
+		b->n--;
+		return;
+	}
+}
+
+/* A crash interrupted the retention delete of segment base (its .log was
+ * renamed to .log.deleted, and that is gone now): remove what is left of
+ * it.  -errno. */
+static int part_finish_delete(struct tfs_part *p, uint64_t base,
+			      struct part_bases *logs, struct part_bases *idxs)
+{
+	char name[FMT_SEG_NAME_LEN + 1];
+
+	store_log(p->st, LOG_NOTICE,
+		  "recovery: %s/%020llu: finishing an interrupted retention "
+		  "delete of this segment",
+		  p->name, (unsigned long long)base);
+	part_bases_del(logs, base);
+	part_bases_del(idxs, base);
+	snprintf(name, sizeof(name), "%020llu%s", (unsigned long long)base,
+		 FMT_IDX_SUFFIX);
+	if (unlinkat(p->dir_fd, name, 0) && errno != ENOENT)
+		return -errno;
+	return fsync(p->dir_fd) ? -errno : 0;
+}
+
 /* Collect the sorted bases of the segments (.log files) in p->path. */
 static int part_scan(struct tfs_part *p, struct part_bases *logs)
 {
-	struct part_bases idxs = { 0 };
+	struct part_bases idxs = { 0 }, dels = { 0 };
 	struct dirent *de;
 	DIR *d = opendir(p->path);
 	int err = 0;
@@ -151,10 +198,14 @@ static int part_scan(struct tfs_part *p, struct part_bases *logs)
 	if (!d)
 		return -errno;
 	while (!err && (errno = 0, de = readdir(d)))
-		err = part_scan_entry(p, dirfd(d), de->d_name, logs, &idxs);
+		err = part_scan_entry(p, dirfd(d), de->d_name, logs, &idxs,
+				      &dels);
 	if (!err && errno)
 		err = -errno;
 	closedir(d);
+	for (size_t i = 0; !err && i < dels.n; i++)
+		err = part_finish_delete(p, dels.v[i], logs, &idxs);
+	free(dels.v);
 	if (logs->n)
 		qsort(logs->v, logs->n, sizeof(uint64_t), part_cmp_u64);
 	for (size_t i = 0; !err && i < idxs.n; i++) {
@@ -944,4 +995,113 @@ uint32_t tfs_part_number(const struct tfs_part *p)
 struct tfs_topic *tfs_part_topic(const struct tfs_part *p)
 {
 	return p->topic;
+}
+
+/* ---- retention --------------------------------------------------------- */
+
+/* Remove a segment retention let go: rename its .log to .log.deleted
+ * first (recovery finishes a delete that has begun so, see part_scan),
+ * then unlink everything.  Names are relative to dir_fd, which stays valid
+ * across a partition delete's rename. */
+static void part_unlink_seg(struct tfs_part *p, struct tfs_seg *seg)
+{
+	static const char *const exts[] = { FMT_LOG_SUFFIX, FMT_IDX_SUFFIX };
+	char name[FMT_SEG_NAME_LEN + 16], del[FMT_SEG_NAME_LEN + 32];
+	int err = 0;
+
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]) && !err; i++) {
+		snprintf(name, sizeof(name), "%020llu%s",
+			 (unsigned long long)seg->base, exts[i]);
+		snprintf(del, sizeof(del), "%s%s", name, FMT_DEL_SUFFIX);
+		if (renameat(p->dir_fd, name, p->dir_fd, del) &&
+		    errno != ENOENT)
+			err = -errno;
+		if (!err && i == 0 && fsync(p->dir_fd))
+			err = -errno;
+		if (!err && unlinkat(p->dir_fd, del, 0) && errno != ENOENT)
+			err = -errno;
+	}
+	if (err)
+		store_log(p->st, LOG_ERR,
+			  "%s/%020llu: retention delete: %s (the next mount "
+			  "finishes it)",
+			  p->name, (unsigned long long)seg->base,
+			  strerror(-err));
+}
+
+/* How many sealed, synced segments from the front retention lets go;
+ * append_lock held. */
+static size_t part_expired(struct tfs_part *p, int64_t now_ms, bool *by_time)
+{
+	int64_t rms = topic_cfg(p->topic, TFS_CFG_RETENTION_MS);
+	int64_t rbytes = topic_cfg(p->topic, TFS_CFG_RETENTION_BYTES);
+	uint64_t kept = atomic_load(&p->end) - p->segs[0]->base;
+	size_t k = 0;
+
+	*by_time = false;
+	for (; k + 1 < p->nsegs; k++) {
+		struct tfs_seg *seg = p->segs[k];
+		uint64_t size = atomic_load(&seg->size);
+		bool t = rms >= 0 && atomic_load(&seg->last_ms) < now_ms - rms;
+		bool b = rbytes >= 0 && kept - size >= (uint64_t)rbytes;
+
+		/* a sealed segment is synced within seconds; wait for it */
+		if (!atomic_load(&seg->synced) || (!t && !b))
+			break;
+		*by_time |= t;
+		kept -= size;
+	}
+	return k;
+}
+
+int part_retain(struct tfs_part *p, int64_t now_ms)
+{
+	struct tfs_seg **v = NULL;
+	uint64_t records = 0, disk = 0, start = 0, to = 0;
+	bool by_time;
+	size_t k;
+
+	if (topic_cfg(p->topic, TFS_CFG_RETENTION_MS) < 0 &&
+	    topic_cfg(p->topic, TFS_CFG_RETENTION_BYTES) < 0)
+		return 0;
+	pthread_mutex_lock(&p->append_lock);
+	k = p->deleted ? 0 : part_expired(p, now_ms, &by_time);
+	if (k)
+		v = malloc(k * sizeof(*v));
+	if (v) {
+		pthread_rwlock_wrlock(&p->seg_lock);
+		memcpy(v, p->segs, k * sizeof(*v));
+		memmove(p->segs, p->segs + k, (p->nsegs - k) * sizeof(*v));
+		p->nsegs -= k;
+		for (size_t i = 0; i < k; i++) {
+			records += atomic_load(&v[i]->entries);
+			disk += seg_disk_bytes(v[i]);
+			if (atomic_load(&v[i]->fd) >= 0)
+				atomic_fetch_sub(&p->sealed_fds, 1);
+		}
+		p->sealed_disk -= disk;
+		atomic_fetch_sub(&p->records, records);
+		start = v[0]->base;
+		to = p->segs[0]->base;
+		pthread_rwlock_unlock(&p->seg_lock);
+	}
+	pthread_mutex_unlock(&p->append_lock);
+	if (!v)
+		return k ? -ENOMEM : 0;
+	/* outside the locks: readers with pinned extents keep their fds */
+	for (size_t i = 0; i < k; i++) {
+		part_unlink_seg(p, v[i]);
+		seg_put(v[i]);
+	}
+	free(v);
+	store_log(p->st, LOG_INFO,
+		  "retention: %s: deleted %zu segment%s, offsets %llu..%llu "
+		  "(%llu records, %llu bytes on disk), by %s; the partition "
+		  "starts at %llu",
+		  p->name, k, k == 1 ? "" : "s", (unsigned long long)start,
+		  (unsigned long long)to, (unsigned long long)records,
+		  (unsigned long long)disk,
+		  by_time ? "retention.ms" : "retention.bytes",
+		  (unsigned long long)to);
+	return (int)k;
 }

@@ -382,6 +382,75 @@ static void *store_syncer(void *arg)
 	return NULL;
 }
 
+/* Take a reference on every partition of the store. */
+static size_t store_all_parts(struct tfs_store *st, struct tfs_part ***out)
+{
+	struct tfs_part **v = NULL, **nv;
+	size_t n = 0, cap = 0;
+
+	pthread_mutex_lock(&st->lock);
+	for (size_t i = 0; i < st->ntopics; i++) {
+		struct tfs_topic *t = st->topics[i];
+
+		pthread_mutex_lock(&t->lock);
+		for (uint32_t j = 0; j < t->nparts; j++) {
+			nv = store_grow(v, &cap, n, sizeof(*v));
+			if (!nv)
+				break;
+			v = nv;
+			tfs_part_ref(t->parts[j], 1);
+			v[n++] = t->parts[j];
+		}
+		pthread_mutex_unlock(&t->lock);
+	}
+	pthread_mutex_unlock(&st->lock);
+	*out = v;
+	return n;
+}
+
+void tfs_store_clean(struct tfs_store *st)
+{
+	struct tfs_part **v;
+	size_t n = store_all_parts(st, &v);
+	struct timespec ts;
+	int64_t now;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	for (size_t i = 0; i < n; i++) {
+		part_retain(v[i], now);
+		tfs_part_put(v[i], 1);
+	}
+	free(v);
+}
+
+/*
+ * The cleaner: once a second, retention deletes what the topics' configs
+ * let go.  Its own thread, so a slow delete never delays the syncer.
+ */
+static void *store_cleaner(void *arg)
+{
+	struct tfs_store *st = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&st->sync_mu);
+	while (!st->stopping) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		store_add_ms(&ts, STORE_CLEAN_MS);
+		while (!st->stopping &&
+		       pthread_cond_timedwait(&st->sync_cond, &st->sync_mu,
+					      &ts) != ETIMEDOUT)
+			;
+		if (st->stopping)
+			break;
+		pthread_mutex_unlock(&st->sync_mu);
+		tfs_store_clean(st);
+		pthread_mutex_lock(&st->sync_mu);
+	}
+	pthread_mutex_unlock(&st->sync_mu);
+	return NULL;
+}
+
 static struct tfs_store *store_alloc(const char *dir,
 				     const struct tfs_store_opts *opts)
 {
@@ -408,6 +477,20 @@ static struct tfs_store *store_alloc(const char *dir,
 	pthread_cond_init(&st->sync_cond, &ca);
 	pthread_condattr_destroy(&ca);
 	return st;
+}
+
+/* Stop and join the syncer and the cleaner. */
+static void store_stop_threads(struct tfs_store *st)
+{
+	pthread_mutex_lock(&st->sync_mu);
+	st->stopping = true;
+	pthread_cond_broadcast(&st->sync_cond);
+	pthread_mutex_unlock(&st->sync_mu);
+	if (st->syncer_started)
+		pthread_join(st->syncer, NULL);
+	if (st->cleaner_started)
+		pthread_join(st->cleaner, NULL);
+	st->syncer_started = st->cleaner_started = false;
 }
 
 /* Free every object without syncing. */
@@ -461,12 +544,17 @@ int tfs_store_open(const char *dir, const struct tfs_store_opts *opts,
 		err = -pthread_create(&st->syncer, NULL, store_syncer, st);
 		st->syncer_started = !err;
 	}
+	if (!err) {
+		err = -pthread_create(&st->cleaner, NULL, store_cleaner, st);
+		st->cleaner_started = !err;
+	}
 	if (err)
 		goto out_free;
 	*out = st;
 	return 0;
 
 out_free:
+	store_stop_threads(st);
 	store_free(st);
 	switch (err) {
 	case -ENOENT:
@@ -483,13 +571,7 @@ out_free:
 
 void tfs_store_close(struct tfs_store *st)
 {
-	if (st->syncer_started) {
-		pthread_mutex_lock(&st->sync_mu);
-		st->stopping = true;
-		pthread_cond_signal(&st->sync_cond);
-		pthread_mutex_unlock(&st->sync_mu);
-		pthread_join(st->syncer, NULL);
-	}
+	store_stop_threads(st);
 	for (size_t i = 0; i < st->ntopics; i++) {
 		struct tfs_topic *t = st->topics[i];
 

@@ -175,6 +175,11 @@ int tfs_store_open(const char *dir, const struct tfs_store_opts *opts,
 /* Sync everything, stop the flusher, free every object (held handles
  * become invalid). */
 void tfs_store_close(struct tfs_store *st);
+/* Run retention once now, as a background thread does every second:
+ * delete the sealed segments at the front of each partition that its
+ * topic's retention.ms or retention.bytes let go (only segments already
+ * synced; sealed segments are synced about 5 s after they roll). */
+void tfs_store_clean(struct tfs_store *st);
 /* Effective options. */
 const struct tfs_store_opts *tfs_store_opts(const struct tfs_store *st);
 /* Sorted names of all topics, malloc'ed; free with tfs_names_free().
