@@ -60,6 +60,11 @@ $(BUILD)/tools/%: tests/tools/%.c $(wildcard tests/tools/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
 
+# zsegbench measures store/zseg.c, so it links the store library.
+$(BUILD)/tools/zsegbench: tests/tools/zsegbench.c $(BUILD)/libtopicfs-store.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(ZSTD_LIBS)
+
 tools: $(TOOL_BIN)
 unit: $(UNIT_BIN)
 
