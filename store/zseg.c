@@ -188,10 +188,10 @@ static int zseg_wr_init(struct zseg_wr *w, uint64_t nframes, int level,
 		return -ENOMEM;
 	if (ZSTD_isError(ZSTD_CCtx_setParameter(
 		    w->cctx, ZSTD_c_compressionLevel, level)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag,
-						1)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx,
-						ZSTD_c_contentSizeFlag, 1)))
+	    ZSTD_isError(
+		    ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1)) ||
+	    ZSTD_isError(
+		    ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_contentSizeFlag, 1)))
 		return -EINVAL;
 	return 0;
 }
@@ -218,8 +218,8 @@ static void zseg_wr_free(struct zseg_wr *w)
  * parameters (the checksum flag).  -EIO short src or zstd error; -ENOMEM;
  * -errno from pread/pwrite.
  */
-static int zseg_wr_frame(struct zseg_wr *w, int src_fd, int dst_fd,
-			 uint64_t i, uint64_t rpos, uint32_t rlen)
+static int zseg_wr_frame(struct zseg_wr *w, int src_fd, int dst_fd, uint64_t i,
+			 uint64_t rpos, uint32_t rlen)
 {
 	unsigned char *e = w->table + i * FMT_ZST_ENT_SIZE;
 	size_t n;
@@ -299,8 +299,8 @@ int zseg_write(int src_fd, uint64_t size, int dst_fd, int level,
 		err = seg_pwrite_all(dst_fd, hdr, sizeof(hdr), 0);
 	for (i = 0; !err && i < nframes; i++) {
 		uint64_t rpos = i * frame_bytes;
-		uint64_t rlen = size - rpos < frame_bytes ? size - rpos
-							  : frame_bytes;
+		uint64_t rlen =
+			size - rpos < frame_bytes ? size - rpos : frame_bytes;
 
 		err = zseg_wr_frame(&w, src_fd, dst_fd, i, rpos,
 				    (uint32_t)rlen);
@@ -322,14 +322,14 @@ static int zseg_hdr_check(const unsigned char *h, char *why, size_t whylen)
 	if (memcmp(h + FMT_ZST_HDR_MAGIC, FMT_ZST_MAGIC, FMT_ZST_MAGIC_LEN))
 		return zseg_why(-EUCLEAN, why, whylen,
 				"no " FMT_ZST_MAGIC " header magic at byte 0");
-	if (zseg_get_le32(h + FMT_ZST_HDR_CRC) !=
-	    crc32c(0, h, FMT_ZST_HDR_CRC))
+	if (zseg_get_le32(h + FMT_ZST_HDR_CRC) != crc32c(0, h, FMT_ZST_HDR_CRC))
 		return zseg_why(-EUCLEAN, why, whylen,
 				"header CRC mismatch at byte %u",
 				FMT_ZST_HDR_CRC);
 	if (v != FMT_ZST_VERSION)
 		return zseg_why(-EPROTONOSUPPORT, why, whylen,
-				"version %u at byte %u; this topicfs reads .zst version %u only",
+				"version %u at byte %u; this topicfs reads "
+				".zst version %u only",
 				v, FMT_ZST_HDR_VERSION, FMT_ZST_VERSION);
 	if (fb == 0 || fb > FMT_ZST_FRAME_MAX)
 		return zseg_why(-EUCLEAN, why, whylen,
@@ -347,15 +347,17 @@ static int zseg_trl_check(const unsigned char *t, uint64_t tpos,
 {
 	*table = zseg_get_le64(t + FMT_ZST_TRL_TABLE);
 	*nframes = zseg_get_le32(t + FMT_ZST_TRL_FRAMES);
-	if (memcmp(t + FMT_ZST_TRL_MAGIC, FMT_ZST_END_MAGIC,
-		   FMT_ZST_MAGIC_LEN))
-		return zseg_why(-EUCLEAN, why, whylen,
-				"no " FMT_ZST_END_MAGIC " trailer magic at byte %llu (torn or truncated file)",
-				(unsigned long long)tpos);
+	if (memcmp(t + FMT_ZST_TRL_MAGIC, FMT_ZST_END_MAGIC, FMT_ZST_MAGIC_LEN))
+		return zseg_why(
+			-EUCLEAN, why, whylen,
+			"no " FMT_ZST_END_MAGIC
+			" trailer magic at byte %llu (torn or truncated file)",
+			(unsigned long long)tpos);
 	if (*table < FMT_ZST_HDR_SIZE || *table > tpos ||
 	    tpos - *table != (uint64_t)*nframes * FMT_ZST_ENT_SIZE)
 		return zseg_why(-EUCLEAN, why, whylen,
-				"trailer at byte %llu: a table of %u frames at byte %llu does not end at the trailer",
+				"trailer at byte %llu: a table of %u frames at "
+				"byte %llu does not end at the trailer",
 				(unsigned long long)tpos, *nframes,
 				(unsigned long long)*table);
 	return 0;
@@ -367,14 +369,16 @@ static int zseg_trl_fields(const unsigned char *t, uint64_t tpos,
 			   const unsigned char *h, char *why, size_t whylen)
 {
 	if (zseg_get_le32(t + FMT_ZST_TRL_ENTSIZE) != FMT_ZST_ENT_SIZE)
-		return zseg_why(-EUCLEAN, why, whylen,
-				"trailer at byte %llu: entry size %u, expected %u",
-				(unsigned long long)tpos,
-				zseg_get_le32(t + FMT_ZST_TRL_ENTSIZE),
-				FMT_ZST_ENT_SIZE);
+		return zseg_why(
+			-EUCLEAN, why, whylen,
+			"trailer at byte %llu: entry size %u, expected %u",
+			(unsigned long long)tpos,
+			zseg_get_le32(t + FMT_ZST_TRL_ENTSIZE),
+			FMT_ZST_ENT_SIZE);
 	if (memcmp(t + FMT_ZST_TRL_HDRCRC, h + FMT_ZST_HDR_CRC, 4))
 		return zseg_why(-EUCLEAN, why, whylen,
-				"trailer at byte %llu belongs to another header (header CRC %08x, trailer says %08x)",
+				"trailer at byte %llu belongs to another "
+				"header (header CRC %08x, trailer says %08x)",
 				(unsigned long long)tpos,
 				zseg_get_le32(h + FMT_ZST_HDR_CRC),
 				zseg_get_le32(t + FMT_ZST_TRL_HDRCRC));
@@ -383,9 +387,9 @@ static int zseg_trl_fields(const unsigned char *t, uint64_t tpos,
 
 /* Decode table entry i (at file offset tpos) into z->frames[i], expecting
  * the frame at file offset coff and raw offset roff.  -EUCLEAN with why. */
-static int zseg_ent_decode(struct zseg *z, const unsigned char *e,
-			   uint32_t i, uint64_t tpos, uint64_t coff,
-			   uint64_t roff, char *why, size_t whylen)
+static int zseg_ent_decode(struct zseg *z, const unsigned char *e, uint32_t i,
+			   uint64_t tpos, uint64_t coff, uint64_t roff,
+			   char *why, size_t whylen)
 {
 	struct zseg_frame *f = &z->frames[i];
 
@@ -396,18 +400,21 @@ static int zseg_ent_decode(struct zseg *z, const unsigned char *e,
 	f->roff = roff;
 	if (f->coff != coff)
 		return zseg_why(-EUCLEAN, why, whylen,
-				"frame %u (table byte %llu) starts at byte %llu, expected byte %llu",
+				"frame %u (table byte %llu) starts at byte "
+				"%llu, expected byte %llu",
 				i, (unsigned long long)tpos,
 				(unsigned long long)f->coff,
 				(unsigned long long)coff);
 	if (f->rlen == 0 || f->rlen > z->frame_bytes)
 		return zseg_why(-EUCLEAN, why, whylen,
-				"frame %u (table byte %llu): raw length %u is outside 1..%u",
+				"frame %u (table byte %llu): raw length %u is "
+				"outside 1..%u",
 				i, (unsigned long long)tpos, f->rlen,
 				z->frame_bytes);
 	if (f->clen == 0 || f->clen > ZSTD_compressBound(f->rlen))
 		return zseg_why(-EUCLEAN, why, whylen,
-				"frame %u (table byte %llu): %u compressed bytes cannot hold %u raw bytes",
+				"frame %u (table byte %llu): %u compressed "
+				"bytes cannot hold %u raw bytes",
 				i, (unsigned long long)tpos, f->clen, f->rlen);
 	return 0;
 }
@@ -430,7 +437,8 @@ static int zseg_table_load(struct zseg *z, uint64_t table, uint64_t tpos,
 	if (!err && zseg_get_le32(t + FMT_ZST_TRL_CRC) !=
 			    crc32c(crc32c(0, raw, tlen), t, FMT_ZST_TRL_CRC))
 		err = zseg_why(-EUCLEAN, why, whylen,
-			       "frame table or trailer CRC mismatch (table at byte %llu, trailer at byte %llu)",
+			       "frame table or trailer CRC mismatch (table at "
+			       "byte %llu, trailer at byte %llu)",
 			       (unsigned long long)table,
 			       (unsigned long long)tpos);
 	if (!err)
@@ -446,12 +454,14 @@ static int zseg_table_load(struct zseg *z, uint64_t table, uint64_t tpos,
 	free(raw);
 	if (!err && coff != table)
 		err = zseg_why(-EUCLEAN, why, whylen,
-			       "frames end at byte %llu but the table starts at byte %llu",
+			       "frames end at byte %llu but the table starts "
+			       "at byte %llu",
 			       (unsigned long long)coff,
 			       (unsigned long long)table);
 	if (!err && roff != z->raw_size)
 		err = zseg_why(-EUCLEAN, why, whylen,
-			       "frames hold %llu raw bytes; the header says %llu at byte %u",
+			       "frames hold %llu raw bytes; the header says "
+			       "%llu at byte %u",
 			       (unsigned long long)roff,
 			       (unsigned long long)z->raw_size,
 			       FMT_ZST_HDR_RAWSIZE);
@@ -497,7 +507,8 @@ int zseg_open(int fd, struct zseg **out, char *why, size_t whylen)
 	size = (uint64_t)sb.st_size;
 	if (size < FMT_ZST_HDR_SIZE + FMT_ZST_TRL_SIZE)
 		return zseg_why(-EUCLEAN, why, whylen,
-				"file ends at byte %llu, before a header and trailer (%u bytes)",
+				"file ends at byte %llu, before a header and "
+				"trailer (%u bytes)",
 				(unsigned long long)size,
 				FMT_ZST_HDR_SIZE + FMT_ZST_TRL_SIZE);
 	tpos = size - FMT_ZST_TRL_SIZE;
@@ -625,8 +636,7 @@ static int zseg_unzstd(ZSTD_DCtx *d, const unsigned char *src,
 {
 	size_t n;
 
-	if (f->clen <= ZSEG_FHD_POS ||
-	    zseg_get_le32(src) != ZSTD_MAGICNUMBER ||
+	if (f->clen <= ZSEG_FHD_POS || zseg_get_le32(src) != ZSTD_MAGICNUMBER ||
 	    !(src[ZSEG_FHD_POS] & ZSEG_FHD_CHECKSUM) ||
 	    ZSTD_findFrameCompressedSize(src, f->clen) != f->clen ||
 	    ZSTD_getFrameContentSize(src, f->clen) != f->rlen)

@@ -66,7 +66,9 @@ uint64_t zseg_decoded(struct zseg *z);
  * cover them.  A read that covers a whole frame decompresses it straight
  * into buf; a partial one goes through a small per-zseg cache of
  * ZSEG_CACHE_SLOTS decoded frames, so 128 KiB sequential reads decode each
- * frame once.  Safe from many threads at once.
+ * frame once.  Safe from many threads at once.  Bytes of buf past the
+ * count returned (on a short read or an error) are unspecified: a whole
+ * frame that fails its checks may have been partly decoded into them.
  * @param[out] bad  on -EIO, the raw position of the damaged frame's first
  *		    byte (may be NULL)
  * @return bytes copied: len, or fewer at the raw end (0 at or past it), or
@@ -93,7 +95,9 @@ void zseg_trim(struct zseg *z);
 void zseg_close(struct zseg *z);
 
 /* Free the idle decompression contexts of the process-wide pool (at store
- * close, and for leak checkers); contexts in use are kept. */
+ * close, and for leak checkers); contexts in use are kept.  The pool keeps
+ * at most 8 idle contexts, each a ZSTD_DCtx (~96 KiB) and a buffer for
+ * one compressed frame (~257 KiB at ZSEG_FRAME_BYTES). */
 void zseg_pool_drain(void);
 
 #endif /* TOPICFS_STORE_ZSEG_H */

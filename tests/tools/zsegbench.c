@@ -29,10 +29,10 @@ static double now_s(void)
 /* JSON lines of a click stream, n bytes (the last line cut). */
 static void gen_json(unsigned char *buf, size_t n)
 {
-	static const char *ev[] = { "click", "view", "purchase", "login",
-				    "logout", "search" };
-	static const char *path[] = { "/", "/cart", "/item/", "/search?q=",
-				      "/account" };
+	static const char *ev[] = { "click", "view",   "purchase",
+				    "login", "logout", "search" };
+	static const char *path[] = { "/", "/cart", "/item/",
+				      "/search?q=", "/account" };
 	uint64_t x = 88172645463325252ull;
 	char line[512];
 	size_t done = 0;
@@ -54,7 +54,8 @@ static void gen_json(unsigned char *buf, size_t n)
 			(unsigned long long)(1700000000000ull + i * 3 + x % 5),
 			(unsigned long long)(x % 200000),
 			(unsigned long long)(x * 2654435761u), ev[x % 6],
-			path[(x >> 8) % 5], (unsigned long long)((x >> 16) % 9999),
+			path[(x >> 8) % 5],
+			(unsigned long long)((x >> 16) % 9999),
 			(unsigned long long)((x >> 24) % 1000),
 			(unsigned long long)((x >> 40) % 100),
 			(x >> 50) % 10 ? "true" : "false");
@@ -93,8 +94,8 @@ static double rand_read(struct zseg *z, size_t n, int reads)
 	double t0 = now_s();
 
 	for (int i = 0; i < reads; i++)
-		if (zseg_pread(z, buf, sizeof(buf),
-			       (uint64_t)rand_r(&seed) % n, NULL) < 0)
+		if (zseg_pread(z, buf, sizeof(buf), (uint64_t)rand_r(&seed) % n,
+			       NULL) < 0)
 			return -1;
 	return reads / (now_s() - t0);
 }
@@ -134,7 +135,8 @@ int main(int argc, char **argv)
 	int src = memfd_create("zsegbench.log", 0), rc = 0;
 
 	if (!data || src < 0 || n == 0) {
-		fprintf(stderr, "usage: zsegbench [MiB [frame KiB [level...]]]\n");
+		fprintf(stderr,
+			"usage: zsegbench [MiB [frame KiB [level...]]]\n");
 		return 2;
 	}
 	gen_json(data, n);

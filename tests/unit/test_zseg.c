@@ -27,9 +27,9 @@
 #include "format.h"
 #include "zseg.h"
 
-#define F ZSEG_FRAME_BYTES /* the default frame, for the big cases */
-#define SMALL_F 512u	   /* frame of the byte-by-byte damage cases */
-#define SMALL_N 1800u	   /* 3.5 small frames */
+#define F	ZSEG_FRAME_BYTES /* the default frame, for the big cases */
+#define SMALL_F 512u		 /* frame of the byte-by-byte damage cases */
+#define SMALL_N 1800u		 /* 3.5 small frames */
 
 /* ---- helpers --------------------------------------------------------- */
 
@@ -62,7 +62,8 @@ static void gen_json(unsigned char *buf, size_t n, uint64_t seed)
 			(unsigned long long)(1700000000000ull + i * 37),
 			(unsigned long long)((i * 7919) % 50000),
 			ev[(i * 31) % 4], (unsigned long long)((i * 13) % 500),
-			(unsigned long long)(i % 100), i % 3 ? "true" : "false");
+			(unsigned long long)(i % 100),
+			i % 3 ? "true" : "false");
 		size_t k = (size_t)len < n - done ? (size_t)len : n - done;
 
 		memcpy(buf + done, line, k);
@@ -307,7 +308,7 @@ static void test_boundaries(void **state)
 		if (k)
 			check_read(z, b->data, b->n, e - 7, F + 14);
 	}
-	check_read(z, b->data, b->n, 1, b->n - 2); /* all four */
+	check_read(z, b->data, b->n, 1, b->n - 2);  /* all four */
 	check_read(z, b->data, b->n, 3 * F - 3, F); /* into the half */
 	zseg_close(z);
 }
@@ -359,11 +360,11 @@ static void test_cache(void **state)
 /* ---- concurrent readers ---------------------------------------------- */
 
 struct reader {
-	struct big *b;	     /* the data */
-	struct zseg *z;	     /* shared */
-	unsigned seed;	     /* for this thread's positions */
-	int reads;	     /* reads to do */
-	int bad;	     /* wrong results seen (out) */
+	struct big *b;	/* the data */
+	struct zseg *z; /* shared */
+	unsigned seed;	/* for this thread's positions */
+	int reads;	/* reads to do */
+	int bad;	/* wrong results seen (out) */
 };
 
 static void *reader_main(void *arg)
@@ -375,7 +376,7 @@ static void *reader_main(void *arg)
 	for (int i = 0; i < r->reads && buf; i++) {
 		uint64_t pos = (uint64_t)rand_r(&r->seed) % (r->b->n + 10);
 		size_t len = (size_t)rand_r(&r->seed) % cap;
-		size_t want = pos >= r->b->n ? 0
+		size_t want = pos >= r->b->n	    ? 0
 			      : len < r->b->n - pos ? len
 						    : r->b->n - pos;
 		ssize_t got = zseg_pread(r->z, buf, len, pos, NULL);
@@ -400,11 +401,11 @@ static void test_threads(void **state)
 	pthread_t th[8];
 
 	for (int i = 0; i < 8; i++) {
-		r[i] = (struct reader){ .b = b, .z = z, .seed = 1000u + i,
-					.reads = 150 };
-		assert_int_equal(pthread_create(&th[i], NULL, reader_main,
-						&r[i]),
-				 0);
+		r[i] = (struct reader){
+			.b = b, .z = z, .seed = 1000u + i, .reads = 150
+		};
+		assert_int_equal(
+			pthread_create(&th[i], NULL, reader_main, &r[i]), 0);
 	}
 	for (int i = 0; i < 8; i++) {
 		pthread_join(th[i], NULL);
@@ -493,9 +494,9 @@ static void flip_every_byte(bool json)
 			harmless++;
 		} else {
 			assert_int_equal(got % SMALL_F, 0);
-			assert_int_equal(zseg_pread(z, buf, 1, (uint64_t)got,
-						    &bad),
-					 -EIO);
+			assert_int_equal(
+				zseg_pread(z, buf, 1, (uint64_t)got, &bad),
+				-EIO);
 			assert_int_equal(bad, (uint64_t)got);
 			assert_int_equal(zseg_verify(z, &bad), -EIO);
 			assert_int_equal(bad, (uint64_t)got);
