@@ -194,6 +194,10 @@ static void read_splice(fuse_req_t req, struct tfs_part *p, size_t size,
 	bv->count = n;
 	for (size_t i = 0; i < n; i++) {
 		bv->buf[i].size = ext[i].len;
+		if (ext[i].mem) { /* decompressed: a copy is unavoidable */
+			bv->buf[i].mem = ext[i].mem;
+			continue;
+		}
 		bv->buf[i].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		bv->buf[i].fd = ext[i].fd;
 		bv->buf[i].pos = (off_t)ext[i].pos;

@@ -10,7 +10,10 @@
 
 /* ---- the data directory ---------------------------------------------- */
 
-#define FMT_VERSION	 1u		      /* the one version we read */
+#define FMT_VERSION	 2u		      /* the version we write */
+#define FMT_VERSION_OLDEST 1u		      /* the oldest we read (and
+						 upgrade: 2 adds .zst,
+						 .deleted, TOPIC/.config) */
 #define FMT_FILE	 ".topicfs"	      /* DATADIR/.topicfs */
 #define FMT_FILE_TMP	 ".topicfs.tmp"	      /* its temp while replaced */
 #define FMT_FILE_PREFIX	 "topicfs-format "    /* then the version, '\n' */

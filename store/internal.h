@@ -50,6 +50,9 @@ struct tfs_seg {
 				     epoch); 0 while empty; for segment.ms */
 	_Atomic int64_t last_ms;  /* time of the newest record; for
 				     retention.ms */
+	struct zseg *z;		  /* the compressed form (<base>.zst, the
+				     .log is gone), or NULL; set once by the
+				     cleaner under part->seg_lock exclusive */
 };
 
 struct tfs_part {
@@ -138,7 +141,9 @@ struct tfs_store {
 	struct tfs_part *dead_parts;   /* deleted, still referenced */
 	pthread_mutex_t sync_mu;       /* a leaf lock for the two below */
 	pthread_cond_t sync_cond;      /* wakes the syncer to stop */
-	bool stopping;		       /* tfs_store_close is running */
+	_Atomic bool stopping;	       /* tfs_store_close is running (set
+					  under sync_mu; the cleaner polls
+					  it between segments) */
 	bool syncer_started;	       /* syncer is valid and joinable */
 	pthread_t syncer;	       /* syncs sealed segments in the
 					  background, and every flush_ms */
@@ -223,6 +228,10 @@ struct part_early {
  * retention.bytes (the rest still hold that many bytes) let go; the start
  * offset moves up, logged.  @return segments deleted, or -ENOMEM. */
 int part_retain(struct tfs_part *p, int64_t now_ms);
+/* With compression=zstd, rewrite p's sealed, synced segments as
+ * <base>.zst (checked frame by frame before the .log goes), oldest first,
+ * until none is left or *stop.  @return segments compressed. */
+int part_compress(struct tfs_part *p, const _Atomic bool *stop);
 /* Sync the sealed segments not yet synced that were sealed at least
  * min_age_ms ago, and mark them; the syncer's work (tfs_part_sync passes
  * 0).  -errno of the first failure (logged). */
@@ -236,10 +245,16 @@ int seg_path(char *buf, size_t size, const char *dir, uint64_t base,
 /* Parse a segment file name; 0 with *base and *is_log (.log, else .idx),
  * or -EINVAL. */
 int seg_parse_name(const char *name, uint64_t *base, bool *is_log);
+/* Parse a compressed segment's name "<base>.zst"; 0 with *base, or
+ * -EINVAL. */
+int seg_parse_zst(const char *name, uint64_t *base);
 /* Create empty segment files (the index with its header) in p->path. */
 int seg_create(struct tfs_part *p, uint64_t base, struct tfs_seg **out);
 /* Open a sealed segment after checking it against its index; -EUCLEAN. */
 int seg_open_sealed(struct tfs_part *p, uint64_t base, struct tfs_seg **out);
+/* Open a compressed sealed segment (<base>.zst, no .log) after checking
+ * its layout and its index; -EUCLEAN. */
+int seg_open_zst(struct tfs_part *p, uint64_t base, struct tfs_seg **out);
 /* Open the active segment, recovering its torn tail (recovery.c). */
 int seg_open_active(struct tfs_part *p, uint64_t base, struct tfs_seg **out);
 /* Allocate a segment object with no files. */

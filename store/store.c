@@ -16,6 +16,7 @@
 
 #include "format.h"
 #include "internal.h"
+#include "zseg.h"
 
 void store_log(struct tfs_store *st, int prio, const char *fmt, ...)
 {
@@ -166,12 +167,20 @@ static int store_parse_format(struct tfs_store *st, const char *text)
 	v = strtoul(text + pl, &end, 10);
 	if (errno || (*end != '\n' && *end != '\0'))
 		goto out_bad;
-	if (v != FMT_VERSION) {
+	if (v < FMT_VERSION_OLDEST || v > FMT_VERSION) {
 		store_log(st, LOG_ERR,
 			  "%s: data dir format version %lu found; this topicfs "
-			  "supports format version %u only",
-			  st->dir, v, FMT_VERSION);
+			  "supports format versions %u to %u",
+			  st->dir, v, FMT_VERSION_OLDEST, FMT_VERSION);
 		return -EPROTONOSUPPORT;
+	}
+	if (v < FMT_VERSION) {
+		/* every version-1 dir is a valid version-2 dir; the new
+		 * number keeps older topicfs from misreading what 2 adds */
+		store_log(st, LOG_NOTICE,
+			  "%s: upgrading the data dir from format %lu to %u",
+			  st->dir, v, FMT_VERSION);
+		return store_write_format(st);
 	}
 	return 0;
 
@@ -419,6 +428,7 @@ void tfs_store_clean(struct tfs_store *st)
 	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	for (size_t i = 0; i < n; i++) {
 		part_retain(v[i], now);
+		part_compress(v[i], &st->stopping);
 		tfs_part_put(v[i], 1);
 	}
 	free(v);
@@ -426,7 +436,8 @@ void tfs_store_clean(struct tfs_store *st)
 
 /*
  * The cleaner: once a second, retention deletes what the topics' configs
- * let go.  Its own thread, so a slow delete never delays the syncer.
+ * let go, and sealed segments of compression=zstd topics are compressed.
+ * Its own thread, so slow work never delays the syncer.
  */
 static void *store_cleaner(void *arg)
 {
@@ -579,6 +590,7 @@ void tfs_store_close(struct tfs_store *st)
 			tfs_part_sync(t->parts[j]);
 	}
 	store_free(st);
+	zseg_pool_drain(); /* idle decompression contexts */
 }
 
 const struct tfs_store_opts *tfs_store_opts(const struct tfs_store *st)

@@ -43,6 +43,8 @@
 /* Default and smallest segment size. */
 #define TFS_DEFAULT_SEGMENT_BYTES (64ull << 20)
 #define TFS_MIN_SEGMENT_BYTES 4096ull
+/* Most decompressed bytes one tfs_part_read_map() returns. */
+#define TFS_MAP_MEM_MAX (1u << 20)
 /* Offset meaning "wherever the end is" for tfs_part_append(). */
 #define TFS_OFFSET_ANY UINT64_MAX
 
@@ -139,13 +141,16 @@ struct tfs_part_info {
 				creation time if none */
 };
 
-/* A piece of a read: len bytes at file position pos of fd.  seg is pinned
- * (the fd stays open) until tfs_part_read_unmap(). */
+/* A piece of a read: len bytes at file position pos of fd, or, for a
+ * compressed segment, len bytes at mem (a decompressed copy; fd is -1).
+ * seg is pinned (the fd stays open) and mem allocated until
+ * tfs_part_read_unmap(). */
 struct tfs_extent {
 	int fd;
 	uint64_t pos;
 	size_t len;
 	struct tfs_seg *seg;
+	void *mem;
 };
 
 /* ---- errors ---------------------------------------------------------- */
@@ -274,10 +279,15 @@ ssize_t tfs_part_write_at(struct tfs_part *p, const void *buf, size_t len,
 			  uint64_t off);
 /*
  * Map up to len bytes from offset off onto at most max extents (pinned
- * segment files), for a zero-copy reply.  Fewer bytes than asked are mapped
- * only at the end of the partition or when max extents run out.
+ * segment files), for a zero-copy reply; bytes of compressed segments are
+ * decompressed into memory extents (at most TFS_MAP_MEM_MAX per call).
+ * Fewer bytes than asked are mapped at the end of the partition, when max
+ * extents run out, after TFS_MAP_MEM_MAX decompressed bytes, and before a
+ * damaged range (the next call fails with -EIO).
  * @return bytes mapped (0 at or past the end), *n extents filled;
- *   -ERANGE off is below the start; -EMFILE/-EIO opening a segment failed.
+ *   -ERANGE off is below the start; -EIO off is in a damaged range
+ *   (logged with the file and offset), or a segment could not be opened;
+ *   -EMFILE; -ENOMEM.
  */
 ssize_t tfs_part_read_map(struct tfs_part *p, uint64_t off, size_t len,
 			  struct tfs_extent *ext, size_t max, size_t *n);
