@@ -27,6 +27,11 @@
 
 #include "topicfs/store.h"
 
+/* A damaged range of a segment: positions [lo, hi) read as EIO. */
+struct seg_bad {
+	uint64_t lo, hi;
+};
+
 /* One segment: DIR/<base>.log (record bytes) and DIR/<base>.idx. */
 struct tfs_seg {
 	uint64_t base;		  /* partition offset of .log byte 0;
@@ -53,6 +58,16 @@ struct tfs_seg {
 	struct zseg *z;		  /* the compressed form (<base>.zst, the
 				     .log is gone), or NULL; set once by the
 				     cleaner under part->seg_lock exclusive */
+	uint64_t check_size;	  /* data bytes present at load, checked
+				     against the index at the first read;
+				     later appends are CRC'd as they come;
+				     immutable */
+	_Atomic bool checked;	  /* [0, check_size) is checked (or needs
+				     no check); release-stored after bad */
+	pthread_mutex_t vfy_lock; /* serialises the check */
+	struct seg_bad *bad;	  /* damaged ranges, ascending; written
+				     only before checked is set */
+	size_t nbad;		  /* entries of bad */
 };
 
 struct tfs_part {
@@ -306,6 +321,20 @@ int seg_ent_decode(const unsigned char *raw, struct seg_entry *e);
 /* Full pread/pwrite loops; -errno, or -EIO on a premature end of file. */
 int seg_pread_all(int fd, void *buf, size_t len, uint64_t pos);
 int seg_pwrite_all(int fd, const void *buf, size_t len, uint64_t pos);
+
+/* ---- verify.c -------------------------------------------------------- */
+
+/* Check seg's records in [0, check_size) against their index CRCs, once;
+ * damaged records become damaged ranges (logged with file and offset).
+ * Sets checked, unless the files cannot be opened (then the next read
+ * tries again). */
+void vfy_segment(struct tfs_part *p, struct tfs_seg *seg);
+/* Damage the whole segment (its files are missing or do not match its
+ * index; why says how), logged; sets checked. */
+void vfy_mark_all(struct tfs_part *p, struct tfs_seg *seg, const char *why);
+/* How much of [pos, pos + len) of a checked segment reads before a
+ * damaged range: len, fewer, or -EIO when pos is in one. */
+ssize_t vfy_clip(const struct tfs_seg *seg, uint64_t pos, size_t len);
 
 /* ---- recovery.c ------------------------------------------------------ */
 

@@ -294,7 +294,27 @@ static int part_push_seg(struct tfs_part *p, struct tfs_seg *seg)
 	return 0;
 }
 
-/* Segment i must start where segment i-1 ends. */
+/* A damaged stand-in for [base, base + size): its files are missing or
+ * do not match its index; it reads as EIO. */
+static int part_push_damaged(struct tfs_part *p, uint64_t base, uint64_t size,
+			     const char *why)
+{
+	struct tfs_seg *seg = seg_alloc(base);
+	int err;
+
+	if (!seg)
+		return -ENOMEM;
+	atomic_store(&seg->size, size);
+	atomic_store(&seg->synced, true);
+	vfy_mark_all(p, seg, why);
+	err = part_push_seg(p, seg);
+	if (err)
+		seg_put(seg);
+	return err;
+}
+
+/* Segment i must start where segment i-1 ends; a gap (a segment's files
+ * are gone) becomes a damaged stand-in, an overlap refuses the mount. */
 static int part_check_gap(struct tfs_part *p, uint64_t base)
 {
 	struct tfs_seg *prev;
@@ -306,6 +326,9 @@ static int part_check_gap(struct tfs_part *p, uint64_t base)
 	prev_end = prev->base + atomic_load(&prev->size);
 	if (prev_end == base)
 		return 0;
+	if (prev_end < base)
+		return part_push_damaged(p, prev_end, base - prev_end,
+					 "no files for these offsets");
 	store_log(p->st, LOG_ERR,
 		  "%s/%020llu%s: segment starts at offset %llu but the "
 		  "previous segment ends at offset %llu",
@@ -410,6 +433,14 @@ static int part_open_segs(struct tfs_part *p, const struct part_bases *b,
 		err = part_check_gap(p, b->v[i]);
 		if (!err)
 			err = part_open_seg(p, b->v[i], last, zst, &seg);
+		if (err == -EUCLEAN && !last) {
+			/* a sealed segment's damage is its own: the rest of
+			 * the partition stays readable */
+			err = part_push_damaged(p, b->v[i],
+						b->v[i + 1] - b->v[i],
+						"see the message before");
+			continue;
+		}
 		if (err)
 			return err;
 		err = part_push_seg(p, seg);
@@ -526,7 +557,8 @@ int part_unlink(struct tfs_part *p)
 	pthread_rwlock_wrlock(&p->seg_lock);
 	/* open handles keep reading the unlinked files through these fds */
 	for (size_t i = 0; i < p->nsegs && !err; i++) {
-		int fd = p->segs[i]->z ? 0 : seg_data_fd(p, p->segs[i]);
+		struct tfs_seg *seg = p->segs[i];
+		int fd = seg->z || seg->nbad ? 0 : seg_data_fd(p, seg);
 
 		err = fd < 0 ? fd : 0;
 	}
@@ -843,10 +875,24 @@ static ssize_t part_map_locked(struct tfs_part *p, uint64_t off, size_t len,
 		size_t take;
 		int fd;
 
+		ssize_t clip;
+
 		if (off >= seg_end)
 			continue;
+		if (!atomic_load_explicit(&seg->checked, memory_order_acquire))
+			break; /* checked at the next read (tfs_part_read_map) */
 		take = seg_end - off < len - got ? (size_t)(seg_end - off)
 						 : len - got;
+		clip = seg->nbad ? vfy_clip(seg, off - seg->base, take)
+				 : (ssize_t)take;
+		if (clip < 0 && !got) {
+			tfs_part_read_unmap(ext, *n);
+			*n = 0;
+			return clip;
+		}
+		if (clip <= 0)
+			break; /* a short read; the next one reports it */
+		take = (size_t)clip;
 		if (seg->z) {
 			if (mem)
 				break; /* one decompressed extent per call */
@@ -876,6 +922,8 @@ static ssize_t part_map_locked(struct tfs_part *p, uint64_t off, size_t len,
 		(*n)++;
 		got += take;
 		off += take;
+		if (take < seg_end - (off - take) && got < len)
+			break; /* clipped before a damaged range */
 	}
 	return (ssize_t)got;
 }
@@ -932,8 +980,25 @@ ssize_t tfs_part_read_map(struct tfs_part *p, uint64_t off, size_t len,
 	uint64_t end;
 
 	*n = 0;
+again:
 	pthread_rwlock_rdlock(&p->seg_lock);
 	end = atomic_load_explicit(&p->end, memory_order_acquire);
+	if (off >= p->segs[0]->base && off < end) {
+		struct tfs_seg *seg = p->segs[part_find_seg(p, off)];
+
+		if (!atomic_load_explicit(&seg->checked,
+					  memory_order_acquire)) {
+			/* first read of it: check its records, unlocked */
+			seg_pin(seg);
+			pthread_rwlock_unlock(&p->seg_lock);
+			vfy_segment(p, seg);
+			ret = atomic_load(&seg->checked) ? 0 : -EIO;
+			seg_put(seg);
+			if (ret)
+				return ret;
+			goto again;
+		}
+	}
 	if (off < p->segs[0]->base)
 		ret = -ERANGE;
 	else if (off < end && max > 0 && len > 0) {
@@ -1280,7 +1345,9 @@ static struct tfs_seg *part_next_raw(struct tfs_part *p)
 	for (size_t i = 0; i + 1 < p->nsegs && !seg; i++) {
 		struct tfs_seg *s = p->segs[i];
 
-		if (!s->z && atomic_load(&s->synced) && atomic_load(&s->size))
+		if (!s->z && atomic_load(&s->synced) &&
+		    atomic_load(&s->size) &&
+		    !(atomic_load(&s->checked) && s->nbad))
 			seg = s;
 	}
 	if (seg)
@@ -1349,6 +1416,13 @@ static int part_compress_one(struct tfs_part *p)
 
 	if (!seg)
 		return 0;
+	/* never launder damage into a fresh, valid .zst */
+	vfy_segment(p, seg);
+	if (!atomic_load(&seg->checked) || seg->nbad) {
+		err = atomic_load(&seg->checked) ? 1 : -EIO;
+		seg_put(seg);
+		return err; /* damaged ones stay raw; go on to the next */
+	}
 	raw = atomic_load(&seg->size);
 	err = part_write_zst(p, seg, &z);
 	if (err) {

@@ -225,6 +225,8 @@ struct tfs_seg *seg_alloc(uint64_t base)
 	atomic_init(&seg->fd, -1);
 	seg->idx_fd = -1;
 	atomic_init(&seg->refs, 1);
+	atomic_init(&seg->checked, true);
+	pthread_mutex_init(&seg->vfy_lock, NULL);
 	return seg;
 }
 
@@ -414,9 +416,19 @@ int seg_open_sealed(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
 	err = seg_path(lpath, sizeof(lpath), p->path, base, FMT_LOG_SUFFIX);
 	if (err)
 		return err;
-	if (stat(lpath, &lst))
-		return -errno;
-	return seg_open_index(p, base, (uint64_t)lst.st_size, out);
+	if (stat(lpath, &lst)) {
+		err = -errno;
+		store_log(p->st, LOG_ERR, "%s/%020llu%s: %s", p->name,
+			  (unsigned long long)base, FMT_LOG_SUFFIX,
+			  strerror(-err));
+		return err == -ENOENT ? -EUCLEAN : err;
+	}
+	err = seg_open_index(p, base, (uint64_t)lst.st_size, out);
+	if (!err) { /* its records are checked at the first read */
+		(*out)->check_size = (uint64_t)lst.st_size;
+		atomic_store(&(*out)->checked, (*out)->check_size == 0);
+	}
+	return err;
 }
 
 int seg_open_zst(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
@@ -492,6 +504,9 @@ int seg_open_active(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
 	if (err)
 		goto out_free;
 	seg_load_times(seg, seg->idx_fd);
+	/* recovery checked the tail; the rest is checked at the first read */
+	seg->check_size = atomic_load(&seg->size);
+	atomic_store(&seg->checked, seg->check_size == 0);
 	*out = seg;
 	return 0;
 
@@ -679,6 +694,8 @@ void seg_put(struct tfs_seg *seg)
 	if (seg->z)
 		zseg_close(seg->z);
 	seg_seal(seg);
+	pthread_mutex_destroy(&seg->vfy_lock);
+	free(seg->bad);
 	free(seg);
 }
 
