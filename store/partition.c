@@ -1050,7 +1050,8 @@ ssize_t tfs_part_pread(struct tfs_part *p, void *buf, size_t len, uint64_t off)
 		}
 		tfs_part_read_unmap(ext, n);
 	}
-	if (err && err != -ERANGE)
+	/* damage was logged once when it was found */
+	if (err && err != -ERANGE && err != -EIO)
 		store_log(p->st, LOG_ERR, "%s: read at offset %llu: %s",
 			  p->name, (unsigned long long)(off + done),
 			  tfs_strerror(err));
