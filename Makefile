@@ -1,6 +1,7 @@
 # topicfs - a FUSE filesystem that turns a directory into a commit log.
 #
-#   make            build the daemon (build/topicfs) and the store library
+#   make            build the daemon (build/topicfs), the checker
+#                   (build/topicfs-fsck) and the store library
 #   make deps       install missing Debian packages (idempotent, apt-get)
 #   make run        deps + build + mount ./data at ./mnt in the foreground
 #   make test       deps + build + unit, integration and sanitizer tests
@@ -31,7 +32,7 @@ LDFLAGS ?=
 ALL_LDFLAGS := $(LDFLAGS) $(SAN) -pthread
 
 STORE_SRC := $(wildcard store/*.c)
-FS_SRC    := $(filter-out fs/main.c,$(wildcard fs/*.c))
+FS_SRC    := $(filter-out fs/main.c fs/fsck.c,$(wildcard fs/*.c))
 STORE_OBJ := $(STORE_SRC:%.c=$(BUILD)/%.o)
 FS_OBJ    := $(FS_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -39,7 +40,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-all: $(BUILD)/topicfs $(BUILD)/libtopicfs-store.a
+all: $(BUILD)/topicfs $(BUILD)/topicfs-fsck $(BUILD)/libtopicfs-store.a
 
 $(BUILD)/%.o: %.c $(wildcard include/topicfs/*.h store/*.h fs/*.h)
 	@mkdir -p $(dir $@)
@@ -50,6 +51,9 @@ $(BUILD)/libtopicfs-store.a: $(STORE_OBJ)
 
 $(BUILD)/topicfs: $(BUILD)/fs/main.o $(FS_OBJ) $(BUILD)/libtopicfs-store.a
 	$(CC) -o $@ $^ $(ALL_LDFLAGS) $(FUSE_LIBS)
+
+$(BUILD)/topicfs-fsck: $(BUILD)/fs/fsck.o $(BUILD)/libtopicfs-store.a
+	$(CC) -o $@ $^ $(ALL_LDFLAGS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(FS_OBJ) $(BUILD)/libtopicfs-store.a
 	@mkdir -p $(dir $@)
@@ -90,7 +94,9 @@ bench: deps
 
 install: all
 	install -D -m 0755 $(BUILD)/topicfs $(DESTDIR)$(PREFIX)/bin/topicfs
+	install -D -m 0755 $(BUILD)/topicfs-fsck $(DESTDIR)$(PREFIX)/sbin/topicfs-fsck
 	install -D -m 0644 docs/topicfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/topicfs.1
+	install -D -m 0644 docs/topicfs-fsck.8 $(DESTDIR)$(PREFIX)/share/man/man8/topicfs-fsck.8
 
 format:
 	clang-format -i fs/*.c fs/*.h store/*.c store/*.h include/topicfs/*.h tests/unit/*.c tests/tools/*.c
