@@ -91,7 +91,8 @@ static void fsck_print_part(const struct tfs_check_part *p)
 	else if (p->status == TFS_CHECK_DAMAGED)
 		printf("; first damage at %s", p->bad_file);
 	if (p->bad_records)
-		printf("; %llu bad records", (unsigned long long)p->bad_records);
+		printf("; bad records: %llu",
+		       (unsigned long long)p->bad_records);
 	putchar('\n');
 }
 
