@@ -39,7 +39,9 @@ struct check {
 	tfs_check_report_fn fn;	    /* the caller's callback, or NULL */
 	void *arg;		    /* passed to fn */
 	struct tfs_check_summary sum; /* counts so far */
-	unsigned char *data;	    /* CHECK_DATA_CHUNK bytes: .log reads */
+	unsigned char *data;	    /* .log reads; grown to at most
+				       CHECK_DATA_CHUNK bytes as needed */
+	size_t data_cap;	    /* allocated bytes of data */
 	unsigned char *ents;	    /* CHECK_BATCH index entries */
 };
 
@@ -215,13 +217,34 @@ static void check_seg_damage(struct check_seg *s, enum tfs_check_what what,
 		   in_idx ? s->irel : s->lrel, pos, msg);
 }
 
+/* Make c->data hold at least n bytes (n <= CHECK_DATA_CHUNK); small data
+ * dirs never allocate the whole chunk.  -ENOMEM. */
+static int check_data_room(struct check *c, size_t n)
+{
+	size_t cap = c->data_cap ? c->data_cap : 4096;
+	unsigned char *v;
+
+	if (n <= c->data_cap)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	cap = cap < CHECK_DATA_CHUNK ? cap : CHECK_DATA_CHUNK;
+	v = realloc(c->data, cap);
+	if (!v)
+		return -ENOMEM;
+	c->data = v;
+	c->data_cap = cap;
+	return 0;
+}
+
 /* CRC32C of len .log bytes at position pos, read through c->data in large
  * chunks; *zs is where the zero bytes at its end start (pos + len if the
  * last byte is not zero, pos if all are zero).  -errno. */
 static int check_data_crc(struct check_seg *s, uint64_t pos, uint64_t len,
 			  uint32_t *crc, uint64_t *zs)
 {
-	unsigned char *buf = s->cp->c->data;
+	struct check *c = s->cp->c;
+	unsigned char *buf;
 	int err;
 
 	*crc = 0;
@@ -230,16 +253,22 @@ static int check_data_crc(struct check_seg *s, uint64_t pos, uint64_t len,
 		size_t off, n;
 
 		if (pos < s->rd_pos || pos >= s->rd_pos + s->rd_len) {
-			s->rd_len = s->log_size - pos < CHECK_DATA_CHUNK
+			s->rd_len = pos >= s->log_size ? 0
+				    : s->log_size - pos < CHECK_DATA_CHUNK
 					    ? (size_t)(s->log_size - pos)
 					    : CHECK_DATA_CHUNK;
 			s->rd_pos = pos;
-			err = seg_pread_all(s->lfd, buf, s->rd_len, pos);
+			err = s->rd_len ? check_data_room(c, s->rd_len)
+					: -EIO; /* the .log shrank */
+			if (!err)
+				err = seg_pread_all(s->lfd, c->data, s->rd_len,
+						    pos);
 			if (err) {
 				s->rd_len = 0;
 				return err;
 			}
 		}
+		buf = c->data;
 		off = (size_t)(pos - s->rd_pos);
 		n = s->rd_len - off < len ? s->rd_len - off : (size_t)len;
 		*crc = crc32c(*crc, buf + off, n);
@@ -331,13 +360,16 @@ out_good:
 }
 
 /* Why raw (decoded into e, err from seg_ent_decode) cannot be the entry
- * at s->want, written into why; NULL if it can.  *past: whole and in
- * place but past the end of the .log. */
+ * at s->want, written into why; NULL if it can.  *past: whole, but its
+ * record is not inside the .log (whether or not it is in place). */
 static const char *check_entry_bad(struct check_seg *s, int err,
 				   const struct seg_entry *e, bool zero,
 				   char *why, size_t size, bool *past)
 {
-	*past = false;
+	/* no overflow: off - base may be anything, len is 32 bits */
+	*past = !err && (e->off < s->base ||
+			 e->off - s->base > s->log_size ||
+			 e->len > s->log_size - (e->off - s->base));
 	if (err)
 		return zero ? "entry is zeroed (CRC mismatch)"
 			    : "entry CRC mismatch";
@@ -349,8 +381,7 @@ static const char *check_entry_bad(struct check_seg *s, int err,
 			 (unsigned long long)s->want);
 		return why;
 	}
-	if (e->off < s->base || e->off - s->base + e->len > s->log_size) {
-		*past = true;
+	if (*past) {
 		snprintf(why, size,
 			 "record %llu..%llu extends past the end of the .log "
 			 "(offset %llu)",
@@ -383,7 +414,9 @@ static void check_entry(struct check_seg *s, uint64_t i,
 	if (why && s->tail) {
 		s->stopped = true;
 		s->stop_i = i;
-		s->stop_crash = zero || past;
+		/* in place but past the .log: the index got to the disk and
+		 * the data did not (a power loss) */
+		s->stop_crash = zero || (past && e.off == s->want);
 		snprintf(s->stop_why, sizeof(s->stop_why), "%s", why);
 		return;
 	}
@@ -1204,9 +1237,8 @@ int tfs_check(const char *dir, unsigned flags, tfs_check_report_fn fn,
 			       ? err
 			       : -EIO;
 	}
-	c.data = malloc(CHECK_DATA_CHUNK);
 	c.ents = malloc(CHECK_BATCH * FMT_ENT_SIZE);
-	err = c.data && c.ents ? check_list(c.dir_fd, &names, &n) : -ENOMEM;
+	err = c.ents ? check_list(c.dir_fd, &names, &n) : -ENOMEM;
 	if (!err)
 		err = check_format(&c, names, n);
 	c.sum.initialised = err != 1;

@@ -433,6 +433,24 @@ static void test_index_past_data(void **state)
 	assert_int_equal(r->pos, FMT_HDR_SIZE + FMT_ENT_SIZE * 13);
 }
 
+static void test_index_out_of_place_and_past(void **state)
+{
+	struct cfix *f = *state;
+
+	/* not contiguous and past the .log (found by fuzz_recovery: the
+	 * checker read the record anyway and spun at the end of the file) */
+	c_forge(th_seg(f->dir, "t", 0, 0, ".idx"), 5, 3900);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_ENTRY,
+	       "00000000000000000000.idx",
+	       "entry 13: record offset 5 does not follow");
+	/* an offset near 2^64: off - base + len wraps around */
+	c_forge(th_seg(f->dir, "t", 0, 3900, ".idx"), UINT64_MAX - 9, 20);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_ENTRY,
+	       "00000000000000003900.idx", "entry 13: record offset");
+}
+
 static void test_index_past_data_active(void **state)
 {
 	struct cfix *f = *state;
@@ -672,6 +690,7 @@ int main(void)
 		T(test_missing_idx_active),
 		T(test_missing_log),
 		T(test_index_past_data),
+		T(test_index_out_of_place_and_past),
 		T(test_index_past_data_active),
 		T(test_gap_between_segments),
 		T(test_torn_tail),
