@@ -408,6 +408,45 @@ static void r_refused(struct rfix *f, int want, const char *a, const char *b)
 	}
 }
 
+/* Reopen 10 records of 1000 bytes with damage: the open succeeds and logs
+ * a line with a and b; offsets [lo, hi) read as EIO (checked in 500-byte
+ * reads), every other byte reads right, and appends go on. */
+static void r_damaged(struct rfix *f, uint64_t lo, uint64_t hi, const char *a,
+		      const char *b)
+{
+	unsigned char buf[500];
+	struct tfs_part_info info;
+	uint64_t off;
+
+	th_log_clear();
+	assert_int_equal(r_open(f), 0);
+	tfs_part_info(f->p, &info);
+	assert_int_equal(info.end, 10000);
+	for (off = 0; off < 10000; off += sizeof(buf)) {
+		ssize_t r = tfs_part_pread(f->p, buf, sizeof(buf), off);
+
+		if (off >= lo && off < hi) {
+			if (r != -EIO)
+				fail_msg("read at %llu: %zd, not EIO",
+					 (unsigned long long)off, r);
+			continue;
+		}
+		if (off + sizeof(buf) > lo && off < hi)
+			continue; /* straddles: short or EIO */
+		assert_int_equal(r, sizeof(buf));
+		for (size_t i = 0; i < sizeof(buf); i++)
+			if (buf[i] != r_byte(off + i, 1000))
+				fail_msg("byte %llu differs",
+					 (unsigned long long)(off + i));
+	}
+	if (!th_logged(a, b, NULL)) {
+		th_log_dump();
+		fail_msg("no log line with \"%s\" and \"%s\"", a, b);
+	}
+	assert_int_equal(tfs_part_append(f->p, "Z", 1, 10000, &off), 1);
+	r_close(f);
+}
+
 /* The SYNCED flag of segment base's index header (-1: unreadable). */
 static int r_synced(struct rfix *f, unsigned long long base)
 {
@@ -494,9 +533,11 @@ static void test_sealed_truncated(void **state)
 
 	r_fill(f, 10, 1000);
 	assert_int_equal(th_truncate(LOG0, 3990), 0);
-	r_refused(f, -EUCLEAN,
+	r_damaged(f, 0, 4000,
 		  "t/0/00000000000000000000.log: sealed segment damaged",
 		  "index ends at offset 4000 but the .log ends at offset 3990");
+	assert_true(th_logged("t/0/00000000000000000000: damaged segment",
+			      "offsets 0..4000 read as EIO", NULL));
 }
 
 static void test_sealed_idx_cut(void **state)
@@ -505,7 +546,7 @@ static void test_sealed_idx_cut(void **state)
 
 	r_fill(f, 10, 1000);
 	assert_int_equal(th_truncate(IDX0, 32 + 3 * 32 + 5), 0);
-	r_refused(f, -EUCLEAN, "00000000000000000000.idx", "133 bytes");
+	r_damaged(f, 0, 4000, "00000000000000000000.idx", "133 bytes");
 }
 
 static void test_sealed_idx_missing(void **state)
@@ -514,8 +555,48 @@ static void test_sealed_idx_missing(void **state)
 
 	r_fill(f, 10, 1000);
 	assert_int_equal(unlink(th_seg(f->dir, "t", 0, 4000, ".idx")), 0);
-	r_refused(f, -EUCLEAN, "00000000000000004000.idx",
+	r_damaged(f, 4000, 8000, "00000000000000004000.idx",
 		  "index of a sealed segment");
+}
+
+/* A flipped byte in a sealed record: that record reads as EIO. */
+static void test_sealed_flip(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000);
+	assert_int_equal(th_write(LOG0, 1500, "#", 1), 0);
+	r_damaged(f, 1000, 2000, "t/0/00000000000000000000.log: record at "
+		  "offset 1000 (1000 bytes, file position 1000)",
+		  "data CRC mismatch");
+}
+
+/* A flipped byte early in the active segment (recovery checks only its
+ * tail): found at the first read. */
+static void test_active_flip(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000);
+	assert_int_equal(th_write(th_seg(f->dir, "t", 0, 8000, ".log"), 10, "#",
+				  1),
+			 0);
+	r_damaged(f, 8000, 9000, "00000000000000008000.log: record at offset "
+		  "8000", "data CRC mismatch");
+}
+
+/* A damaged index entry in the middle of a sealed segment: from its
+ * record to the segment's end reads as EIO. */
+static void test_sealed_entry_flip(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000);
+	assert_int_equal(th_write(th_seg(f->dir, "t", 0, 4000, ".idx"),
+				  32 + 32 + 3, "#", 1),
+			 0);
+	r_damaged(f, 5000, 8000, "00000000000000004000.idx: entry 1",
+		  "an index entry fails its CRC");
 }
 
 static void test_segment_gap(void **state)
@@ -525,8 +606,8 @@ static void test_segment_gap(void **state)
 	r_fill(f, 10, 1000);
 	assert_int_equal(unlink(th_seg(f->dir, "t", 0, 4000, ".idx")), 0);
 	assert_int_equal(unlink(th_seg(f->dir, "t", 0, 4000, ".log")), 0);
-	r_refused(f, -EUCLEAN, "00000000000000008000.log",
-		  "previous segment ends at offset 4000");
+	r_damaged(f, 4000, 8000, "t/0/00000000000000004000: damaged segment",
+		  "no files for these offsets");
 }
 
 static void test_partition_gap(void **state)
@@ -617,6 +698,9 @@ int main(void)
 		T(test_sealed_truncated),
 		T(test_sealed_idx_cut),
 		T(test_sealed_idx_missing),
+		T(test_sealed_flip),
+		T(test_active_flip),
+		T(test_sealed_entry_flip),
 		T(test_segment_gap),
 		T(test_partition_gap),
 		T(test_idx_version),

@@ -1,0 +1,196 @@
+/*
+ * store/verify.c - damage in sealed data: every segment's records are
+ * checked against their index CRCs once, at the first read that touches
+ * the segment, and the ranges that fail become damaged ranges that read
+ * as EIO (the rest of the partition stays readable).  Segments whose files
+ * are missing or do not match their index at mount are damaged whole.
+ * Each damage is logged once with the file and the partition offsets.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "format.h"
+#include "internal.h"
+
+#define VFY_CHUNK (1u << 20) /* data read per pread */
+#define VFY_BATCH 256	     /* index entries read per pread */
+#define VFY_LOG_MAX 8	     /* damaged records logged one by one */
+
+/* A sequential reader of a segment's data with a CRC per range. */
+struct vfy_data {
+	int fd;
+	unsigned char *buf; /* VFY_CHUNK bytes */
+	uint64_t pos;	    /* file position of buf[0] */
+	size_t have;	    /* valid bytes in buf */
+};
+
+/* Add [lo, hi) to seg's damaged ranges (merged with the last one when
+ * they touch); ranges come in ascending order.  -ENOMEM. */
+static int vfy_add(struct tfs_seg *seg, uint64_t lo, uint64_t hi)
+{
+	struct seg_bad *v;
+
+	if (seg->nbad && seg->bad[seg->nbad - 1].hi >= lo) {
+		if (hi > seg->bad[seg->nbad - 1].hi)
+			seg->bad[seg->nbad - 1].hi = hi;
+		return 0;
+	}
+	v = realloc(seg->bad, (seg->nbad + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	seg->bad = v;
+	seg->bad[seg->nbad++] = (struct seg_bad){ lo, hi };
+	return 0;
+}
+
+void vfy_mark_all(struct tfs_part *p, struct tfs_seg *seg, const char *why)
+{
+	uint64_t size = atomic_load(&seg->size);
+
+	if (size)
+		vfy_add(seg, 0, size);
+	atomic_store_explicit(&seg->checked, true, memory_order_release);
+	store_log(p->st, LOG_ERR,
+		  "%s/%020llu: damaged segment (%s): offsets %llu..%llu read "
+		  "as EIO",
+		  p->name, (unsigned long long)seg->base, why,
+		  (unsigned long long)seg->base,
+		  (unsigned long long)(seg->base + size));
+}
+
+/* CRC32C of data bytes [pos, pos + len); -EIO past the end of the file. */
+static int vfy_crc(struct vfy_data *d, uint64_t pos, uint64_t len,
+		   uint32_t *crc)
+{
+	*crc = 0;
+	while (len) {
+		size_t at, n;
+
+		if (pos < d->pos || pos >= d->pos + d->have) {
+			ssize_t r = pread(d->fd, d->buf, VFY_CHUNK, (off_t)pos);
+
+			if (r <= 0)
+				return r < 0 ? -errno : -EIO;
+			d->pos = pos;
+			d->have = (size_t)r;
+		}
+		at = (size_t)(pos - d->pos);
+		n = d->have - at < len ? d->have - at : (size_t)len;
+		*crc = crc32c(*crc, d->buf + at, n);
+		pos += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Walk the index entries of [0, check_size) in ifd and check every
+ * record's data; damaged ranges go to seg.  -ENOMEM. */
+static int vfy_walk(struct tfs_part *p, struct tfs_seg *seg, int ifd,
+		    struct vfy_data *d)
+{
+	unsigned char raw[VFY_BATCH * FMT_ENT_SIZE];
+	uint64_t pos = 0, limit = seg->check_size, i = 0, nbad = 0;
+	struct seg_entry e;
+
+	while (pos < limit) {
+		size_t k = i % VFY_BATCH;
+		uint32_t crc;
+		const char *why = NULL;
+		int err;
+
+		if (k == 0 && seg_pread_all(ifd, raw, sizeof(raw),
+					    FMT_HDR_SIZE + FMT_ENT_SIZE * i) &&
+		    seg_pread_all(ifd, raw, FMT_ENT_SIZE,
+				  FMT_HDR_SIZE + FMT_ENT_SIZE * i))
+			why = "the index ends before the data";
+		else if (seg_ent_decode(raw + FMT_ENT_SIZE * k, &e))
+			why = "an index entry fails its CRC";
+		else if (e.off != seg->base + pos || e.len > limit - pos)
+			why = "an index entry points elsewhere";
+		if (why) {
+			store_log(p->st, LOG_ERR,
+				  "%s/%020llu%s: entry %llu: %s: offsets "
+				  "%llu..%llu read as EIO",
+				  p->name, (unsigned long long)seg->base,
+				  FMT_IDX_SUFFIX, (unsigned long long)i, why,
+				  (unsigned long long)(seg->base + pos),
+				  (unsigned long long)(seg->base + limit));
+			return vfy_add(seg, pos, limit);
+		}
+		err = vfy_crc(d, pos, e.len, &crc);
+		if (err || crc != e.dcrc) {
+			if (nbad++ < VFY_LOG_MAX)
+				store_log(p->st, LOG_ERR,
+					  "%s/%020llu%s: record at offset %llu "
+					  "(%u bytes, file position %llu): %s: "
+					  "it reads as EIO",
+					  p->name,
+					  (unsigned long long)seg->base,
+					  FMT_LOG_SUFFIX,
+					  (unsigned long long)e.off, e.len,
+					  (unsigned long long)pos,
+					  err ? "the file ends before it"
+					      : "data CRC mismatch");
+			if (vfy_add(seg, pos, pos + e.len))
+				return -ENOMEM;
+		}
+		pos += e.len;
+		i++;
+	}
+	if (nbad > VFY_LOG_MAX)
+		store_log(p->st, LOG_ERR,
+			  "%s/%020llu%s: %llu damaged records in all", p->name,
+			  (unsigned long long)seg->base, FMT_LOG_SUFFIX,
+			  (unsigned long long)nbad);
+	return 0;
+}
+
+void vfy_segment(struct tfs_part *p, struct tfs_seg *seg)
+{
+	char name[FMT_SEG_NAME_LEN + 1];
+	struct vfy_data d = { .fd = -1 };
+	int ifd = -1;
+
+	pthread_mutex_lock(&seg->vfy_lock);
+	if (atomic_load(&seg->checked))
+		goto out_unlock;
+	d.fd = seg_data_fd(p, seg);
+	snprintf(name, sizeof(name), "%020llu%s", (unsigned long long)seg->base,
+		 FMT_IDX_SUFFIX);
+	ifd = openat(p->dir_fd, name, O_RDONLY | O_CLOEXEC);
+	d.buf = malloc(VFY_CHUNK);
+	if (d.fd < 0 || ifd < 0 || !d.buf) {
+		/* not damage we can name: try again at the next read */
+		store_log(p->st, LOG_ERR, "%s/%020llu: cannot check it: %s",
+			  p->name, (unsigned long long)seg->base,
+			  d.buf ? strerror(errno) : "out of memory");
+		goto out_free;
+	}
+	if (vfy_walk(p, seg, ifd, &d) == 0)
+		atomic_store_explicit(&seg->checked, true,
+				      memory_order_release);
+out_free:
+	free(d.buf);
+	if (ifd >= 0)
+		close(ifd);
+out_unlock:
+	pthread_mutex_unlock(&seg->vfy_lock);
+}
+
+ssize_t vfy_clip(const struct tfs_seg *seg, uint64_t pos, size_t len)
+{
+	for (size_t i = 0; i < seg->nbad; i++) {
+		const struct seg_bad *b = &seg->bad[i];
+
+		if (pos >= b->lo && pos < b->hi)
+			return -EIO;
+		if (b->lo > pos && b->lo - pos < len)
+			return (ssize_t)(b->lo - pos);
+	}
+	return (ssize_t)len;
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# t_damage: damaged sealed data through the mount: a flipped byte in a
+# record, a truncated .log and a missing segment each read as EIO in their
+# range only (cat stops there, dd and tail around it work), the log names
+# the file and offset, and the daemon stays up.
+. "$(dirname "$0")/lib.sh"
+
+mount_tfs "segment.bytes=4K"
+mkdir "$MNT/t"
+P=$MNT/t/0
+rec() { printf "%0999d\n" "$1"; } # 1000 bytes: 4 records per segment
+for i in $(seq 0 19); do rec "$i" >>"$P"; done
+assert_eq 5 "$(xattr "$P" segments)" "segments"
+umount_tfs
+
+printf '#' | dd of="$DATA/t/0/00000000000000000000.log" bs=1 seek=1500 conv=notrunc status=none
+truncate -s 3000 "$DATA/t/0/00000000000000004000.log"
+rm "$DATA/t/0/00000000000000012000.log" "$DATA/t/0/00000000000000012000.idx"
+mount_tfs
+assert_eq 20000 "$(fsize "$P")" "size with damage"
+# cat stops at the first damaged record, with what came before
+expect_errno "Input/output error" cat "$P"
+assert_eq "$(rec 0)" "$({ cat "$P" 2>/dev/null || true; } | head -c 1000)" "cat up to the damage"
+rd() { dd if="$P" bs=1000 skip="$1" count=1 status=none; }
+assert_eq "$(rec 0)" "$(rd 0)" "record 0"
+expect_errno "Input/output error" rd 1
+assert_eq "$(rec 2)" "$(rd 2)" "record 2"
+expect_errno "Input/output error" rd 4
+expect_errno "Input/output error" rd 7
+assert_eq "$(rec 8)" "$(rd 8)" "record 8 (an intact segment)"
+assert_eq "$(rec 11)" "$(rd 11)" "record 11"
+expect_errno "Input/output error" rd 12
+expect_errno "Input/output error" rd 15
+assert_eq "$(for i in 16 17 18 19; do rec $i; done)" "$(tail -c +16001 "$P")" "the active segment"
+grep -q "t/0/00000000000000000000.log: record at offset 1000 (1000 bytes, file position 1000): data CRC mismatch" "$TFS_LOG" ||
+	fail "no log line for the flipped byte"
+grep -q "t/0/00000000000000004000.log: sealed segment damaged: its index ends at offset 8000 but the .log ends at offset 7000" "$TFS_LOG" ||
+	fail "no log line for the truncated .log"
+grep -q "t/0/00000000000000012000: damaged segment (no files for these offsets): offsets 12000..16000 read as EIO" "$TFS_LOG" ||
+	fail "no log line for the missing segment"
+# still serving: appends go on
+rec 20 >>"$P"
+assert_eq "$(rec 20)" "$(rd 20)" "append after damage"
+umount_tfs
