@@ -1,13 +1,16 @@
 # topicfs - a FUSE filesystem that turns a directory into a commit log.
 #
-#   make            build the daemon (build/topicfs) and the store library
+#   make            build the daemon (build/topicfs), the checker
+#                   (build/topicfs-fsck) and the store library
 #   make deps       install missing Debian packages (idempotent, apt-get)
 #   make run        deps + build + mount ./data at ./mnt in the foreground
 #   make test       deps + build + unit, integration and sanitizer tests
 #   make bench      topicfs beside a plain file and ../shared/baseline
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make fuzz       libFuzzer harnesses (clang), FUZZ_SECONDS each
 #
-# Knobs: CC, CFLAGS, BUILD (object dir), SANITIZE=address,undefined, DEBUG=1.
+# Knobs: CC, CFLAGS, BUILD (object dir), SANITIZE=address,undefined, DEBUG=1,
+# FUZZ_CC, FUZZ_SECONDS (per harness; make test runs TEST_FUZZ_SECONDS).
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -15,8 +18,12 @@ CC      ?= gcc
 BUILD   ?= build
 SANITIZE ?=
 DEBUG   ?=
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+TEST_FUZZ_SECONDS ?= 30
 
-DEB_PKGS := gcc make libfuse3-dev fuse3 libzstd-dev libcmocka-dev pkg-config attr
+DEB_PKGS := gcc make libfuse3-dev fuse3 libzstd-dev libcmocka-dev pkg-config attr \
+	clang libclang-rt-14-dev
 
 FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
 FUSE_LIBS   := $(shell pkg-config --libs fuse3 2>/dev/null)
@@ -32,15 +39,21 @@ LDFLAGS ?=
 ALL_LDFLAGS := $(LDFLAGS) $(SAN) -pthread
 
 STORE_SRC := $(wildcard store/*.c)
-FS_SRC    := $(filter-out fs/main.c,$(wildcard fs/*.c))
+FS_SRC    := $(filter-out fs/main.c fs/fsck.c,$(wildcard fs/*.c))
 STORE_OBJ := $(STORE_SRC:%.c=$(BUILD)/%.o)
 FS_OBJ    := $(FS_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_DIR  := $(BUILD)/fuzz
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+# the store is built into each harness, instrumented for coverage
+FUZZ_CFLAGS := -std=gnu11 -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -D_GNU_SOURCE -Iinclude -Istore -pthread
 
-all: $(BUILD)/topicfs $(BUILD)/libtopicfs-store.a
+all: $(BUILD)/topicfs $(BUILD)/topicfs-fsck $(BUILD)/libtopicfs-store.a
 
 $(BUILD)/%.o: %.c $(wildcard include/topicfs/*.h store/*.h fs/*.h)
 	@mkdir -p $(dir $@)
@@ -51,6 +64,9 @@ $(BUILD)/libtopicfs-store.a: $(STORE_OBJ)
 
 $(BUILD)/topicfs: $(BUILD)/fs/main.o $(FS_OBJ) $(BUILD)/libtopicfs-store.a
 	$(CC) -o $@ $^ $(ALL_LDFLAGS) $(FUSE_LIBS) $(ZSTD_LIBS)
+
+$(BUILD)/topicfs-fsck: $(BUILD)/fs/fsck.o $(BUILD)/libtopicfs-store.a
+	$(CC) -o $@ $^ $(ALL_LDFLAGS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(FS_OBJ) $(BUILD)/libtopicfs-store.a
 	@mkdir -p $(dir $@)
@@ -68,6 +84,24 @@ $(BUILD)/tools/zsegbench: tests/tools/zsegbench.c $(BUILD)/libtopicfs-store.a
 tools: $(TOOL_BIN)
 unit: $(UNIT_BIN)
 
+$(FUZZ_DIR)/%: tests/fuzz/%.c $(STORE_SRC) $(wildcard include/topicfs/*.h store/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(STORE_SRC)
+
+# Each harness runs FUZZ_SECONDS on a working copy of its committed corpus
+# (tests/fuzz/corpus/NAME), which grows in $(FUZZ_DIR)/corpus/NAME; a crash
+# leaves its input in $(FUZZ_DIR) and fails the target.
+fuzz: $(FUZZ_BIN)
+	@for h in $(FUZZ_BIN); do \
+		n=$$(basename $$h); w=$(FUZZ_DIR)/corpus/$$n; \
+		mkdir -p $$w; cp tests/fuzz/corpus/$$n/* $$w/ 2>/dev/null; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+		$$h -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/$$n- \
+			$$w >$(FUZZ_DIR)/$$n.log 2>&1 || { tail -40 $(FUZZ_DIR)/$$n.log; exit 1; }; \
+		grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' $(FUZZ_DIR)/$$n.log; \
+	done
+
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -82,10 +116,12 @@ run: deps
 	@contrib/run-demo.sh ./$(BUILD)/topicfs data mnt
 
 # Everything CI runs: a normal build, then the same tests built with
-# ASan+UBSan (the daemon under test is the sanitized one).
+# ASan+UBSan (the daemon under test is the sanitized one), then a short run
+# of each fuzz harness.
 test: deps
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory check BUILD=build-asan SANITIZE=address,undefined
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 check: all unit tools
 	BUILD=$(BUILD) tests/run.sh
@@ -97,12 +133,14 @@ bench: deps
 
 install: all
 	install -D -m 0755 $(BUILD)/topicfs $(DESTDIR)$(PREFIX)/bin/topicfs
+	install -D -m 0755 $(BUILD)/topicfs-fsck $(DESTDIR)$(PREFIX)/sbin/topicfs-fsck
 	install -D -m 0644 docs/topicfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/topicfs.1
+	install -D -m 0644 docs/topicfs-fsck.8 $(DESTDIR)$(PREFIX)/share/man/man8/topicfs-fsck.8
 
 format:
-	clang-format -i fs/*.c fs/*.h store/*.c store/*.h include/topicfs/*.h tests/unit/*.c tests/tools/*.c
+	clang-format -i fs/*.c fs/*.h store/*.c store/*.h include/topicfs/*.h tests/unit/*.c tests/tools/*.c tests/fuzz/*.c
 
 clean:
 	rm -rf build build-asan
 
-.PHONY: all deps run test check unit tools bench install format clean
+.PHONY: all deps run test check unit tools fuzz bench install format clean

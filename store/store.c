@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -548,6 +549,15 @@ int tfs_store_open(const char *dir, const struct tfs_store_opts *opts,
 		store_log(st, LOG_ERR, "%s: %s", dir, strerror(-err));
 		goto out_free;
 	}
+	/* one user at a time: a second mount, or topicfs-fsck --repair while
+	 * mounted; the lock goes with dir_fd (kept open until close) */
+	if (flock(st->dir_fd, LOCK_EX | LOCK_NB)) {
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		store_log(st, LOG_ERR,
+			  "%s: data dir is in use (locked by another topicfs or topicfs-fsck --repair)",
+			  dir);
+		goto out_free;
+	}
 	err = store_check_format(st);
 	if (!err)
 		err = store_load_topics(st);
@@ -575,6 +585,7 @@ out_free:
 	case -EINVAL:
 	case -EUCLEAN:
 	case -ENOMEM:
+	case -EBUSY:
 		return err;
 	}
 	return -EIO;

@@ -173,7 +173,9 @@ const char *tfs_strerror(int err);
  *   topicfs data dir, or bad opts (segment_bytes below the minimum);
  *   -EUCLEAN damage that recovery may not repair (a sealed segment
  *   inconsistent with its index, a gap between segments): the message
- *   names the file and offset; -ENOMEM; -EIO.
+ *   names the file and offset; -EBUSY another process has dir open (a
+ *   mount, or topicfs-fsck --repair: the store holds an flock on dir until
+ *   tfs_store_close); -ENOMEM; -EIO.
  */
 int tfs_store_open(const char *dir, const struct tfs_store_opts *opts,
 		   struct tfs_store **out);

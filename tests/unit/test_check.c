@@ -1,0 +1,709 @@
+/*
+ * tests/unit/test_check.c - tfs_check, the offline checker: data dirs built
+ * with the store API, then damaged on disk one way at a time; each test
+ * asserts the findings (kind, what, file, byte offset), the partition
+ * summary and the return value, and that checking changed no file.
+ */
+#include "store_helpers.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "crc32c.h"
+#include "format.h"
+#include "internal.h" /* seg_ent_encode(), to forge index entries */
+#include "topicfs/check.h"
+
+#define SEG    4096u /* segment size of every test */
+#define RECLEN 300u  /* record size: 13 records per segment */
+#define NREC   30u   /* records in t/0: segments 0, 3900, 7800 */
+#define MAXREP 64    /* findings kept */
+
+/* One finding, copied. */
+struct rep {
+	enum tfs_check_kind kind;
+	enum tfs_check_what what;
+	char file[512];
+	int64_t pos;
+	char msg[1024];
+};
+
+/* A test's data dir and the last check's findings. */
+struct cfix {
+	char *dir;			/* temp data dir */
+	struct rep reps[MAXREP];	/* findings, in order */
+	int nreps;			/* used entries of reps */
+	struct tfs_check_part parts[4]; /* partition summaries */
+	int nparts;			/* used entries of parts */
+	struct tfs_check_summary sum;	/* counts */
+};
+
+static void c_collect(const struct tfs_check_report *r, void *arg)
+{
+	struct cfix *f = arg;
+	struct rep *p;
+
+	if (getenv("TFS_TEST_VERBOSE"))
+		fprintf(stderr, "check[%d/%d]: %s @%lld: %s\n", r->kind,
+			r->what, r->file, (long long)r->pos, r->msg);
+	if (r->kind == TFS_CHECK_PART) {
+		if (f->nparts < 4) {
+			f->parts[f->nparts] = *r->part;
+			f->parts[f->nparts++].bad_file = NULL;
+		}
+		return;
+	}
+	if (f->nreps >= MAXREP)
+		return;
+	p = &f->reps[f->nreps++];
+	p->kind = r->kind;
+	p->what = r->what;
+	p->pos = r->pos;
+	snprintf(p->file, sizeof(p->file), "%s", r->file);
+	snprintf(p->msg, sizeof(p->msg), "%s", r->msg);
+}
+
+/* Sum of size and CRC32C of every file under dir: "changed nothing". */
+static uint64_t c_fingerprint(const char *dir)
+{
+	char path[4096];
+	struct dirent *de;
+	uint64_t h = 0;
+	DIR *d = opendir(dir);
+
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		struct stat sb;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		assert_int_equal(lstat(path, &sb), 0);
+		h += crc32c(0, de->d_name, strlen(de->d_name)) * 31u;
+		if (S_ISDIR(sb.st_mode)) {
+			h += c_fingerprint(path) * 7u;
+		} else {
+			static unsigned char buf[1 << 16];
+			int fd = open(path, O_RDONLY);
+			uint32_t crc = 0;
+			ssize_t n;
+
+			assert_true(fd >= 0);
+			while ((n = read(fd, buf, sizeof(buf))) > 0)
+				crc = crc32c(crc, buf, (size_t)n);
+			close(fd);
+			h += (uint64_t)sb.st_size * 1000003u + crc;
+		}
+	}
+	closedir(d);
+	return h;
+}
+
+/* Run tfs_check; it must change nothing.  Returns its result. */
+static int c_check(struct cfix *f)
+{
+	uint64_t before = c_fingerprint(f->dir);
+	int err;
+
+	f->nreps = 0;
+	f->nparts = 0;
+	err = tfs_check(f->dir, 0, c_collect, f, &f->sum);
+	assert_int_equal(c_fingerprint(f->dir), before);
+	return err;
+}
+
+static void c_dump(struct cfix *f)
+{
+	for (int i = 0; i < f->nreps; i++)
+		fprintf(stderr, "  found: %d/%d %s @%lld: %s\n",
+			f->reps[i].kind, f->reps[i].what, f->reps[i].file,
+			(long long)f->reps[i].pos, f->reps[i].msg);
+}
+
+/* The finding of kind and what whose file ends in file (NULL: any) and
+ * whose message holds msg (NULL: any); fails the test if there is none. */
+static struct rep *c_find(struct cfix *f, enum tfs_check_kind kind,
+			  enum tfs_check_what what, const char *file,
+			  const char *msg)
+{
+	for (int i = 0; i < f->nreps; i++) {
+		struct rep *r = &f->reps[i];
+		size_t n = strlen(r->file), m = file ? strlen(file) : 0;
+
+		if (r->kind == kind && r->what == what &&
+		    (!file || (n >= m && !strcmp(r->file + n - m, file))) &&
+		    (!msg || strstr(r->msg, msg)))
+			return r;
+	}
+	c_dump(f);
+	fail_msg("no finding %d/%d about %s saying \"%s\"", kind, what,
+		 file ? file : "*", msg ? msg : "");
+	return NULL;
+}
+
+static int c_count(struct cfix *f, enum tfs_check_kind kind)
+{
+	int n = 0;
+
+	for (int i = 0; i < f->nreps; i++)
+		n += f->reps[i].kind == kind;
+	return n;
+}
+
+/* Topic "t": partition 0 with NREC records of RECLEN bytes (record i all
+ * 'a'+i), partition 1 with one record "hello\n". */
+static int c_setup(void **state)
+{
+	struct tfs_store_opts o = th_opts(SEG);
+	struct cfix *f = calloc(1, sizeof(*f));
+	struct tfs_store *st;
+	struct tfs_topic *t;
+	struct tfs_part *p;
+	unsigned char rec[RECLEN];
+
+	f->dir = th_mkdtemp();
+	assert_int_equal(tfs_store_open(f->dir, &o, &st), 0);
+	assert_int_equal(tfs_topic_create(st, "t", &t), 0);
+	assert_int_equal(tfs_part_create(t, 0, &p), 0);
+	for (unsigned i = 0; i < NREC; i++) {
+		memset(rec, 'a' + i % 26, RECLEN);
+		assert_int_equal(tfs_part_append(p, rec, RECLEN,
+						 TFS_OFFSET_ANY, NULL),
+				 RECLEN);
+	}
+	tfs_part_put(p, 1);
+	assert_int_equal(tfs_part_create(t, 1, &p), 0);
+	assert_int_equal(tfs_part_append(p, "hello\n", 6, TFS_OFFSET_ANY, NULL),
+			 6);
+	tfs_part_put(p, 1);
+	tfs_topic_put(t, 1);
+	tfs_store_close(st);
+	th_log_clear();
+	*state = f;
+	return 0;
+}
+
+static int c_teardown(void **state)
+{
+	struct cfix *f = *state;
+
+	th_rm_rf(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Overwrite one byte of a file with its complement. */
+static void c_flip(const char *path, long long pos)
+{
+	int fd = open(path, O_RDWR);
+	unsigned char b;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &b, 1, pos), 1);
+	b = (unsigned char)~b;
+	assert_int_equal(pwrite(fd, &b, 1, pos), 1);
+	close(fd);
+}
+
+/* tfs_store_open recovers the dir (or refuses it with the given error). */
+static void c_recover(struct cfix *f, int want)
+{
+	struct tfs_store_opts o = th_opts(SEG);
+	struct tfs_store *st = NULL;
+
+	assert_int_equal(tfs_store_open(f->dir, &o, &st), want);
+	if (st)
+		tfs_store_close(st);
+}
+
+static void test_clean(void **state)
+{
+	struct cfix *f = *state;
+
+	assert_int_equal(c_check(f), 0);
+	assert_int_equal(f->nreps, 0);
+	assert_int_equal(f->nparts, 2);
+	assert_int_equal(f->parts[0].status, TFS_CHECK_OK);
+	assert_int_equal(f->parts[0].segments, 3);
+	assert_int_equal(f->parts[0].records, NREC);
+	assert_int_equal(f->parts[0].start, 0);
+	assert_int_equal(f->parts[0].end, NREC * RECLEN);
+	assert_int_equal(f->parts[0].bytes,
+			 NREC * RECLEN + 3 * FMT_HDR_SIZE +
+				 NREC * FMT_ENT_SIZE);
+	assert_int_equal(f->parts[1].records, 1);
+	assert_int_equal(f->parts[1].end, 6);
+	assert_int_equal(f->sum.topics, 1);
+	assert_int_equal(f->sum.partitions, 2);
+	assert_int_equal(f->sum.segments, 4);
+	assert_int_equal(f->sum.records, NREC + 1);
+	assert_int_equal(f->sum.damage, 0);
+	assert_true(f->sum.initialised);
+	assert_string_equal(tfs_check_status_name(TFS_CHECK_DAMAGED),
+			    "DAMAGED");
+}
+
+static void test_flipped_data_sealed(void **state)
+{
+	struct cfix *f = *state;
+	struct rep *r;
+
+	c_flip(th_seg(f->dir, "t", 0, 3900, ".log"), 2 * RECLEN + 17);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	r = c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_DATA,
+		   "t/0/00000000000000003900.log", "data CRC mismatch");
+	assert_int_equal(r->pos, 2 * RECLEN);
+	assert_non_null(strstr(r->msg, "record 4500..4800 (entry 2)"));
+	assert_int_equal(f->parts[0].status, TFS_CHECK_DAMAGED);
+	assert_int_equal(f->parts[0].bad_records, 1);
+	assert_int_equal(f->parts[0].bad_pos, 2 * RECLEN);
+	assert_int_equal(f->parts[1].status, TFS_CHECK_OK);
+	assert_int_equal(f->sum.parts_damaged, 1);
+	/* recovery does not read sealed data: a mount would serve it */
+	c_recover(f, 0);
+}
+
+static void test_flipped_data_active_middle(void **state)
+{
+	struct cfix *f = *state;
+	struct rep *r;
+
+	c_flip(th_seg(f->dir, "t", 0, 7800, ".log"), 5);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	r = c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_DATA,
+		   "00000000000000007800.log", "recovery keeps it");
+	assert_int_equal(r->pos, 0);
+	assert_int_equal(f->parts[0].records, NREC);
+}
+
+static void test_flipped_data_active_last(void **state)
+{
+	struct cfix *f = *state;
+	struct rep *r;
+
+	/* recovery cuts a last record that fails its CRC; not zeroed, so
+	 * it is not what a crash leaves */
+	c_flip(th_seg(f->dir, "t", 0, 7800, ".log"), 3 * RECLEN + 1);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	r = c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_TAIL,
+		   "00000000000000007800.log", "not zeroed");
+	assert_int_equal(r->pos, 3 * RECLEN);
+	assert_int_equal(f->parts[0].records, NREC - 1);
+	assert_int_equal(f->parts[0].torn_log_bytes, RECLEN);
+	assert_int_equal(f->parts[0].torn_idx_bytes, FMT_ENT_SIZE);
+}
+
+static void test_zeroed_tail_is_torn(void **state)
+{
+	struct cfix *f = *state;
+	static const unsigned char zeros[2 * RECLEN];
+	struct rep *r;
+
+	/* a power loss: the last two records' data never reached the disk */
+	assert_int_equal(th_write(th_seg(f->dir, "t", 0, 7800, ".log"),
+				  2 * RECLEN, zeros, sizeof(zeros)),
+			 0);
+	assert_int_equal(c_check(f), 0);
+	r = c_find(f, TFS_CHECK_TORN, TFS_CHECK_W_TAIL,
+		   "00000000000000007800.log", "torn tail: 600 bytes / 64");
+	assert_int_equal(r->pos, 2 * RECLEN);
+	assert_int_equal(f->parts[0].status, TFS_CHECK_TORN_TAIL);
+	assert_int_equal(f->parts[0].end, 7800 + 2 * RECLEN);
+	c_recover(f, 0);
+	assert_int_equal(c_check(f), 0);
+	assert_int_equal(f->nreps, 0);
+	assert_int_equal(f->parts[0].end, 7800 + 2 * RECLEN);
+}
+
+static void test_flipped_index_entry(void **state)
+{
+	struct cfix *f = *state;
+	struct rep *r;
+	long long pos = FMT_HDR_SIZE + FMT_ENT_SIZE * 4 + 9;
+
+	c_flip(th_seg(f->dir, "t", 0, 0, ".idx"), pos);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	r = c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_ENTRY,
+		   "t/0/00000000000000000000.idx", "entry 4: entry CRC");
+	assert_int_equal(r->pos, FMT_HDR_SIZE + FMT_ENT_SIZE * 4);
+	/* the walk resynchronises: one bad record, no other finding */
+	assert_int_equal(f->parts[0].bad_records, 1);
+	assert_int_equal(c_count(f, TFS_CHECK_DAMAGE), 1);
+}
+
+static void test_flipped_index_header(void **state)
+{
+	struct cfix *f = *state;
+	struct rep *r;
+
+	c_flip(th_seg(f->dir, "t", 0, 3900, ".idx"), 17);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	r = c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_HEADER,
+		   "00000000000000003900.idx", "bad index header");
+	assert_int_equal(r->pos, 0);
+	c_recover(f, -EUCLEAN);
+}
+
+static void test_truncated_log(void **state)
+{
+	struct cfix *f = *state;
+	struct rep *r;
+
+	assert_int_equal(th_truncate(th_seg(f->dir, "t", 0, 0, ".log"), 3800),
+			 0);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	r = c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_ENTRY,
+		   "00000000000000000000.idx",
+		   "record 3600..3900 extends past the end of the .log");
+	assert_int_equal(r->pos, FMT_HDR_SIZE + FMT_ENT_SIZE * 12);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_GAP, "00000000000000003900.log",
+	       "previous segment ends at offset 3800");
+	c_recover(f, -EUCLEAN);
+}
+
+static void test_missing_idx(void **state)
+{
+	struct cfix *f = *state;
+
+	assert_int_equal(unlink(th_seg(f->dir, "t", 0, 3900, ".idx")), 0);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_MISSING,
+	       "00000000000000003900.idx", "index of a sealed segment");
+	assert_int_equal(f->parts[0].status, TFS_CHECK_DAMAGED);
+	c_recover(f, -EUCLEAN);
+}
+
+static void test_missing_idx_active(void **state)
+{
+	struct cfix *f = *state;
+
+	/* with data: recovery would cut all of it */
+	assert_int_equal(unlink(th_seg(f->dir, "t", 1, 0, ".idx")), 0);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_MISSING,
+	       "t/1/00000000000000000000.idx", "cut all 6 bytes");
+	/* empty: a crash between creating the .log and the .idx */
+	assert_int_equal(th_truncate(th_seg(f->dir, "t", 1, 0, ".log"), 0), 0);
+	assert_int_equal(c_check(f), 0);
+	c_find(f, TFS_CHECK_TORN, TFS_CHECK_W_MISSING,
+	       "t/1/00000000000000000000.idx", "recovery creates it");
+}
+
+static void test_missing_log(void **state)
+{
+	struct cfix *f = *state;
+
+	assert_int_equal(unlink(th_seg(f->dir, "t", 0, 3900, ".log")), 0);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_MISSING,
+	       "00000000000000003900.idx", "no .log");
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_GAP, "00000000000000007800.log",
+	       "segment starts at offset 7800 but the previous segment ends "
+	       "at offset 3900");
+	assert_int_equal(f->parts[0].segments, 2);
+}
+
+/* Append a forged, CRC-valid entry to an index. */
+static void c_forge(const char *idx, uint64_t off, uint32_t len)
+{
+	struct seg_entry e = { .off = off, .len = len, .time_ms = 1 };
+	unsigned char raw[FMT_ENT_SIZE];
+
+	seg_ent_encode(raw, &e);
+	assert_int_equal(th_write(idx, -1, raw, sizeof(raw)), 0);
+}
+
+static void test_index_past_data(void **state)
+{
+	struct cfix *f = *state;
+	struct rep *r;
+
+	/* sealed: damage */
+	c_forge(th_seg(f->dir, "t", 0, 0, ".idx"), 3900, 100);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	r = c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_ENTRY,
+		   "00000000000000000000.idx",
+		   "entry 13: record 3900..4000 extends past the end");
+	assert_int_equal(r->pos, FMT_HDR_SIZE + FMT_ENT_SIZE * 13);
+}
+
+static void test_index_out_of_place_and_past(void **state)
+{
+	struct cfix *f = *state;
+
+	/* not contiguous and past the .log (found by fuzz_recovery: the
+	 * checker read the record anyway and spun at the end of the file) */
+	c_forge(th_seg(f->dir, "t", 0, 0, ".idx"), 5, 3900);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_ENTRY,
+	       "00000000000000000000.idx",
+	       "entry 13: record offset 5 does not follow");
+	/* an offset near 2^64: off - base + len wraps around */
+	c_forge(th_seg(f->dir, "t", 0, 3900, ".idx"), UINT64_MAX - 9, 20);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_ENTRY,
+	       "00000000000000003900.idx", "entry 13: record offset");
+}
+
+static void test_index_past_data_active(void **state)
+{
+	struct cfix *f = *state;
+
+	/* active: an entry whose data never reached the disk is torn */
+	c_forge(th_seg(f->dir, "t", 1, 0, ".idx"), 6, 100);
+	assert_int_equal(c_check(f), 0);
+	c_find(f, TFS_CHECK_TORN, TFS_CHECK_W_TAIL,
+	       "t/1/00000000000000000000.idx",
+	       "0 bytes / 32 index bytes would be cut");
+}
+
+static void test_gap_between_segments(void **state)
+{
+	struct cfix *f = *state;
+	char to[4096];
+
+	snprintf(to, sizeof(to), "%s", th_seg(f->dir, "t", 0, 3901, ".log"));
+	assert_int_equal(rename(th_seg(f->dir, "t", 0, 3900, ".log"), to), 0);
+	snprintf(to, sizeof(to), "%s", th_seg(f->dir, "t", 0, 3901, ".idx"));
+	assert_int_equal(rename(th_seg(f->dir, "t", 0, 3900, ".idx"), to), 0);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_GAP, "00000000000000003901.log",
+	       "segment starts at offset 3901 but the previous segment ends "
+	       "at offset 3900");
+	/* its header names base 3900 */
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_HEADER,
+	       "00000000000000003901.idx", "another segment");
+	c_recover(f, -EUCLEAN);
+}
+
+static void test_torn_tail(void **state)
+{
+	struct cfix *f = *state;
+	const char *log = th_seg(f->dir, "t", 0, 7800, ".log");
+	const char *idx = th_seg(f->dir, "t", 0, 7800, ".idx");
+	struct rep *r;
+
+	/* kill -9 mid-append: record bytes without an entry, and half an
+	 * entry in another partition */
+	assert_int_equal(th_write(log, -1, "partial", 7), 0);
+	assert_int_equal(th_write(th_seg(f->dir, "t", 1, 0, ".idx"), -1,
+				  "0123456789", 10),
+			 0);
+	assert_int_equal(c_check(f), 0);
+	r = c_find(f, TFS_CHECK_TORN, TFS_CHECK_W_TAIL,
+		   "00000000000000007800.log",
+		   "torn tail: 7 bytes / 0 index bytes would be cut by "
+		   "recovery (offsets 9000..9007)");
+	assert_int_equal(r->pos, 1200);
+	c_find(f, TFS_CHECK_TORN, TFS_CHECK_W_TAIL,
+	       "t/1/00000000000000000000.idx", "a partial index entry");
+	assert_int_equal(f->parts[0].status, TFS_CHECK_TORN_TAIL);
+	assert_int_equal(f->parts[0].torn_log_bytes, 7);
+	assert_int_equal(f->parts[1].torn_idx_bytes, 10);
+	assert_int_equal(f->sum.parts_torn, 2);
+	assert_int_equal(c_count(f, TFS_CHECK_DAMAGE), 0);
+	/* what recovery cuts is exactly that */
+	c_recover(f, 0);
+	assert_int_equal(th_size(log), 1200);
+	assert_int_equal(th_size(idx), FMT_HDR_SIZE + 4 * FMT_ENT_SIZE);
+	assert_int_equal(c_check(f), 0);
+	assert_int_equal(f->nreps, 0);
+}
+
+static void test_unsynced_sealed_torn(void **state)
+{
+	struct cfix *f = *state;
+	const char *idx = th_seg(f->dir, "t", 0, 3900, ".idx");
+	unsigned char hdr[FMT_HDR_SIZE];
+
+	/* a power loss before the syncer marked segment 3900: its last
+	 * record and entry are gone; recovery cuts it and drops 7800 */
+	seg_hdr_encode(hdr, 3900, 0);
+	assert_int_equal(th_write(idx, 0, hdr, sizeof(hdr)), 0);
+	assert_int_equal(th_truncate(idx, FMT_HDR_SIZE + 12 * FMT_ENT_SIZE), 0);
+	assert_int_equal(th_truncate(th_seg(f->dir, "t", 0, 3900, ".log"),
+				     3900 - 100),
+			 0);
+	assert_int_equal(c_check(f), 0);
+	c_find(f, TFS_CHECK_TORN, TFS_CHECK_W_TAIL, "00000000000000003900.log",
+	       "a partial record");
+	c_find(f, TFS_CHECK_TORN, TFS_CHECK_W_TAIL, "00000000000000007800.log",
+	       "recovery would drop this segment (1200 bytes");
+	assert_int_equal(f->parts[0].end, 3900 + 12 * RECLEN);
+	c_recover(f, 0);
+	assert_int_equal(c_check(f), 0);
+	assert_int_equal(f->nreps, 0);
+	assert_int_equal(f->parts[0].segments, 2);
+}
+
+static void test_leftovers(void **state)
+{
+	struct cfix *f = *state;
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/t/0/x.tmp", f->dir);
+	assert_int_equal(th_write_text(path, "x"), 0);
+	snprintf(path, sizeof(path), "%s/.topicfs.tmp", f->dir);
+	assert_int_equal(th_write_text(path, "x"), 0);
+	snprintf(path, sizeof(path), "%s/t/2.deleted", f->dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/t/.config", f->dir);
+	assert_int_equal(th_write_text(path, "retention.ms=1\n"), 0);
+	snprintf(path, sizeof(path), "%s/t/0/00000000000000000000.log.deleted",
+		 f->dir);
+	assert_int_equal(th_write_text(path, "x"), 0);
+	snprintf(path, sizeof(path), "%s/t/1/00000000000000000000.zst", f->dir);
+	assert_int_equal(th_write_text(path, "x"), 0);
+	snprintf(path, sizeof(path), "%s/bad name", f->dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_int_equal(c_check(f), 0);
+	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_LEFTOVER, "t/0/x.tmp", NULL);
+	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_LEFTOVER, ".topicfs.tmp", NULL);
+	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_LEFTOVER, "t/2.deleted",
+	       "interrupted partition delete");
+	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_UNCHECKED, "t/.config",
+	       "topic config");
+	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_RETENTION,
+	       "t/0/00000000000000000000.log.deleted", "--repair removes");
+	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_UNCHECKED,
+	       "t/1/00000000000000000000.zst", "compressed segment, not checked");
+	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_UNKNOWN, "bad name",
+	       "not a valid topic name");
+	assert_int_equal(f->parts[0].status, TFS_CHECK_OK);
+	assert_int_equal(f->sum.torn + f->sum.damage, 0);
+}
+
+static void test_partition_gap(void **state)
+{
+	struct cfix *f = *state;
+	char from[4096], to[4096];
+
+	snprintf(from, sizeof(from), "%s/t/1", f->dir);
+	snprintf(to, sizeof(to), "%s/t/2", f->dir);
+	assert_int_equal(rename(from, to), 0);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_PARTITIONS, "t",
+	       "partition 1 is missing");
+	assert_int_equal(f->nparts, 2); /* both still checked */
+	c_recover(f, -EUCLEAN);
+}
+
+static void test_bad_format_file(void **state)
+{
+	struct cfix *f = *state;
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/.topicfs", f->dir);
+	assert_int_equal(th_write_text(path, "topicfs-frmat 1\n"), 0);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_FORMAT, ".topicfs",
+	       "not a topicfs format file");
+	assert_int_equal(f->nparts, 2); /* the rest is still checked */
+	assert_int_equal(th_write_text(path, "topicfs-format 2\n"), 0);
+	assert_int_equal(c_check(f), -EPROTONOSUPPORT);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_FORMAT, ".topicfs",
+	       "format version 2 found");
+	assert_int_equal(f->nparts, 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(c_check(f), -EINVAL);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_FORMAT, "",
+	       "not a topicfs data dir");
+}
+
+static void test_empty_and_missing_dir(void **state)
+{
+	struct cfix *f = *state;
+	char *empty = th_mkdtemp();
+	char path[4096];
+
+	assert_int_equal(tfs_check(empty, 0, NULL, NULL, &f->sum), 0);
+	assert_false(f->sum.initialised);
+	snprintf(path, sizeof(path), "%s/nonexistent", empty);
+	assert_int_equal(tfs_check(path, 0, NULL, NULL, NULL), -ENOENT);
+	snprintf(path, sizeof(path), "%s/.topicfs", f->dir);
+	assert_int_equal(tfs_check(path, 0, NULL, NULL, NULL), -ENOTDIR);
+	th_rm_rf(empty);
+}
+
+static void test_many_bad_records_capped(void **state)
+{
+	struct cfix *f = *state;
+	static unsigned char junk[13 * RECLEN];
+
+	/* every record of segment 0 damaged: 10 listed, then one line */
+	memset(junk, 'Q', sizeof(junk));
+	assert_int_equal(th_write(th_seg(f->dir, "t", 0, 0, ".log"), 0, junk,
+				  sizeof(junk)),
+			 0);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_DATA, "00000000000000000000.log",
+	       "13 records 0..3900 (entries 0..12): data CRC mismatch");
+	assert_int_equal(f->parts[0].bad_records, 13);
+	assert_int_equal(c_count(f, TFS_CHECK_DAMAGE), 1);
+}
+
+static void test_no_data_flag(void **state)
+{
+	struct cfix *f = *state;
+
+	c_flip(th_seg(f->dir, "t", 0, 3900, ".log"), 17);
+	assert_int_equal(tfs_check(f->dir, TFS_CHECK_NO_DATA, NULL, NULL,
+				   &f->sum),
+			 0);
+	assert_int_equal(tfs_check(f->dir, 0, NULL, NULL, &f->sum), -EUCLEAN);
+	assert_int_equal(f->sum.damage, 1);
+}
+
+static void test_store_open_locks(void **state)
+{
+	struct cfix *f = *state;
+	struct tfs_store_opts o = th_opts(SEG);
+	struct tfs_store *st, *st2 = NULL;
+
+	assert_int_equal(tfs_store_open(f->dir, &o, &st), 0);
+	assert_int_equal(tfs_store_open(f->dir, &o, &st2), -EBUSY);
+	assert_true(th_logged("data dir is in use", NULL, NULL));
+	tfs_store_close(st);
+	assert_int_equal(tfs_store_open(f->dir, &o, &st2), 0);
+	tfs_store_close(st2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, c_setup, c_teardown)
+		T(test_clean),
+		T(test_flipped_data_sealed),
+		T(test_flipped_data_active_middle),
+		T(test_flipped_data_active_last),
+		T(test_zeroed_tail_is_torn),
+		T(test_flipped_index_entry),
+		T(test_flipped_index_header),
+		T(test_truncated_log),
+		T(test_missing_idx),
+		T(test_missing_idx_active),
+		T(test_missing_log),
+		T(test_index_past_data),
+		T(test_index_out_of_place_and_past),
+		T(test_index_past_data_active),
+		T(test_gap_between_segments),
+		T(test_torn_tail),
+		T(test_unsynced_sealed_torn),
+		T(test_leftovers),
+		T(test_partition_gap),
+		T(test_bad_format_file),
+		T(test_empty_and_missing_dir),
+		T(test_many_bad_records_capped),
+		T(test_no_data_flag),
+		T(test_store_open_locks),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
