@@ -66,7 +66,7 @@ $(BUILD)/topicfs: $(BUILD)/fs/main.o $(FS_OBJ) $(BUILD)/libtopicfs-store.a
 	$(CC) -o $@ $^ $(ALL_LDFLAGS) $(FUSE_LIBS) $(ZSTD_LIBS)
 
 $(BUILD)/topicfs-fsck: $(BUILD)/fs/fsck.o $(BUILD)/libtopicfs-store.a
-	$(CC) -o $@ $^ $(ALL_LDFLAGS)
+	$(CC) -o $@ $^ $(ALL_LDFLAGS) $(ZSTD_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(FS_OBJ) $(BUILD)/libtopicfs-store.a
 	@mkdir -p $(dir $@)

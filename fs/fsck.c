@@ -202,10 +202,12 @@ static int fsck_remove_retained(struct fsck *fk, int dfd)
  * holds the exclusive lock until the store takes its own. */
 static int fsck_repair(struct fsck *fk, int dfd)
 {
-	struct tfs_store_opts o = { .log = fsck_store_log };
+	struct tfs_store_opts o;
 	struct tfs_store *st;
 	int err;
 
+	tfs_store_opts_init(&o);
+	o.log = fsck_store_log;
 	fflush(stdout); /* the check's lines before the repair's */
 	err = fsck_remove_retained(fk, dfd);
 	flock(dfd, LOCK_UN); /* the store takes the lock itself */

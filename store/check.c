@@ -1184,12 +1184,12 @@ static int check_format(struct check *c, char **names, size_t n)
 			     FMT_FILE_PREFIX, FMT_VERSION);
 		return 0;
 	}
-	if (v != FMT_VERSION) {
+	if (v < FMT_VERSION_OLDEST || v > FMT_VERSION) {
 		check_report(c, NULL, TFS_CHECK_DAMAGE, TFS_CHECK_W_FORMAT,
 			     FMT_FILE, (int64_t)pl,
 			     "data dir format version %lu found; this "
-			     "topicfs-fsck checks format version %u only",
-			     v, FMT_VERSION);
+			     "topicfs-fsck checks format versions %u to %u",
+			     v, FMT_VERSION_OLDEST, FMT_VERSION);
 		return -EPROTONOSUPPORT;
 	}
 	return 0;

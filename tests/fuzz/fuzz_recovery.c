@@ -193,15 +193,18 @@ static void fz_report(const struct tfs_check_report *r, void *arg)
  * recovery arrived at, or -errno. */
 static int fz_store(uint64_t *end, uint64_t *records)
 {
-	struct tfs_store_opts o = { .segment_bytes = TFS_MIN_SEGMENT_BYTES,
-				    .log = fz_log };
+	struct tfs_store_opts o;
 	static unsigned char buf[8192];
 	struct tfs_part_info info;
 	struct tfs_store *st;
 	struct tfs_topic *t;
 	struct tfs_part *p;
-	int err = tfs_store_open(fz_dir, &o, &st);
+	int err;
 
+	tfs_store_opts_init(&o);
+	o.cfg.v[TFS_CFG_SEGMENT_BYTES] = TFS_MIN_SEGMENT_BYTES;
+	o.log = fz_log;
+	err = tfs_store_open(fz_dir, &o, &st);
 	if (err)
 		return err;
 	if (tfs_topic_open(st, "t", &t) || tfs_part_open(t, 0, &p))
