@@ -48,6 +48,13 @@ assert_eq "flush.ms=0  # default" "$(cfg flush.ms)" "defaults follow the new mou
 grep -q '^segment.bytes=4096$' "$DATA/orders/.config" || fail "not persisted in the data dir"
 grep -q 'flush.ms' "$DATA/orders/.config" && fail "a default was persisted"
 
+# a write that returned survives kill -9 of the daemon
+echo 'segment.ms=60000' >>"$C"
+kill9_tfs
+mount_tfs
+assert_eq "segment.ms=60000" "$(cfg segment.ms)" "after kill -9"
+echo 'segment.ms=' >>"$C"
+
 # reset one key, then all
 echo 'retention.ms=' >>"$C"
 assert_eq "retention.ms=-1  # default" "$(cfg retention.ms)" "key= resets"
