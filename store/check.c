@@ -177,19 +177,10 @@ static bool check_has_suffix(const char *name, const char *sfx)
 static int check_parse_base(const char *name, const char *sfx,
 			    uint64_t *base)
 {
-	uint64_t v = 0;
+	const char *rest;
 
-	if (strlen(name) != FMT_SEG_DIGITS + strlen(sfx) ||
-	    strcmp(name + FMT_SEG_DIGITS, sfx))
+	if (seg_parse_base(name, base, &rest) || strcmp(rest, sfx))
 		return -EINVAL;
-	for (int i = 0; i < FMT_SEG_DIGITS; i++) {
-		unsigned d = (unsigned)(name[i] - '0');
-
-		if (d > 9 || v > (UINT64_MAX - d) / 10)
-			return -EINVAL;
-		v = v * 10 + d;
-	}
-	*base = v;
 	return 0;
 }
 

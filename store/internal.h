@@ -260,6 +260,9 @@ int seg_path(char *buf, size_t size, const char *dir, uint64_t base,
 /* Parse a segment file name; 0 with *base and *is_log (.log, else .idx),
  * or -EINVAL. */
 int seg_parse_name(const char *name, uint64_t *base, bool *is_log);
+/* The base of a segment file name "<20 digits><suffix>" and where its
+ * suffix starts; -EINVAL. */
+int seg_parse_base(const char *name, uint64_t *base, const char **sfx);
 /* Parse a compressed segment's name "<base>.zst"; 0 with *base, or
  * -EINVAL. */
 int seg_parse_zst(const char *name, uint64_t *base);

@@ -15,37 +15,8 @@
 #include "crc32c.h"
 #include "format.h"
 #include "internal.h"
+#include "le.h"
 #include "zseg.h"
-
-static void seg_put_le32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void seg_put_le64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t seg_get_le32(const unsigned char *p)
-{
-	uint32_t v = 0;
-
-	for (int i = 3; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static uint64_t seg_get_le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 /*
  * Index header, written when the segment is created (flags 0) and once
@@ -61,11 +32,11 @@ void seg_hdr_encode(unsigned char *hdr, uint64_t base, uint32_t flags)
 {
 	memset(hdr, 0, FMT_HDR_SIZE);
 	memcpy(hdr + FMT_HDR_MAGIC, FMT_IDX_MAGIC, FMT_IDX_MAGIC_LEN);
-	seg_put_le32(hdr + FMT_HDR_VERSION, FMT_IDX_VERSION);
-	seg_put_le32(hdr + FMT_HDR_ENTSIZE, FMT_ENT_SIZE);
-	seg_put_le64(hdr + FMT_HDR_BASE, base);
-	seg_put_le32(hdr + FMT_HDR_FLAGS, flags);
-	seg_put_le32(hdr + FMT_HDR_CRC, crc32c(0, hdr, FMT_HDR_CRC));
+	le_put32(hdr + FMT_HDR_VERSION, FMT_IDX_VERSION);
+	le_put32(hdr + FMT_HDR_ENTSIZE, FMT_ENT_SIZE);
+	le_put64(hdr + FMT_HDR_BASE, base);
+	le_put32(hdr + FMT_HDR_FLAGS, flags);
+	le_put32(hdr + FMT_HDR_CRC, crc32c(0, hdr, FMT_HDR_CRC));
 }
 
 /* -EBADMSG torn or foreign (magic, CRC); -EPROTONOSUPPORT another
@@ -73,19 +44,19 @@ void seg_hdr_encode(unsigned char *hdr, uint64_t base, uint32_t flags)
 int seg_hdr_check(const unsigned char *hdr, uint64_t base)
 {
 	if (memcmp(hdr + FMT_HDR_MAGIC, FMT_IDX_MAGIC, FMT_IDX_MAGIC_LEN) ||
-	    seg_get_le32(hdr + FMT_HDR_CRC) != crc32c(0, hdr, FMT_HDR_CRC))
+	    le_get32(hdr + FMT_HDR_CRC) != crc32c(0, hdr, FMT_HDR_CRC))
 		return -EBADMSG;
-	if (seg_get_le32(hdr + FMT_HDR_VERSION) != FMT_IDX_VERSION)
+	if (le_get32(hdr + FMT_HDR_VERSION) != FMT_IDX_VERSION)
 		return -EPROTONOSUPPORT;
-	if (seg_get_le32(hdr + FMT_HDR_ENTSIZE) != FMT_ENT_SIZE ||
-	    seg_get_le64(hdr + FMT_HDR_BASE) != base)
+	if (le_get32(hdr + FMT_HDR_ENTSIZE) != FMT_ENT_SIZE ||
+	    le_get64(hdr + FMT_HDR_BASE) != base)
 		return -EUCLEAN;
 	return 0;
 }
 
 uint32_t seg_hdr_flags(const unsigned char *hdr)
 {
-	return seg_get_le32(hdr + FMT_HDR_FLAGS);
+	return le_get32(hdr + FMT_HDR_FLAGS);
 }
 
 /*
@@ -100,21 +71,21 @@ uint32_t seg_hdr_flags(const unsigned char *hdr)
 void seg_ent_encode(unsigned char *raw, const struct seg_entry *e)
 {
 	memset(raw, 0, FMT_ENT_SIZE);
-	seg_put_le64(raw + FMT_ENT_OFFSET, e->off);
-	seg_put_le32(raw + FMT_ENT_LENGTH, e->len);
-	seg_put_le32(raw + FMT_ENT_DATACRC, e->dcrc);
-	seg_put_le64(raw + FMT_ENT_TIME, (uint64_t)e->time_ms);
-	seg_put_le32(raw + FMT_ENT_CRC, crc32c(0, raw, FMT_ENT_CRC));
+	le_put64(raw + FMT_ENT_OFFSET, e->off);
+	le_put32(raw + FMT_ENT_LENGTH, e->len);
+	le_put32(raw + FMT_ENT_DATACRC, e->dcrc);
+	le_put64(raw + FMT_ENT_TIME, (uint64_t)e->time_ms);
+	le_put32(raw + FMT_ENT_CRC, crc32c(0, raw, FMT_ENT_CRC));
 }
 
 int seg_ent_decode(const unsigned char *raw, struct seg_entry *e)
 {
-	if (seg_get_le32(raw + FMT_ENT_CRC) != crc32c(0, raw, FMT_ENT_CRC))
+	if (le_get32(raw + FMT_ENT_CRC) != crc32c(0, raw, FMT_ENT_CRC))
 		return -EUCLEAN;
-	e->off = seg_get_le64(raw + FMT_ENT_OFFSET);
-	e->len = seg_get_le32(raw + FMT_ENT_LENGTH);
-	e->dcrc = seg_get_le32(raw + FMT_ENT_DATACRC);
-	e->time_ms = (int64_t)seg_get_le64(raw + FMT_ENT_TIME);
+	e->off = le_get64(raw + FMT_ENT_OFFSET);
+	e->len = le_get32(raw + FMT_ENT_LENGTH);
+	e->dcrc = le_get32(raw + FMT_ENT_DATACRC);
+	e->time_ms = (int64_t)le_get64(raw + FMT_ENT_TIME);
 	return 0;
 }
 
@@ -127,16 +98,12 @@ int seg_path(char *buf, size_t size, const char *dir, uint64_t base,
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-/* The base of a segment file name "<20 digits><4-byte suffix>", and its
- * suffix; -EINVAL. */
-static int seg_parse_base(const char *name, uint64_t *base, const char **sfx)
+int seg_parse_base(const char *name, uint64_t *base, const char **sfx)
 {
 	uint64_t v = 0;
 
-	if (strlen(name) != FMT_SEG_NAME_LEN)
-		return -EINVAL;
 	for (int i = 0; i < FMT_SEG_DIGITS; i++) {
-		unsigned d = (unsigned)(name[i] - '0');
+		unsigned d = (unsigned)(name[i] - '0'); /* stops at '\0' */
 
 		if (d > 9 || v > (UINT64_MAX - d) / 10)
 			return -EINVAL;

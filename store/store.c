@@ -361,6 +361,25 @@ static void store_add_ms(struct timespec *ts, uint64_t ms)
 	}
 }
 
+/* Sleep ms, or until tfs_store_close wakes the background threads.
+ * @return false once the store is stopping. */
+static bool store_nap(struct tfs_store *st, int64_t ms)
+{
+	struct timespec ts;
+	bool go;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	store_add_ms(&ts, (uint64_t)ms);
+	pthread_mutex_lock(&st->sync_mu);
+	while (!st->stopping &&
+	       pthread_cond_timedwait(&st->sync_cond, &st->sync_mu, &ts) !=
+		       ETIMEDOUT)
+		;
+	go = !st->stopping;
+	pthread_mutex_unlock(&st->sync_mu);
+	return go;
+}
+
 /*
  * The syncer: makes sealed segments durable STORE_SEAL_SYNC_MS after they
  * were sealed (appends never wait for a disk flush at a roll), fdatasyncs
@@ -372,23 +391,9 @@ static void *store_syncer(void *arg)
 {
 	struct tfs_store *st = arg;
 	int64_t nap = 1000;
-	struct timespec ts;
 
-	pthread_mutex_lock(&st->sync_mu);
-	while (!st->stopping) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		store_add_ms(&ts, (uint64_t)nap);
-		while (!st->stopping &&
-		       pthread_cond_timedwait(&st->sync_cond, &st->sync_mu,
-					      &ts) != ETIMEDOUT)
-			;
-		if (st->stopping)
-			break;
-		pthread_mutex_unlock(&st->sync_mu);
+	while (store_nap(st, nap))
 		nap = store_sync_once(st);
-		pthread_mutex_lock(&st->sync_mu);
-	}
-	pthread_mutex_unlock(&st->sync_mu);
 	return NULL;
 }
 
@@ -443,23 +448,8 @@ void tfs_store_clean(struct tfs_store *st)
 static void *store_cleaner(void *arg)
 {
 	struct tfs_store *st = arg;
-	struct timespec ts;
-
-	pthread_mutex_lock(&st->sync_mu);
-	while (!st->stopping) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		store_add_ms(&ts, STORE_CLEAN_MS);
-		while (!st->stopping &&
-		       pthread_cond_timedwait(&st->sync_cond, &st->sync_mu,
-					      &ts) != ETIMEDOUT)
-			;
-		if (st->stopping)
-			break;
-		pthread_mutex_unlock(&st->sync_mu);
+	while (store_nap(st, STORE_CLEAN_MS))
 		tfs_store_clean(st);
-		pthread_mutex_lock(&st->sync_mu);
-	}
-	pthread_mutex_unlock(&st->sync_mu);
 	return NULL;
 }
 

@@ -28,6 +28,7 @@
 #include "crc32c.h"
 #include "format.h"
 #include "internal.h"
+#include "le.h"
 #include "zseg.h"
 
 #define ZSEG_POOL_MAX 8 /* idle decompression contexts kept */
@@ -87,37 +88,7 @@ static pthread_mutex_t zseg_pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct zseg_work *zseg_pool; /* idle contexts; zseg_pool_lock */
 static unsigned zseg_pool_idle;	    /* entries of zseg_pool; same lock */
 
-/* ---- little-endian fields and messages ------------------------------- */
-
-static void zseg_put_le32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void zseg_put_le64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t zseg_get_le32(const unsigned char *p)
-{
-	uint32_t v = 0;
-
-	for (int i = 3; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static uint64_t zseg_get_le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
+/* ---- messages ------------------------------------------------------- */
 
 /* Write the reason into why (if not NULL); @return err. */
 static int zseg_why(int err, char *why, size_t whylen, const char *fmt, ...)
@@ -157,11 +128,11 @@ static void zseg_hdr_encode(unsigned char *h, uint32_t frame_bytes,
 {
 	memset(h, 0, FMT_ZST_HDR_SIZE);
 	memcpy(h + FMT_ZST_HDR_MAGIC, FMT_ZST_MAGIC, FMT_ZST_MAGIC_LEN);
-	zseg_put_le32(h + FMT_ZST_HDR_VERSION, FMT_ZST_VERSION);
-	zseg_put_le32(h + FMT_ZST_HDR_FRAME, frame_bytes);
-	zseg_put_le64(h + FMT_ZST_HDR_RAWSIZE, raw_size);
-	zseg_put_le32(h + FMT_ZST_HDR_LEVEL, (uint32_t)level);
-	zseg_put_le32(h + FMT_ZST_HDR_CRC, crc32c(0, h, FMT_ZST_HDR_CRC));
+	le_put32(h + FMT_ZST_HDR_VERSION, FMT_ZST_VERSION);
+	le_put32(h + FMT_ZST_HDR_FRAME, frame_bytes);
+	le_put64(h + FMT_ZST_HDR_RAWSIZE, raw_size);
+	le_put32(h + FMT_ZST_HDR_LEVEL, (uint32_t)level);
+	le_put32(h + FMT_ZST_HDR_CRC, crc32c(0, h, FMT_ZST_HDR_CRC));
 }
 
 /* The state of one zseg_write. */
@@ -237,10 +208,10 @@ static int zseg_wr_frame(struct zseg_wr *w, int src_fd, int dst_fd, uint64_t i,
 	if (err)
 		return err;
 	memset(e, 0, FMT_ZST_ENT_SIZE);
-	zseg_put_le64(e + FMT_ZST_ENT_COFF, w->coff);
-	zseg_put_le32(e + FMT_ZST_ENT_CLEN, (uint32_t)n);
-	zseg_put_le32(e + FMT_ZST_ENT_RLEN, rlen);
-	zseg_put_le32(e + FMT_ZST_ENT_RCRC, crc32c(0, w->raw, rlen));
+	le_put64(e + FMT_ZST_ENT_COFF, w->coff);
+	le_put32(e + FMT_ZST_ENT_CLEN, (uint32_t)n);
+	le_put32(e + FMT_ZST_ENT_RLEN, rlen);
+	le_put32(e + FMT_ZST_ENT_RCRC, crc32c(0, w->raw, rlen));
 	w->coff += n;
 	return 0;
 }
@@ -266,12 +237,12 @@ static int zseg_wr_tail(struct zseg_wr *w, int dst_fd, uint32_t nframes,
 	int err;
 
 	memcpy(t + FMT_ZST_TRL_MAGIC, FMT_ZST_END_MAGIC, FMT_ZST_MAGIC_LEN);
-	zseg_put_le64(t + FMT_ZST_TRL_TABLE, w->coff);
-	zseg_put_le32(t + FMT_ZST_TRL_FRAMES, nframes);
+	le_put64(t + FMT_ZST_TRL_TABLE, w->coff);
+	le_put32(t + FMT_ZST_TRL_FRAMES, nframes);
 	memcpy(t + FMT_ZST_TRL_HDRCRC, hdr + FMT_ZST_HDR_CRC, 4);
-	zseg_put_le32(t + FMT_ZST_TRL_ENTSIZE, FMT_ZST_ENT_SIZE);
+	le_put32(t + FMT_ZST_TRL_ENTSIZE, FMT_ZST_ENT_SIZE);
 	crc = crc32c(crc32c(0, w->table, tlen), t, FMT_ZST_TRL_CRC);
-	zseg_put_le32(t + FMT_ZST_TRL_CRC, crc);
+	le_put32(t + FMT_ZST_TRL_CRC, crc);
 	err = seg_pwrite_all(dst_fd, w->table, tlen, w->coff);
 	if (!err)
 		err = seg_pwrite_all(dst_fd, t, sizeof(t), w->coff + tlen);
@@ -316,13 +287,13 @@ int zseg_write(int src_fd, uint64_t size, int dst_fd, int level,
 /* Check the header; -EUCLEAN, -EPROTONOSUPPORT with why. */
 static int zseg_hdr_check(const unsigned char *h, char *why, size_t whylen)
 {
-	uint32_t v = zseg_get_le32(h + FMT_ZST_HDR_VERSION);
-	uint32_t fb = zseg_get_le32(h + FMT_ZST_HDR_FRAME);
+	uint32_t v = le_get32(h + FMT_ZST_HDR_VERSION);
+	uint32_t fb = le_get32(h + FMT_ZST_HDR_FRAME);
 
 	if (memcmp(h + FMT_ZST_HDR_MAGIC, FMT_ZST_MAGIC, FMT_ZST_MAGIC_LEN))
 		return zseg_why(-EUCLEAN, why, whylen,
 				"no " FMT_ZST_MAGIC " header magic at byte 0");
-	if (zseg_get_le32(h + FMT_ZST_HDR_CRC) != crc32c(0, h, FMT_ZST_HDR_CRC))
+	if (le_get32(h + FMT_ZST_HDR_CRC) != crc32c(0, h, FMT_ZST_HDR_CRC))
 		return zseg_why(-EUCLEAN, why, whylen,
 				"header CRC mismatch at byte %u",
 				FMT_ZST_HDR_CRC);
@@ -345,8 +316,8 @@ static int zseg_trl_check(const unsigned char *t, uint64_t tpos,
 			  uint64_t *table, uint32_t *nframes, char *why,
 			  size_t whylen)
 {
-	*table = zseg_get_le64(t + FMT_ZST_TRL_TABLE);
-	*nframes = zseg_get_le32(t + FMT_ZST_TRL_FRAMES);
+	*table = le_get64(t + FMT_ZST_TRL_TABLE);
+	*nframes = le_get32(t + FMT_ZST_TRL_FRAMES);
 	if (memcmp(t + FMT_ZST_TRL_MAGIC, FMT_ZST_END_MAGIC, FMT_ZST_MAGIC_LEN))
 		return zseg_why(
 			-EUCLEAN, why, whylen,
@@ -368,20 +339,20 @@ static int zseg_trl_check(const unsigned char *t, uint64_t tpos,
 static int zseg_trl_fields(const unsigned char *t, uint64_t tpos,
 			   const unsigned char *h, char *why, size_t whylen)
 {
-	if (zseg_get_le32(t + FMT_ZST_TRL_ENTSIZE) != FMT_ZST_ENT_SIZE)
+	if (le_get32(t + FMT_ZST_TRL_ENTSIZE) != FMT_ZST_ENT_SIZE)
 		return zseg_why(
 			-EUCLEAN, why, whylen,
 			"trailer at byte %llu: entry size %u, expected %u",
 			(unsigned long long)tpos,
-			zseg_get_le32(t + FMT_ZST_TRL_ENTSIZE),
+			le_get32(t + FMT_ZST_TRL_ENTSIZE),
 			FMT_ZST_ENT_SIZE);
 	if (memcmp(t + FMT_ZST_TRL_HDRCRC, h + FMT_ZST_HDR_CRC, 4))
 		return zseg_why(-EUCLEAN, why, whylen,
 				"trailer at byte %llu belongs to another "
 				"header (header CRC %08x, trailer says %08x)",
 				(unsigned long long)tpos,
-				zseg_get_le32(h + FMT_ZST_HDR_CRC),
-				zseg_get_le32(t + FMT_ZST_TRL_HDRCRC));
+				le_get32(h + FMT_ZST_HDR_CRC),
+				le_get32(t + FMT_ZST_TRL_HDRCRC));
 	return 0;
 }
 
@@ -393,10 +364,10 @@ static int zseg_ent_decode(struct zseg *z, const unsigned char *e, uint32_t i,
 {
 	struct zseg_frame *f = &z->frames[i];
 
-	f->coff = zseg_get_le64(e + FMT_ZST_ENT_COFF);
-	f->clen = zseg_get_le32(e + FMT_ZST_ENT_CLEN);
-	f->rlen = zseg_get_le32(e + FMT_ZST_ENT_RLEN);
-	f->rcrc = zseg_get_le32(e + FMT_ZST_ENT_RCRC);
+	f->coff = le_get64(e + FMT_ZST_ENT_COFF);
+	f->clen = le_get32(e + FMT_ZST_ENT_CLEN);
+	f->rlen = le_get32(e + FMT_ZST_ENT_RLEN);
+	f->rcrc = le_get32(e + FMT_ZST_ENT_RCRC);
 	f->roff = roff;
 	if (f->coff != coff)
 		return zseg_why(-EUCLEAN, why, whylen,
@@ -434,7 +405,7 @@ static int zseg_table_load(struct zseg *z, uint64_t table, uint64_t tpos,
 	if (!raw)
 		return -ENOMEM;
 	err = seg_pread_all(z->fd, raw, tlen, table);
-	if (!err && zseg_get_le32(t + FMT_ZST_TRL_CRC) !=
+	if (!err && le_get32(t + FMT_ZST_TRL_CRC) !=
 			    crc32c(crc32c(0, raw, tlen), t, FMT_ZST_TRL_CRC))
 		err = zseg_why(-EUCLEAN, why, whylen,
 			       "frame table or trailer CRC mismatch (table at "
@@ -483,8 +454,8 @@ static struct zseg *zseg_alloc(int fd, uint64_t file_size,
 	}
 	z->fd = fd;
 	z->file_size = file_size;
-	z->raw_size = zseg_get_le64(h + FMT_ZST_HDR_RAWSIZE);
-	z->frame_bytes = zseg_get_le32(h + FMT_ZST_HDR_FRAME);
+	z->raw_size = le_get64(h + FMT_ZST_HDR_RAWSIZE);
+	z->frame_bytes = le_get32(h + FMT_ZST_HDR_FRAME);
 	z->nframes = nframes;
 	pthread_mutex_init(&z->lock, NULL);
 	pthread_cond_init(&z->loaded, NULL);
@@ -636,7 +607,7 @@ static int zseg_unzstd(ZSTD_DCtx *d, const unsigned char *src,
 {
 	size_t n;
 
-	if (f->clen <= ZSEG_FHD_POS || zseg_get_le32(src) != ZSTD_MAGICNUMBER ||
+	if (f->clen <= ZSEG_FHD_POS || le_get32(src) != ZSTD_MAGICNUMBER ||
 	    !(src[ZSEG_FHD_POS] & ZSEG_FHD_CHECKSUM) ||
 	    ZSTD_findFrameCompressedSize(src, f->clen) != f->clen ||
 	    ZSTD_getFrameContentSize(src, f->clen) != f->rlen)
