@@ -66,7 +66,7 @@ $(BUILD)/topicfs: $(BUILD)/fs/main.o $(FS_OBJ) $(BUILD)/libtopicfs-store.a
 	$(CC) -o $@ $^ $(ALL_LDFLAGS) $(FUSE_LIBS) $(ZSTD_LIBS)
 
 $(BUILD)/topicfs-fsck: $(BUILD)/fs/fsck.o $(BUILD)/libtopicfs-store.a
-	$(CC) -o $@ $^ $(ALL_LDFLAGS)
+	$(CC) -o $@ $^ $(ALL_LDFLAGS) $(ZSTD_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(FS_OBJ) $(BUILD)/libtopicfs-store.a
 	@mkdir -p $(dir $@)
@@ -86,7 +86,7 @@ unit: $(UNIT_BIN)
 
 $(FUZZ_DIR)/%: tests/fuzz/%.c $(STORE_SRC) $(wildcard include/topicfs/*.h store/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(STORE_SRC)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(STORE_SRC) $(ZSTD_LIBS)
 
 # Each harness runs FUZZ_SECONDS on a working copy of its committed corpus
 # (tests/fuzz/corpus/NAME), which grows in $(FUZZ_DIR)/corpus/NAME; a crash
