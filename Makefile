@@ -129,6 +129,7 @@ check: all unit tools
 bench: deps
 	@$(MAKE) --no-print-directory all tools
 	BUILD=$(BUILD) contrib/bench.sh
+	BUILD=$(BUILD) contrib/bench-compress.sh
 
 install: all
 	install -D -m 0755 $(BUILD)/topicfs $(DESTDIR)$(PREFIX)/bin/topicfs

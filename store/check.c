@@ -387,8 +387,9 @@ static void check_record(struct check_seg *s, uint64_t i,
 
 out_good:
 	if (s->run_n)
-		check_run_damage(s, s->tail ? " (recovery keeps it: it checks "
-					      "only the records at the tail)"
+		check_run_damage(s, s->tail ? " (recovery keeps it, it checks "
+					      "only the records at the tail; "
+					      "reads of it fail with EIO)"
 					    : "");
 	s->kept = i + 1;
 	s->kept_end = pos + e->len;

@@ -113,3 +113,9 @@ if [[ -n $bgpid ]]; then
 	fi
 fi
 assert_eq daemonized "$(datalog o 0 | tail -n 1)" "append through the daemonized mount"
+
+# the man page and the README name every option topicfs -h names
+for opt in $("$TFS" -h | sed -n "s/^ \{7\}\([a-z_.]\{1,\}\)\(=\|  \).*/\1/p"); do
+	grep -q "^\.BI\? $opt\(=\| \|$\)" "$TOP/docs/topicfs.1" || fail "docs/topicfs.1 lacks option $opt"
+	grep -q "^   $opt\b" "$TOP/README.md" || fail "README.md lacks option $opt"
+done

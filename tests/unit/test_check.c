@@ -348,7 +348,7 @@ static void test_flipped_index_header(void **state)
 	r = c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_HEADER,
 		   "00000000000000003900.idx", "bad index header");
 	assert_int_equal(r->pos, 0);
-	c_recover(f, 0); /* the mount serves the rest */
+	c_recover(f, 0); /* mounts; the damaged range reads as EIO */
 }
 
 static void test_truncated_log(void **state)
@@ -365,7 +365,7 @@ static void test_truncated_log(void **state)
 	assert_int_equal(r->pos, FMT_HDR_SIZE + FMT_ENT_SIZE * 12);
 	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_GAP, "00000000000000003900.log",
 	       "previous segment ends at offset 3800");
-	c_recover(f, 0); /* the mount serves the rest */
+	c_recover(f, 0); /* mounts; the damaged range reads as EIO */
 }
 
 static void test_missing_idx(void **state)
@@ -377,7 +377,7 @@ static void test_missing_idx(void **state)
 	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_MISSING,
 	       "00000000000000003900.idx", "index of a sealed segment");
 	assert_int_equal(f->parts[0].status, TFS_CHECK_DAMAGED);
-	c_recover(f, 0); /* the mount serves the rest */
+	c_recover(f, 0); /* mounts; the damaged range reads as EIO */
 }
 
 static void test_missing_idx_active(void **state)
@@ -480,7 +480,7 @@ static void test_gap_between_segments(void **state)
 	/* its header names base 3900 */
 	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_HEADER,
 	       "00000000000000003901.idx", "another segment");
-	c_recover(f, 0); /* the mount serves the rest */
+	c_recover(f, 0); /* mounts; the damaged range reads as EIO */
 }
 
 static void test_torn_tail(void **state)
