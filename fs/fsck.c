@@ -1,8 +1,8 @@
 /*
  * fs/fsck.c - topicfs-fsck: check a data directory offline (tfs_check) and
  * print one line per finding and per partition; with --repair, cut torn
- * tails the way a mount does (tfs_store_open's recovery), remove retention
- * leftovers, and check again.  No FUSE here; it lives in fs/ as the other
+ * tails and remove leftovers the way a mount does (tfs_store_open's
+ * recovery), and check again.  No FUSE here; it lives in fs/ as the other
  * program does.  The usage text and docs/topicfs-fsck.8 say the same.
  */
 #include <errno.h>
@@ -28,9 +28,6 @@ struct fsck {
 	const char *dir; /* DATADIR as given */
 	bool repair;	 /* --repair */
 	bool quiet;	 /* -q: only torn tails, damage, non-ok partitions */
-	char **retained; /* retention leftovers seen (relative paths), for
-			    --repair to remove; owned */
-	size_t nretained; /* used entries of retained */
 };
 
 static void fsck_usage(FILE *f)
@@ -99,20 +96,11 @@ static void fsck_print_part(const struct tfs_check_part *p)
 static void fsck_report(const struct tfs_check_report *r, void *arg)
 {
 	struct fsck *fk = arg;
-	char **v;
 
 	if (r->kind == TFS_CHECK_PART) {
 		if (!fk->quiet || r->part->status != TFS_CHECK_OK)
 			fsck_print_part(r->part);
 		return;
-	}
-	if (r->what == TFS_CHECK_W_RETENTION) {
-		v = realloc(fk->retained, (fk->nretained + 1) * sizeof(*v));
-		if (v) {
-			fk->retained = v;
-			v[fk->nretained] = strdup(r->file);
-			fk->nretained += v[fk->nretained] != NULL;
-		}
 	}
 	if (fk->quiet && r->kind == TFS_CHECK_NOTE)
 		return;
@@ -152,53 +140,13 @@ static int fsck_check(struct fsck *fk)
 	return err;
 }
 
-static void fsck_free_retained(struct fsck *fk)
-{
-	for (size_t i = 0; i < fk->nretained; i++)
-		free(fk->retained[i]);
-	free(fk->retained);
-	fk->retained = NULL;
-	fk->nretained = 0;
-}
-
 static void fsck_store_log(int prio, const char *msg)
 {
 	fprintf(stderr, "topicfs-fsck: repair: %s\n", msg);
 }
 
-/* Remove the retention leftovers the check reported (the retention
- * delete had already decided they go), then fsync their dirs. */
-static int fsck_remove_retained(struct fsck *fk, int dfd)
-{
-	int err = 0;
-
-	for (size_t i = 0; i < fk->nretained; i++) {
-		char *slash = strrchr(fk->retained[i], '/');
-		int pfd;
-
-		if (unlinkat(dfd, fk->retained[i], 0) && errno != ENOENT) {
-			fprintf(stderr, "topicfs-fsck: repair: %s/%s: %s\n",
-				fk->dir, fk->retained[i], strerror(errno));
-			err = -errno;
-			continue;
-		}
-		fprintf(stderr,
-			"topicfs-fsck: repair: %s: removed a retention leftover\n",
-			fk->retained[i]);
-		if (!slash)
-			continue;
-		*slash = '\0';
-		pfd = openat(dfd, fk->retained[i], O_RDONLY | O_DIRECTORY);
-		if (pfd >= 0) {
-			fsync(pfd);
-			close(pfd);
-		}
-	}
-	return err;
-}
-
-/* --repair after the first check: leftovers, then the store's recovery
- * (tfs_store_open cuts torn tails and logs each cut), then close.  dfd
+/* --repair after the first check: the store's recovery (tfs_store_open
+ * cuts torn tails and removes leftovers, logging each), then close.  dfd
  * holds the exclusive lock until the store takes its own. */
 static int fsck_repair(struct fsck *fk, int dfd)
 {
@@ -209,10 +157,7 @@ static int fsck_repair(struct fsck *fk, int dfd)
 	tfs_store_opts_init(&o);
 	o.log = fsck_store_log;
 	fflush(stdout); /* the check's lines before the repair's */
-	err = fsck_remove_retained(fk, dfd);
 	flock(dfd, LOCK_UN); /* the store takes the lock itself */
-	if (err)
-		return err;
 	err = tfs_store_open(fk->dir, &o, &st);
 	if (err) {
 		fprintf(stderr,
@@ -307,7 +252,6 @@ int main(int argc, char **argv)
 			ret = err == -EUCLEAN ? FSCK_DAMAGED : FSCK_USAGE;
 			goto out;
 		}
-		fsck_free_retained(&fk); /* the re-check lists any anew */
 		err = fsck_check(&fk);
 	}
 	if (err == 1 || err == 0)
@@ -315,7 +259,6 @@ int main(int argc, char **argv)
 	else if (err == -EUCLEAN)
 		ret = FSCK_DAMAGED;
 out:
-	fsck_free_retained(&fk);
 	if (dfd >= 0)
 		close(dfd);
 	return ret;

@@ -23,6 +23,7 @@
 #include "format.h"
 #include "internal.h"
 #include "topicfs/check.h"
+#include "zseg.h"
 
 #define CHECK_DATA_CHUNK (1u << 20) /* .log bytes read at a time */
 #define CHECK_BATCH	 1024u	    /* index entries read at a time */
@@ -51,6 +52,8 @@ struct check_segf {
 	bool log;      /* <base>.log exists */
 	bool idx;      /* <base>.idx exists */
 	bool zst;      /* <base>.zst (compressed segment) exists */
+	bool del;      /* <base>.log.deleted or .zst.deleted exists: a
+			  retention delete recovery finishes */
 };
 
 /* One partition being checked. */
@@ -71,9 +74,13 @@ struct check_seg {
 	uint64_t base;		 /* segment base offset */
 	bool tail;		 /* recovery repairs its tail: the active
 				    segment, or a sealed one never synced */
-	char lrel[CHECK_REL_MAX]; /* "TOPIC/P/<base>.log" */
+	char lrel[CHECK_REL_MAX]; /* "TOPIC/P/<base>.log" (or .zst) */
 	char irel[CHECK_REL_MAX]; /* "TOPIC/P/<base>.idx" */
-	int lfd;		 /* .log fd */
+	int lfd;		 /* .log fd (-1 for a .zst) */
+	struct zseg *z;		 /* the open .zst of a compressed segment
+				    (its data, read through zseg_pread), or
+				    NULL */
+	uint64_t zbad;		 /* raw offset of a damaged .zst frame */
 	int ifd;		 /* .idx fd */
 	uint64_t log_size;	 /* .log bytes */
 	uint64_t idx_size;	 /* .idx bytes */
@@ -228,6 +235,24 @@ static int check_data_room(struct check *c, size_t n)
 	return 0;
 }
 
+/* Read len data bytes at pos: from the .log, or decompressed from the
+ * .zst (a damaged frame: -EIO with s->zbad).  -errno. */
+static int check_read(struct check_seg *s, void *buf, size_t len,
+		      uint64_t pos)
+{
+	ssize_t n;
+
+	if (!s->z)
+		return seg_pread_all(s->lfd, buf, len, pos);
+	n = zseg_pread(s->z, buf, len, pos, &s->zbad);
+	if (n >= 0 && (size_t)n != len) {
+		n = zseg_pread(s->z, (char *)buf + n, len - (size_t)n,
+			       pos + (uint64_t)n, &s->zbad);
+		n = n < 0 ? n : -EIO;
+	}
+	return n < 0 ? (int)n : 0;
+}
+
 /* CRC32C of len .log bytes at position pos, read through c->data in large
  * chunks; *zs is where the zero bytes at its end start (pos + len if the
  * last byte is not zero, pos if all are zero).  -errno. */
@@ -252,8 +277,7 @@ static int check_data_crc(struct check_seg *s, uint64_t pos, uint64_t len,
 			err = s->rd_len ? check_data_room(c, s->rd_len)
 					: -EIO; /* the .log shrank */
 			if (!err)
-				err = seg_pread_all(s->lfd, c->data, s->rd_len,
-						    pos);
+				err = check_read(s, c->data, s->rd_len, pos);
 			if (err) {
 				s->rd_len = 0;
 				return err;
@@ -315,6 +339,17 @@ static void check_record(struct check_seg *s, uint64_t i,
 	if (s->no_data)
 		goto out_good;
 	err = check_data_crc(s, pos, e->len, &crc, &zs);
+	if (err && s->z && err == -EIO) {
+		check_seg_damage(s, TFS_CHECK_W_DATA, false, -1,
+				 "reading record %llu..%llu: the compressed "
+				 "frame at raw offset %llu is damaged; data "
+				 "after it not checked",
+				 (unsigned long long)e->off,
+				 (unsigned long long)(e->off + e->len),
+				 (unsigned long long)s->zbad);
+		s->no_data = true;
+		goto out_good;
+	}
 	if (err) {
 		check_seg_damage(s, TFS_CHECK_W_IO, false, (int64_t)pos,
 				 "reading record %llu..%llu: %s; data after it "
@@ -666,7 +701,55 @@ static void check_seg_noidx(struct check_seg *s, bool last,
 	res->crash = n == 0;
 }
 
-/* Check segment f (with a .log) of the partition; last: the active one. */
+/*
+ * Open segment f's data: its .log, or (compressed, sealed) its .zst, whose
+ * header, frame table and trailer zseg_open checks; the records are then
+ * read through zseg_pread, so a damaged frame shows as damaged records.
+ * Sets s->lrel, s->lfd or s->z, and s->log_size (raw bytes).  -1 when it
+ * cannot be read (reported).
+ */
+static int check_seg_data(struct check_seg *s, const struct check_segf *f)
+{
+	struct check_part *cp = s->cp;
+	const char *ext = f->log ? FMT_LOG_SUFFIX : FMT_ZST_SUFFIX;
+	char name[FMT_SEG_NAME_LEN + 1], why[256] = "";
+	struct stat sb;
+	int fd, err;
+
+	snprintf(s->lrel, sizeof(s->lrel), "%s/%020llu%s", cp->rel,
+		 (unsigned long long)f->base, ext);
+	snprintf(name, sizeof(name), "%020llu%s", (unsigned long long)f->base,
+		 ext);
+	fd = openat(cp->fd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (f->log && fstat(fd, &sb))) {
+		check_report(cp->c, cp, TFS_CHECK_DAMAGE, TFS_CHECK_W_IO,
+			     s->lrel, -1, "cannot read: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (f->log) {
+		s->lfd = fd;
+		s->log_size = (uint64_t)sb.st_size;
+		return 0;
+	}
+	err = zseg_open(fd, &s->z, why, sizeof(why));
+	if (err) {
+		close(fd);
+		check_report(cp->c, cp, TFS_CHECK_DAMAGE,
+			     err == -EUCLEAN || err == -EPROTONOSUPPORT
+				     ? TFS_CHECK_W_ZST
+				     : TFS_CHECK_W_IO,
+			     s->lrel, -1, "compressed segment: %s",
+			     *why ? why : tfs_strerror(err));
+		return -1;
+	}
+	s->log_size = zseg_raw_size(s->z);
+	return 0;
+}
+
+/* Check segment f (a .log, or a .zst) of the partition; last: the active
+ * one. */
 static void check_seg(struct check_part *cp, const struct check_segf *f,
 		      bool last, struct check_seg_res *res)
 {
@@ -682,26 +765,19 @@ static void check_seg(struct check_part *cp, const struct check_segf *f,
 
 	memset(res, 0, sizeof(*res));
 	res->end_known = true;
-	snprintf(s.lrel, sizeof(s.lrel), "%s/%020llu%s", cp->rel,
-		 (unsigned long long)f->base, FMT_LOG_SUFFIX);
 	snprintf(s.irel, sizeof(s.irel), "%s/%020llu%s", cp->rel,
 		 (unsigned long long)f->base, FMT_IDX_SUFFIX);
-	snprintf(name, sizeof(name), "%020llu%s", (unsigned long long)f->base,
-		 FMT_LOG_SUFFIX);
-	s.lfd = openat(cp->fd, name, O_RDONLY | O_CLOEXEC);
-	if (s.lfd < 0 || fstat(s.lfd, &sb)) {
-		check_report(cp->c, cp, TFS_CHECK_DAMAGE, TFS_CHECK_W_IO,
-			     s.lrel, -1, "cannot read: %s", strerror(errno));
+	if (check_seg_data(&s, f)) {
 		res->end_known = false;
 		goto out_close;
 	}
-	s.log_size = (uint64_t)sb.st_size;
-	cp->s.bytes += s.log_size;
+	cp->s.bytes += s.z ? zseg_file_size(s.z) : s.log_size;
 	if (!f->idx) {
 		check_seg_noidx(&s, last, res);
 		goto out_close;
 	}
-	memcpy(name + FMT_SEG_DIGITS, FMT_IDX_SUFFIX, sizeof(FMT_IDX_SUFFIX));
+	snprintf(name, sizeof(name), "%020llu%s", (unsigned long long)f->base,
+		 FMT_IDX_SUFFIX);
 	s.ifd = openat(cp->fd, name, O_RDONLY | O_CLOEXEC);
 	if (s.ifd < 0 || fstat(s.ifd, &sb)) {
 		check_report(cp->c, cp, TFS_CHECK_DAMAGE, TFS_CHECK_W_IO,
@@ -721,36 +797,15 @@ static void check_seg(struct check_part *cp, const struct check_segf *f,
 out_close:
 	if (s.lfd >= 0)
 		close(s.lfd);
+	zseg_close(s.z);
 	if (s.ifd >= 0)
 		close(s.ifd);
 }
 
-/*
- * The hook for compressed sealed segments (<base>.zst, a seekable zstd
- * layout replacing the .log; coming).  The check will go here: decompress
- * frame by frame, check each record against the index as check_seg does,
- * and set *end to base + the uncompressed size.  For now it only reports.
- * @return true if *end is known (the next segment's gap check uses it).
- */
-static bool check_seg_zst(struct check_part *cp, const struct check_segf *f,
-			  uint64_t *end)
-{
-	char rel[CHECK_REL_MAX];
-	struct stat sb;
-
-	snprintf(rel, sizeof(rel), "%s/%020llu.zst", cp->rel,
-		 (unsigned long long)f->base);
-	if (!fstatat(cp->fd, rel + strlen(cp->rel) + 1, &sb, 0))
-		cp->s.bytes += (uint64_t)sb.st_size;
-	check_report(cp->c, cp, TFS_CHECK_NOTE, TFS_CHECK_W_UNCHECKED, rel, -1,
-		     "compressed segment, not checked");
-	*end = 0;
-	return false;
-}
-
 /* ---- one partition --------------------------------------------------- */
 
-/* Record that base has the file of kind ('l' .log, 'i' .idx, 'z' .zst). */
+/* Record that base has the file of kind ('l' .log, 'i' .idx, 'z' .zst,
+ * 'd' a .log.deleted or .zst.deleted). */
 static int check_segf_add(struct check_part *cp, uint64_t base, char kind)
 {
 	struct check_segf *v;
@@ -771,6 +826,7 @@ static int check_segf_add(struct check_part *cp, uint64_t base, char kind)
 	v->log = v->log || kind == 'l';
 	v->idx = v->idx || kind == 'i';
 	v->zst = v->zst || kind == 'z';
+	v->del = v->del || kind == 'd';
 	return 0;
 }
 
@@ -786,21 +842,22 @@ static int check_part_entry(struct check_part *cp, const char *name)
 		return 0;
 	if (!seg_parse_name(name, &base, &is_log))
 		return check_segf_add(cp, base, is_log ? 'l' : 'i');
-	if (!check_parse_base(name, ".zst", &base))
+	if (!check_parse_base(name, FMT_ZST_SUFFIX, &base))
 		return check_segf_add(cp, base, 'z');
 	snprintf(rel, sizeof(rel), "%s/%s", cp->rel, name);
-	if (check_has_suffix(name, FMT_TMP_SUFFIX))
+	/* a retention delete renames the .log (or .zst) first */
+	if (!check_parse_base(name, FMT_LOG_SUFFIX FMT_DEL_SUFFIX, &base) ||
+	    !check_parse_base(name, FMT_ZST_SUFFIX FMT_DEL_SUFFIX, &base))
+		return check_segf_add(cp, base, 'd');
+	if (!check_parse_base(name, FMT_IDX_SUFFIX FMT_DEL_SUFFIX, &base))
+		check_report(cp->c, cp, TFS_CHECK_NOTE, TFS_CHECK_W_RETENTION,
+			     rel, -1,
+			     "retention delete in progress; recovery removes "
+			     "it");
+	else if (check_has_suffix(name, FMT_TMP_SUFFIX))
 		check_report(cp->c, cp, TFS_CHECK_NOTE, TFS_CHECK_W_LEFTOVER,
 			     rel, -1,
 			     "leftover temporary file; recovery removes it");
-	else if (!check_parse_base(name, FMT_LOG_SUFFIX FMT_DEL_SUFFIX,
-				   &base) ||
-		 !check_parse_base(name, FMT_IDX_SUFFIX FMT_DEL_SUFFIX, &base))
-		check_report(cp->c, cp, TFS_CHECK_NOTE, TFS_CHECK_W_RETENTION,
-			     rel, -1,
-			     "retention delete in progress (segment %llu); "
-			     "topicfs-fsck --repair removes it",
-			     (unsigned long long)base);
 	else
 		check_report(cp->c, cp, TFS_CHECK_NOTE, TFS_CHECK_W_UNKNOWN,
 			     rel, -1, "unknown file; topicfs ignores it");
@@ -888,12 +945,25 @@ static void check_part_segs(struct check_part *cp)
 	uint64_t end = 0;
 
 	for (size_t i = 0; i < cp->nsegs; i++)
-		if (cp->segs[i].log)
+		if (cp->segs[i].log && !cp->segs[i].del)
 			last = i;
 	for (size_t i = 0; i < cp->nsegs; i++) {
 		const struct check_segf *f = &cp->segs[i];
 		char rel[CHECK_REL_MAX];
 
+		if (f->del) {
+			snprintf(rel, sizeof(rel), "%s/%020llu%s%s", cp->rel,
+				 (unsigned long long)f->base,
+				 f->zst ? FMT_ZST_SUFFIX : FMT_LOG_SUFFIX,
+				 FMT_DEL_SUFFIX);
+			check_report(cp->c, cp, TFS_CHECK_NOTE,
+				     TFS_CHECK_W_RETENTION, rel, -1,
+				     "retention delete of segment %llu in "
+				     "progress; recovery finishes it (removes "
+				     "what is left of the segment)",
+				     (unsigned long long)f->base);
+			continue;
+		}
 		if (!f->log && !f->zst) {
 			check_lone_idx(cp, f);
 			continue;
@@ -908,7 +978,7 @@ static void check_part_segs(struct check_part *cp)
 		started = true;
 		snprintf(rel, sizeof(rel), "%s/%020llu%s", cp->rel,
 			 (unsigned long long)f->base,
-			 f->log ? FMT_LOG_SUFFIX : ".zst");
+			 f->log ? FMT_LOG_SUFFIX : FMT_ZST_SUFFIX);
 		if (known && f->base != end)
 			check_report(cp->c, cp, TFS_CHECK_DAMAGE,
 				     TFS_CHECK_W_GAP, rel, -1,
@@ -916,12 +986,13 @@ static void check_part_segs(struct check_part *cp)
 				     "previous segment ends at offset %llu",
 				     (unsigned long long)f->base,
 				     (unsigned long long)end);
-		if (f->zst) {
-			known = check_seg_zst(cp, f, &end);
-			if (!f->log)
-				continue;
-		}
-		check_seg(cp, f, i == last, &res);
+		if (f->zst && f->log)
+			check_report(cp->c, cp, TFS_CHECK_NOTE,
+				     TFS_CHECK_W_LEFTOVER, rel, -1,
+				     "a compressed copy (.zst) is beside this "
+				     ".log: compression was interrupted; "
+				     "recovery removes the copy");
+		check_seg(cp, f, f->log && i == last, &res);
 		known = res.end_known;
 		end = res.end;
 		cp->s.records += res.kept;
@@ -1068,9 +1139,14 @@ static int check_topic_entry(struct check *c, const char *topic, int tfd,
 			return 0;
 		}
 	}
-	if (!strcmp(name, ".config"))
+	if (!strcmp(name, FMT_TOPIC_CONFIG))
 		check_report(c, NULL, TFS_CHECK_NOTE, TFS_CHECK_W_UNCHECKED,
 			     rel, -1, "topic config, not checked");
+	else if (!strcmp(name, FMT_TOPIC_CONFIG_TMP))
+		check_report(c, NULL, TFS_CHECK_NOTE, TFS_CHECK_W_LEFTOVER,
+			     rel, -1,
+			     "leftover temporary topic config; recovery "
+			     "removes it");
 	else
 		check_report(c, NULL, TFS_CHECK_NOTE, TFS_CHECK_W_UNKNOWN, rel,
 			     -1, "unknown file; topicfs ignores it");
@@ -1184,6 +1260,12 @@ static int check_format(struct check *c, char **names, size_t n)
 			     v, FMT_VERSION_OLDEST, FMT_VERSION);
 		return -EPROTONOSUPPORT;
 	}
+	if (v < FMT_VERSION)
+		check_report(c, NULL, TFS_CHECK_NOTE, TFS_CHECK_W_FORMAT,
+			     FMT_FILE, (int64_t)pl,
+			     "data dir format version %lu; a mount upgrades it "
+			     "to version %u in place",
+			     v, FMT_VERSION);
 	return 0;
 }
 

@@ -19,7 +19,7 @@
 enum tfs_check_kind {
 	TFS_CHECK_NOTE,	  /* nothing wrong with the data: a leftover that
 			     recovery removes, a file topicfs ignores, a
-			     part not checked (compressed segment, config) */
+			     part not checked (topic config) */
 	TFS_CHECK_TORN,	  /* what a crash (or a power loss) leaves: a torn
 			     tail that recovery cuts; not damage */
 	TFS_CHECK_DAMAGE, /* damage: no crash of topicfs leaves this */
@@ -31,12 +31,12 @@ enum tfs_check_what {
 	TFS_CHECK_W_NONE,	/* a TFS_CHECK_PART summary */
 	TFS_CHECK_W_FORMAT,	/* the format file DATADIR/.topicfs */
 	TFS_CHECK_W_UNKNOWN,	/* a file topicfs ignores (bad name) */
-	TFS_CHECK_W_LEFTOVER,	/* *.tmp, P.deleted: recovery removes it */
-	TFS_CHECK_W_RETENTION,	/* <base>.log.deleted / .idx.deleted: a
-				   retention delete in progress;
-				   topicfs-fsck --repair removes it */
-	TFS_CHECK_W_UNCHECKED,	/* present but not checked (TOPIC/.config,
-				   a compressed <base>.zst segment) */
+	TFS_CHECK_W_LEFTOVER,	/* *.tmp, P.deleted, a .zst beside its .log
+				   (interrupted compression), a format 1
+				   dir: recovery removes (upgrades) it */
+	TFS_CHECK_W_RETENTION,	/* <base>.log.deleted (.zst, .idx): a
+				   retention delete recovery finishes */
+	TFS_CHECK_W_UNCHECKED,	/* present but not checked (TOPIC/.config) */
 	TFS_CHECK_W_PARTITIONS, /* partition numbers not dense, a partition
 				   that is not a directory */
 	TFS_CHECK_W_MISSING,	/* a segment's .log or .idx is missing, or a
@@ -47,7 +47,10 @@ enum tfs_check_what {
 				   base */
 	TFS_CHECK_W_ENTRY,	/* an index entry: CRC, not contiguous, past
 				   the .log, partial */
-	TFS_CHECK_W_DATA,	/* a record's data fails its CRC32C */
+	TFS_CHECK_W_DATA,	/* a record's data fails its CRC32C (or its
+				   compressed frame is damaged) */
+	TFS_CHECK_W_ZST,	/* a compressed segment's (.zst) header,
+				   frame table or trailer */
 	TFS_CHECK_W_SIZE,	/* a sealed .log is longer or shorter than
 				   its index says */
 	TFS_CHECK_W_TAIL,	/* a torn tail recovery would cut (or drop:
@@ -67,8 +70,7 @@ struct tfs_check_part {
 	const char *topic;	    /* topic name */
 	uint32_t num;		    /* partition number */
 	enum tfs_check_status status; /* worst finding in this partition */
-	uint64_t segments;	    /* segments on disk (.log, .zst or lone
-				       .idx files, by base) */
+	uint64_t segments;	    /* segments on disk (a .log or .zst) */
 	uint64_t records;	    /* records recovery keeps */
 	uint64_t start;		    /* first offset: the lowest base */
 	uint64_t end;		    /* end offset once recovery has cut the
@@ -128,14 +130,18 @@ typedef void (*tfs_check_report_fn)(const struct tfs_check_report *r,
 				  the indexes; sizes are still checked) */
 
 /*
- * Check the data directory dir, read-only: the format file and version;
+ * Check the data directory dir, read-only: the format file and version
+ * (1 or 2);
  * topic and partition names and dense partition numbers; that every
  * segment has its .log and .idx and starts where the previous one ends;
  * every index header and entry CRC, that entries are contiguous from the
  * base, and that a sealed segment's index ends exactly at its .log's end;
  * every record's data CRC32C; and what recovery would cut from the tail of
  * an active segment (a torn tail) or of a sealed one never synced.
- * Leftovers (*.tmp, P.deleted, <base>.log.deleted) are reported as notes.
+ * A compressed segment (.zst) is checked the same way, its records read
+ * through its frames (header, frame table and trailer first).  Leftovers
+ * (*.tmp, P.deleted, <base>.log.deleted, a .zst beside its .log) are
+ * reported as notes.
  * A data dir in use by a running topicfs can be checked, but appends in
  * flight may then show as torn tails.
  *

@@ -3,7 +3,8 @@
  * tfs_store_open and for tfs_check: the input becomes one partition's
  * active segment (.idx and .log bytes as given), optionally after a sealed
  * segment the harness builds; then tfs_check, tfs_store_open (recovery),
- * a read of the whole partition, one append, close, and tfs_check again.
+ * a read of the whole partition (damaged ranges read as EIO), one append,
+ * close, and tfs_check again.
  *
  * Input layout (all optional past the end; missing bytes are 0):
  *
@@ -212,6 +213,8 @@ static int fz_store(uint64_t *end, uint64_t *records)
 	tfs_part_info(p, &info);
 	*end = info.end;
 	*records = info.records;
+	/* everything reads back, except damaged ranges, which read as EIO
+	 * (a byte at a time past them: inputs are small) */
 	for (uint64_t off = info.start; off < info.end;) {
 		ssize_t n = tfs_part_pread(p, buf, sizeof(buf), off);
 
@@ -243,8 +246,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct tfs_check_summary sum;
 	struct fz_seen seen = { 0 };
 	uint64_t base = 0, end = 0, records = 0;
+	char fmt[FMT_FILE_MAX];
 	uint32_t split;
-	int cerr, err;
+	int cerr, err, n;
 
 	memcpy(head, data, size < FZ_HEAD ? size : FZ_HEAD);
 	memcpy(&split, head, 4);
@@ -252,7 +256,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(topic, sizeof(topic), "%s/t", fz_dir);
 	if (mkdir(fz_dir, 0755) || mkdir(topic, 0755) || mkdir(fz_part, 0755))
 		abort();
-	fz_write(fz_dir, FMT_FILE, "topicfs-format 1\n", 17);
+	n = snprintf(fmt, sizeof(fmt), "%s%u\n", FMT_FILE_PREFIX, FMT_VERSION);
+	fz_write(fz_dir, FMT_FILE, fmt, (size_t)n);
 	if (mode & FZ_SEALED) {
 		slen = (size_t)head[5] * 16 < blen ? (size_t)head[5] * 16 : blen;
 		base = fz_sealed(mode, body, slen, head[6] % 64u + 1, head[7]);

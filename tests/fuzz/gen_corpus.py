@@ -76,3 +76,17 @@ write(R, "sealed_unsynced", recovery_input(SEALED, sidx, slog, sealed))
 write(R, "sealed_flipped",
       recovery_input(SEALED | SYNCED | FLIP, sidx, slog, sealed, flip=9))
 write(R, "garbage", bytes((i * 37 + 11) & 0xFF for i in range(200)))
+
+C = "fuzz_config"
+write(C, "all_keys", b"retention.ms=604800000\nretention.bytes=-1\n"
+      b"segment.bytes=64M\nsegment.ms=86400000\ncompression=zstd\n"
+      b"compression.level=3\nflush.messages=0\nflush.ms=0\n"
+      b"max.message.bytes=1048576\n")
+write(C, "comments", b"# topicfs topic config: key=value\n\n"
+      b"  segment.bytes = 1G  # big\nretention.bytes=10T\n")
+write(C, "reset", b"segment.bytes=\ncompression=none\n")
+write(C, "bad_key", b"segment.byte=1\n")
+write(C, "bad_value", b"retention.ms=-2\ncompression=lz4\n")
+write(C, "no_newline", b"flush.ms=100")
+write(C, "no_equals", b"segment.bytes\n")
+write(C, "nul", b"flush.ms=1\0\n")

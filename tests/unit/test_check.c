@@ -19,6 +19,7 @@
 #include "format.h"
 #include "internal.h" /* seg_ent_encode(), to forge index entries */
 #include "topicfs/check.h"
+#include "zseg.h"
 
 #define SEG    4096u /* segment size of every test */
 #define RECLEN 300u  /* record size: 13 records per segment */
@@ -545,7 +546,7 @@ static void test_unsynced_sealed_torn(void **state)
 static void test_leftovers(void **state)
 {
 	struct cfix *f = *state;
-	char path[4096];
+	char path[4096], to[4200];
 
 	snprintf(path, sizeof(path), "%s/t/0/x.tmp", f->dir);
 	assert_int_equal(th_write_text(path, "x"), 0);
@@ -555,9 +556,9 @@ static void test_leftovers(void **state)
 	assert_int_equal(mkdir(path, 0755), 0);
 	snprintf(path, sizeof(path), "%s/t/.config", f->dir);
 	assert_int_equal(th_write_text(path, "retention.ms=1\n"), 0);
-	snprintf(path, sizeof(path), "%s/t/0/00000000000000000000.log.deleted",
-		 f->dir);
-	assert_int_equal(th_write_text(path, "x"), 0);
+	snprintf(path, sizeof(path), "%s/t/0/00000000000000000000.log", f->dir);
+	snprintf(to, sizeof(to), "%s.deleted", path);
+	assert_int_equal(rename(path, to), 0);
 	snprintf(path, sizeof(path), "%s/t/1/00000000000000000000.zst", f->dir);
 	assert_int_equal(th_write_text(path, "x"), 0);
 	snprintf(path, sizeof(path), "%s/bad name", f->dir);
@@ -569,14 +570,65 @@ static void test_leftovers(void **state)
 	       "interrupted partition delete");
 	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_UNCHECKED, "t/.config",
 	       "topic config");
+	/* the whole segment goes: its .idx is no lone index */
 	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_RETENTION,
-	       "t/0/00000000000000000000.log.deleted", "--repair removes");
-	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_UNCHECKED,
-	       "t/1/00000000000000000000.zst", "compressed segment, not checked");
+	       "t/0/00000000000000000000.log.deleted", "recovery finishes it");
+	assert_int_equal(f->parts[0].start, 3900);
+	assert_int_equal(f->parts[0].records, NREC - 13);
+	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_LEFTOVER,
+	       "t/1/00000000000000000000.log", "compression was interrupted");
 	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_UNKNOWN, "bad name",
 	       "not a valid topic name");
 	assert_int_equal(f->parts[0].status, TFS_CHECK_OK);
 	assert_int_equal(f->sum.torn + f->sum.damage, 0);
+}
+
+/* Compress sealed segment base of t/0 into its .zst (as the cleaner does)
+ * and remove the .log. */
+static void c_compress(struct cfix *f, uint64_t base)
+{
+	char zst[4096];
+	int src = open(th_seg(f->dir, "t", 0, base, ".log"), O_RDONLY);
+	int dst;
+
+	snprintf(zst, sizeof(zst), "%s", th_seg(f->dir, "t", 0, base, ".zst"));
+	dst = open(zst, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	assert_true(src >= 0 && dst >= 0);
+	assert_int_equal(zseg_write(src, th_size(th_seg(f->dir, "t", 0, base,
+							  ".log")),
+				    dst, 3, 1024),
+			 0);
+	close(src);
+	close(dst);
+	assert_int_equal(unlink(th_seg(f->dir, "t", 0, base, ".log")), 0);
+}
+
+static void test_compressed(void **state)
+{
+	struct cfix *f = *state;
+	long long zsize;
+
+	c_compress(f, 0);
+	c_compress(f, 3900);
+	assert_int_equal(c_check(f), 0);
+	assert_int_equal(c_count(f, TFS_CHECK_NOTE), 0);
+	assert_int_equal(f->parts[0].segments, 3);
+	assert_int_equal(f->parts[0].records, NREC);
+	assert_int_equal(f->parts[0].end, NREC * RECLEN);
+	/* a flipped byte in the middle of the frames: damaged records */
+	zsize = th_size(th_seg(f->dir, "t", 0, 3900, ".zst"));
+	c_flip(th_seg(f->dir, "t", 0, 3900, ".zst"), zsize / 2);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_DATA,
+	       "t/0/00000000000000003900.zst", "compressed frame");
+	/* a cut trailer: the file is refused whole */
+	assert_int_equal(th_truncate(th_seg(f->dir, "t", 0, 0, ".zst"),
+				     th_size(th_seg(f->dir, "t", 0, 0, ".zst")) -
+					     5),
+			 0);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_ZST,
+	       "t/0/00000000000000000000.zst", "compressed segment: ");
 }
 
 static void test_partition_gap(void **state)
@@ -605,6 +657,10 @@ static void test_bad_format_file(void **state)
 	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_FORMAT, ".topicfs",
 	       "not a topicfs format file");
 	assert_int_equal(f->nparts, 2); /* the rest is still checked */
+	assert_int_equal(th_write_text(path, "topicfs-format 1\n"), 0);
+	assert_int_equal(c_check(f), 0);
+	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_FORMAT, ".topicfs",
+	       "a mount upgrades it");
 	assert_int_equal(th_write_text(path, "topicfs-format 3\n"), 0);
 	assert_int_equal(c_check(f), -EPROTONOSUPPORT);
 	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_FORMAT, ".topicfs",
@@ -696,6 +752,7 @@ int main(void)
 		T(test_torn_tail),
 		T(test_unsynced_sealed_torn),
 		T(test_leftovers),
+		T(test_compressed),
 		T(test_partition_gap),
 		T(test_bad_format_file),
 		T(test_empty_and_missing_dir),
