@@ -317,8 +317,10 @@ static int seg_check_sealed(struct tfs_part *p, struct tfs_seg *seg, int ifd,
 		return err;
 	atomic_store(&seg->first_ms, first.time_ms);
 	atomic_store(&seg->last_ms, last.time_ms);
+	/* no wrap-around: a forged entry near 2^64 must not pass */
 	if (first.off != base || last.off < base ||
-	    last.off - base + last.len != log_size) {
+	    last.off - base > log_size ||
+	    last.len != log_size - (last.off - base)) {
 		store_log(
 			p->st, LOG_ERR,
 			"%s/%020llu%s: sealed segment damaged: its index ends "
