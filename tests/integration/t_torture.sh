@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# t_torture: crash torture.  Round after round, 8 producers append
+# self-checking lines (tests/tools/lines.h) to 4 partitions (a/0, a/1, a/2
+# and b/0, two producers each; some fsync every few records; some rounds
+# with 64K segments so rolls happen during the crash, some with
+# flush.messages), the daemon is killed with kill -9 at a random moment,
+# the dead mount is detached, and the remount must recover:
+#   - every record whose write() returned (the producers' -l seq files) is
+#     there, whole and in its producer's order; so is every fsync'ed one;
+#   - nothing torn is visible: every line parses and is byte for byte what
+#     its producer wrote, and each partition ends at a line end;
+#   - offsets never go backwards: each size after the remount is at least
+#     the size a reader saw just before the kill, and equals the end and
+#     record counts the xattrs report;
+#   - appends after the remount land exactly at the recovered end.
+# The data persists across rounds, so later rounds recover bigger logs; the
+# producers go on with the next seq each partition holds.  At the end a
+# clean remount must show the same bytes, and the .log files hold them.
+#
+# Knobs (environment): TORTURE_ROUNDS (20), TORTURE_MAX_MS (700: a round's
+# producers run a random 0..MAX ms before the kill), TORTURE_FULL_EVERY (1:
+# every round reads each partition whole; with N, only every Nth round and
+# the last one do, the others check from the end the round before verified,
+# so a long run does not reread gigabytes each round), TORTURE_SEED
+# (random; printed, so a failing run can be repeated).  `make torture` runs
+# a long version.
+. "$(dirname "$0")/lib.sh"
+
+ROUNDS=${TORTURE_ROUNDS:-20}
+MAX_MS=${TORTURE_MAX_MS:-700}
+FULL_EVERY=${TORTURE_FULL_EVERY:-1}
+SEED=${TORTURE_SEED:-$((($$ * 7919 + $(date +%s)) % 32768))}
+RANDOM=$SEED
+NPROD=8
+PADS=(200 200 200 4000) # per partition: lines of 10..PAD+10 bytes
+FSYNC_EVERY=16
+PARTS=(a/0 a/1 a/2 b/0)
+NPART=${#PARTS[@]}
+AFTER=3     # records each partition gets after each remount
+declare -a next # per producer: its next seq (= its lines in its partition)
+declare -a vend vlines # per partition: end and records checked so far
+for ((i = 0; i < NPROD; i++)); do next[i]=0; done
+for ((j = 0; j < NPART; j++)); do vend[j]=0 vlines[j]=0; done
+log "seed $SEED, $ROUNDS rounds of up to $MAX_MS ms"
+
+round_opts() { # ROUND: the mount options of that round
+	local r=$1 o=()
+	((r % 3 == 1)) && o+=(segment.bytes=64K)
+	((r % 5 == 3)) && o+=(flush.messages=50)
+	local IFS=,
+	echo "${o[*]}"
+}
+
+# from_state J: linecheck's -f argument to go on where partition J was
+# last checked.
+from_state() {
+	local j=$1 i s=${vend[$1]}
+	for ((i = 0; i < NPROD; i++)); do
+		s+=$( ((i == 0)) && echo : || echo ,)
+		s+=$( ((i % NPART == j)) && echo "${next[i]}" || echo 0)
+	done
+	echo "$s"
+}
+
+# part_check R J PRE FULL: partition J after the remount of round R, PRE its
+# size before the kill; read whole if FULL is 1, else from the end checked
+# last; sets next[] of its producers.
+part_check() {
+	local r=$1 j=$2 pre=$3 full=$4 P=$MNT/${PARTS[$2]} mins=() i a s out from=()
+	local -a n
+	for ((i = j; i < NPROD; i += NPART)); do
+		read -r a s <"$T/seq.$i" || fail "round $r: producer $i left no seq file"
+		((10#$s <= 10#$a)) || fail "round $r: producer $i synced $s > acknowledged $a"
+		mins+=("$i:$((10#$a))")
+		acked=$((acked + 10#$a - next[i]))
+		synced=$((synced + 10#$s - next[i]))
+	done
+	((full)) || from=(-f "$(from_state "$j")")
+	out=$("$TOOLS/linecheck" -p "${PADS[j]}" "${from[@]}" log "$P" $NPROD "${mins[@]}") ||
+		fail "round $r: ${PARTS[j]} after the remount"
+	read -r -a n <<<"$out"
+	((full)) || n[0]=$((n[0] + vlines[j]))
+	local size
+	size=$(fsize "$P")
+	assert_eq "${n[1]}" "$size" "round $r: ${PARTS[j]}: bytes read vs st_size"
+	((size >= pre)) || fail "round $r: ${PARTS[j]}: size went back from $pre (seen before the kill) to $size"
+	assert_eq "$size" "$(xattr "$P" end)" "round $r: ${PARTS[j]}: user.topicfs.end"
+	assert_eq "${n[0]}" "$(xattr "$P" records)" "round $r: ${PARTS[j]}: user.topicfs.records"
+	for ((i = j; i < NPROD; i += NPART)); do
+		found=$((found + n[i + 2] - next[i]))
+		next[i]=${n[i + 2]}
+	done
+	vend[j]=$size vlines[j]=${n[0]}
+	bytes=$((bytes + size))
+	segs=$((segs + $(xattr "$P" segments)))
+}
+
+# append_after R J: AFTER records by producer J land right at the end.
+append_after() {
+	local r=$1 j=$2 P=$MNT/${PARTS[$2]} size
+	size=$(fsize "$P")
+	rm -f "$T/ref"
+	"$TOOLS/producer" -c -p "${PADS[j]}" -s "${next[j]}" "$T/ref" "$j" $AFTER
+	"$TOOLS/producer" -p "${PADS[j]}" -s "${next[j]}" "$P" "$j" $AFTER ||
+		fail "round $r: appending to ${PARTS[j]} after the remount"
+	assert_eq $((size + $(fsize "$T/ref"))) "$(fsize "$P")" "round $r: ${PARTS[j]}: size after appending"
+	cmp <(tail -c +$((size + 1)) "$P") "$T/ref" ||
+		fail "round $r: ${PARTS[j]}: the records appended after the remount are not at the old end $size"
+	next[j]=$((next[j] + AFTER))
+	vend[j]=$(fsize "$P") vlines[j]=$((vlines[j] + AFTER))
+}
+
+# crash_round ROUND: the mount (with round_opts ROUND) is up; producers,
+# kill, remount with the next round's options, checks, appends.
+crash_round() {
+	local r=$1 opts i j ms pids=() pre=() rec full=0 how=
+	local acked=0 synced=0 found=0 bytes=0 segs=0
+	opts=$(round_opts "$r")
+	((r % FULL_EVERY == 0 || r == ROUNDS - 1)) && full=1 how=" (read whole)"
+	for ((i = 0; i < NPROD; i++)); do
+		local y=()
+		((i % 3 == r % 3)) && y=(-y $FSYNC_EVERY)
+		"$TOOLS/producer" -p "${PADS[i % NPART]}" "${y[@]}" -s "${next[i]}" -l "$T/seq.$i" \
+			"$MNT/${PARTS[i % NPART]}" $i 100000000 >"$T/prod.$i" 2>&1 &
+		pids+=($!)
+	done
+	ms=$((RANDOM % (MAX_MS + 1)))
+	sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
+	for ((j = 0; j < NPART; j++)); do pre+=("$(fsize "$MNT/${PARTS[j]}")"); done
+	kill9_tfs >/dev/null
+	for ((i = 0; i < NPROD; i++)); do
+		if wait "${pids[i]}"; then
+			fail "round $r: producer $i finished 100,000,000 records before the kill?"
+		fi
+	done
+	mount_tfs "$(round_opts $((r + 1)))" >/dev/null
+	rec=$(grep -E '(^|: )recovery:' "$TFS_LOG" || true)
+	for ((j = 0; j < NPART; j++)); do part_check "$r" "$j" "${pre[j]}" $full; done
+	for ((j = 0; j < NPART; j++)); do append_after "$r" "$j"; done
+	printf 'round %d [%s]: kill after %d ms: %d acknowledged (%d fsynced), %d found; %d bytes in %d segments%s; recovery: %d lines%s\n' \
+		"$r" "${opts:-defaults}" "$ms" "$acked" "$synced" "$found" "$bytes" "$segs" \
+		"$how" \
+		"$(grep -c . <<<"$rec" || true)" "${rec:+:}"
+	[[ -z $rec ]] || sed 's/^.*recovery: /    /' <<<"$rec" | head -8
+}
+
+mount_tfs "$(round_opts 0)"
+mkdir "$MNT/a" "$MNT/b"
+touch "$MNT/a/0" "$MNT/a/1" "$MNT/a/2" "$MNT/b/0"
+t0=$SECONDS
+for ((r = 0; r < ROUNDS; r++)); do
+	crash_round "$r"
+done
+
+# A clean remount shows the same bytes; the .log files hold exactly them.
+for ((j = 0; j < NPART; j++)); do cat "$MNT/${PARTS[j]}" >"$T/part.$j"; done
+remount_tfs
+for ((j = 0; j < NPART; j++)); do
+	cmp "$T/part.$j" "$MNT/${PARTS[j]}" || fail "${PARTS[j]} changed across a clean remount"
+done
+umount_tfs
+for ((j = 0; j < NPART; j++)); do
+	cmp "$T/part.$j" <(datalog "${PARTS[j]%/*}" "${PARTS[j]#*/}") ||
+		fail "${PARTS[j]}: the .log files differ from what the mount showed"
+done
+log "$ROUNDS rounds in $((SECONDS - t0)) s, seed $SEED; $(cat "$T"/part.* | wc -c) bytes in the log"
