@@ -20,6 +20,7 @@ DEB_PKGS := gcc make libfuse3-dev fuse3 libzstd-dev libcmocka-dev pkg-config att
 
 FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
 FUSE_LIBS   := $(shell pkg-config --libs fuse3 2>/dev/null)
+ZSTD_LIBS   := $(shell pkg-config --libs libzstd 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wvla -Wno-unused-parameter
@@ -49,15 +50,20 @@ $(BUILD)/libtopicfs-store.a: $(STORE_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/topicfs: $(BUILD)/fs/main.o $(FS_OBJ) $(BUILD)/libtopicfs-store.a
-	$(CC) -o $@ $^ $(ALL_LDFLAGS) $(FUSE_LIBS)
+	$(CC) -o $@ $^ $(ALL_LDFLAGS) $(FUSE_LIBS) $(ZSTD_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(FS_OBJ) $(BUILD)/libtopicfs-store.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(FUSE_LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(FUSE_LIBS) $(ZSTD_LIBS) -lcmocka
 
 $(BUILD)/tools/%: tests/tools/%.c $(wildcard tests/tools/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
+
+# zsegbench measures store/zseg.c, so it links the store library.
+$(BUILD)/tools/zsegbench: tests/tools/zsegbench.c $(BUILD)/libtopicfs-store.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(ZSTD_LIBS)
 
 tools: $(TOOL_BIN)
 unit: $(UNIT_BIN)

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tfs.h"
 
@@ -67,6 +68,10 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct tfs_part *p = tfs_ino_to_part(ino);
 	int err;
 
+	if (tfs_ino_to_config(ino)) {
+		tfs_config_open(req, tfs_ino_to_config(ino), fi);
+		return;
+	}
 	if (!p) {
 		fuse_reply_err(req, EISDIR);
 		return;
@@ -154,6 +159,8 @@ static void read_splice(fuse_req_t req, struct tfs_part *p, size_t size,
 		ssize_t r = tfs_part_read_map(p, (uint64_t)off + got,
 					      size - got, ext + n, cap - n, &k);
 
+		if (r < 0 && got)
+			break; /* a short read now; the next one reports */
 		if (r < 0) {
 			tfs_part_read_unmap(ext, n);
 			fuse_reply_err(req, (int)-r);
@@ -187,6 +194,10 @@ static void read_splice(fuse_req_t req, struct tfs_part *p, size_t size,
 	bv->count = n;
 	for (size_t i = 0; i < n; i++) {
 		bv->buf[i].size = ext[i].len;
+		if (ext[i].mem) { /* decompressed: a copy is unavoidable */
+			bv->buf[i].mem = ext[i].mem;
+			continue;
+		}
 		bv->buf[i].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		bv->buf[i].fd = ext[i].fd;
 		bv->buf[i].pos = (off_t)ext[i].pos;
@@ -209,10 +220,46 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
+	if (tfs_ino_to_config(ino)) {
+		tfs_config_read(req, tfs_ino_to_config(ino), size, off);
+		return;
+	}
 	if (tfs.splice && size > TFS_COPY_MAX)
 		read_splice(req, p, size, off);
 	else
 		read_copy(req, p, size, off);
+}
+
+/*
+ * SEEK_DATA and SEEK_HOLE (SEEK_SET/CUR/END never come here): the bytes
+ * retention deleted below the start are a hole, [start, end) is data, so
+ * `lseek(fd, 0, SEEK_DATA)` finds the first readable offset.
+ */
+void tfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+	       struct fuse_file_info *fi)
+{
+	struct tfs_part_info info = { 0 };
+	char text[2048];
+
+	if (tfs_ino_to_config(ino))
+		info.end = tfs_config_text(tfs_ino_to_config(ino), text,
+					   sizeof(text));
+	else
+		tfs_part_info(fh_part(fi), &info);
+	if (off < 0 || (uint64_t)off >= info.end) {
+		fuse_reply_err(req, ENXIO);
+		return;
+	}
+	if (whence == SEEK_DATA)
+		fuse_reply_lseek(req, (uint64_t)off < info.start
+					      ? (off_t)info.start
+					      : off);
+	else if (whence == SEEK_HOLE)
+		fuse_reply_lseek(req, (uint64_t)off < info.start
+					      ? off
+					      : (off_t)info.end);
+	else
+		fuse_reply_err(req, EINVAL);
 }
 
 /* ---- appends --------------------------------------------------------- */
@@ -230,6 +277,10 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	struct tfs_part *p = fh_part(fi);
 	ssize_t n;
 
+	if (tfs_ino_to_config(ino)) {
+		tfs_config_write(req, tfs_ino_to_config(ino), buf, size);
+		return;
+	}
 	if (tfs.stream) {
 		n = tfs_part_write_at(p, buf, size, (uint64_t)off);
 		if (n == -EIO) /* refused: the kernel's pages are wrong */
@@ -251,12 +302,15 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	tfs_release_part(fi);
+	if (!tfs_ino_to_config(ino))
+		tfs_release_part(fi);
 	fuse_reply_err(req, 0);
 }
 
 void tfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	       struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, -tfs_part_sync(fh_part(fi)));
+	/* .config is durable once a write returns */
+	fuse_reply_err(req, tfs_ino_to_config(ino) ? 0
+						   : -tfs_part_sync(fh_part(fi)));
 }

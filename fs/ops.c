@@ -49,6 +49,16 @@ int tfs_fill_attr(fuse_ino_t ino, struct stat *s)
 		fill_time(s, tfs.start_ms);
 		return 0;
 	}
+	if (tfs_ino_to_config(ino)) {
+		char text[2048];
+
+		s->st_mode = S_IFREG | 0644;
+		s->st_nlink = 1;
+		s->st_size = (off_t)tfs_config_text(tfs_ino_to_config(ino),
+						    text, sizeof(text));
+		fill_time(s, tfs.start_ms);
+		return 0;
+	}
 	p = tfs_ino_to_part(ino);
 	if (!p)
 		return ENOENT;
@@ -60,6 +70,8 @@ int tfs_fill_attr(fuse_ino_t ino, struct stat *s)
 	fill_time(s, info.mtime_ms);
 	return 0;
 }
+
+static void forget_one(fuse_ino_t ino, uint64_t nlookup);
 
 /* Reply with an entry for ino; the caller's store reference becomes the
  * kernel's lookup reference, or is dropped on failure. */
@@ -74,10 +86,7 @@ static void reply_entry(fuse_req_t req, fuse_ino_t ino)
 	tfs_fill_attr(ino, &e.attr);
 	if (fuse_reply_entry(req, &e) != 0) {
 		/* the kernel never saw it: drop the reference it would own */
-		if (tfs_ino_to_topic(ino))
-			tfs_topic_put(tfs_ino_to_topic(ino), 1);
-		else
-			tfs_part_put(tfs_ino_to_part(ino), 1);
+		forget_one(ino, 1);
 	}
 }
 
@@ -120,6 +129,11 @@ static void tfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
+	if (!strcmp(name, TFS_CONFIG_NAME)) {
+		tfs_topic_ref(t, 1);
+		reply_entry(req, tfs_ino_config(t));
+		return;
+	}
 	err = tfs_part_name_parse(name, &n);
 	if (err == 0)
 		err = tfs_part_open(t, n, &p);
@@ -136,6 +150,8 @@ static void forget_one(fuse_ino_t ino, uint64_t nlookup)
 {
 	if (tfs_ino_to_topic(ino))
 		tfs_topic_put(tfs_ino_to_topic(ino), nlookup);
+	else if (tfs_ino_to_config(ino))
+		tfs_topic_put(tfs_ino_to_config(ino), nlookup);
 	else if (tfs_ino_to_part(ino))
 		tfs_part_put(tfs_ino_to_part(ino), nlookup);
 }
@@ -182,6 +198,8 @@ static void tfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		fuse_reply_err(req, EPERM);
 		return;
 	}
+	if ((to_set & FUSE_SET_ATTR_SIZE) && tfs_ino_to_config(ino))
+		to_set &= ~FUSE_SET_ATTR_SIZE; /* > .config: keys are set */
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		if (!p) {
 			fuse_reply_err(req, EISDIR);
@@ -236,6 +254,14 @@ static void tfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	if (!t) {
 		fuse_reply_err(req, parent == FUSE_ROOT_ID ? EISDIR : ENOTDIR);
+		return;
+	}
+	if (!strcmp(name, TFS_CONFIG_NAME)) {
+		err = tfs_config_reset(t);
+		if (err == 0)
+			tfs_log(LOG_INFO, "%s/.config: reset to the defaults",
+				tfs_topic_name(t));
+		fuse_reply_err(req, -err);
 		return;
 	}
 	err = tfs_part_name_parse(name, &n);
@@ -375,8 +401,8 @@ static void tfs_opendir(fuse_req_t req, fuse_ino_t ino,
 
 /*
  * Entry i (the readdir offset) is ".", "..", then topics by name, or
- * partitions from the highest down: rm -r unlinks in this order, and only
- * the highest partition may be removed.
+ * ".config" and the partitions from the highest down: rm -r unlinks in
+ * this order, and only the highest partition may be removed.
  */
 static void tfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			off_t off, struct fuse_file_info *fi)
@@ -392,7 +418,7 @@ static void tfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		return;
 	}
 	memset(&s, 0, sizeof(s));
-	for (size_t i = (size_t)off; i < d->count + 2; i++) {
+	for (size_t i = (size_t)off; i < d->count + 2 + !d->is_root; i++) {
 		const char *name;
 		size_t ent;
 
@@ -402,8 +428,11 @@ static void tfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		} else if (d->is_root) {
 			name = d->names[i - 2];
 			s.st_mode = S_IFDIR;
+		} else if (i == 2) {
+			name = TFS_CONFIG_NAME;
+			s.st_mode = S_IFREG;
 		} else {
-			snprintf(num, sizeof(num), "%zu", d->count - 1 - (i - 2));
+			snprintf(num, sizeof(num), "%zu", d->count - (i - 2));
 			name = num;
 			s.st_mode = S_IFREG;
 		}
@@ -468,4 +497,5 @@ const struct fuse_lowlevel_ops tfs_ops = {
 	.listxattr = tfs_listxattr,
 	.removexattr = tfs_removexattr,
 	.create = tfs_create,
+	.lseek = tfs_lseek,
 };

@@ -24,12 +24,25 @@ void tfs_usage(FILE *f)
 	      "    -d                    debug: -f, and print every FUSE request\n"
 	      "    -s                    serve requests from a single thread\n"
 	      "    -o opt[,opt...]       mount options:\n"
-	      "       segment.bytes=N    roll segments at N bytes (K, M, G suffixes;\n"
-	      "                          default 64M, at least 4K)\n"
+	      "       topic defaults (a topic's .config file overrides them):\n"
+	      "       retention.ms=T     delete sealed segments whose newest record is\n"
+	      "                          older than T ms (default -1: keep forever)\n"
+	      "       retention.bytes=N  per partition: delete the oldest sealed segments\n"
+	      "                          while the rest still hold N bytes (K, M, G\n"
+	      "                          suffixes; default -1: no limit)\n"
+	      "       segment.bytes=N    roll segments at N bytes (default 64M, at least 4K)\n"
+	      "       segment.ms=T       roll a segment whose first record is T ms old\n"
+	      "                          (default 604800000: 7 days)\n"
+	      "       compression=C      none or zstd: recompress sealed segments in the\n"
+	      "                          background (default none)\n"
+	      "       compression.level=L  zstd level 1..19 (default 3)\n"
 	      "       flush.messages=N   fdatasync a partition after N unsynced appends\n"
 	      "                          (default 0: leave it to the OS; fsync() syncs)\n"
 	      "       flush.ms=T         fdatasync partitions with unsynced appends\n"
 	      "                          every T milliseconds (default 0: off)\n"
+	      "       max.message.bytes=N  refuse larger records with EMSGSIZE (default\n"
+	      "                          1M, at most 16M)\n"
+	      "       other options:\n"
 	      "       nosplice           copy read replies instead of splicing them, and\n"
 	      "                          leave fs.pipe-max-size alone\n"
 	      "       stream             stream mode: the kernel's writeback cache takes\n"
@@ -69,44 +82,11 @@ int tfs_parse_count(const char *s, uint64_t *out)
 	return *rest ? -EINVAL : 0;
 }
 
-int tfs_parse_size(const char *s, uint64_t *out)
-{
-	static const char units[] = "KMGT";
-	const char *rest, *u;
-	uint64_t v;
-	int shift = 0, err = parse_num(s, &v, &rest);
-
-	if (err)
-		return err;
-	if (*rest) {
-		int c = *rest & ~0x20; /* upper case; ' ' becomes 0 */
-
-		u = c ? strchr(units, c) : NULL;
-		if (!u)
-			return -EINVAL;
-		shift = 10 * (int)(u - units + 1);
-		rest++;
-		if (*rest == 'i')
-			rest++;
-		if (*rest == 'B' || *rest == 'b')
-			rest++;
-		if (*rest)
-			return -EINVAL;
-	}
-	if (shift && v > (UINT64_MAX >> shift))
-		return -ERANGE;
-	*out = v << shift;
-	return 0;
-}
-
 enum { KEY_HELP, KEY_VERSION, KEY_FG, KEY_SINGLE, KEY_DEBUG };
 
 #define TFS_OPT(t, field, v) { t, offsetof(struct tfs_cli, field), v }
 
 static const struct fuse_opt cli_spec[] = {
-	TFS_OPT("segment.bytes=%s", segment_bytes, 0),
-	TFS_OPT("flush.messages=%s", flush_messages, 0),
-	TFS_OPT("flush.ms=%s", flush_ms, 0),
 	TFS_OPT("nosplice", nosplice, 1),
 	TFS_OPT("stream", stream, 1),
 	TFS_OPT("writeback.ms=%s", writeback_ms, 0),
@@ -120,6 +100,32 @@ static const struct fuse_opt cli_spec[] = {
 	FUSE_OPT_KEY("debug", KEY_DEBUG),
 	FUSE_OPT_END
 };
+
+/* A topic config key as a mount option sets the default of every topic;
+ * anything else is a FUSE option (fuse_session_new judges it). */
+static int cli_config(struct tfs_cli *cli, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	char why[256];
+
+	for (unsigned k = 0; eq && tfs_config_key_name(k); k++) {
+		const char *name = tfs_config_key_name(k);
+
+		if (strlen(name) != (size_t)(eq - arg) ||
+		    strncmp(arg, name, (size_t)(eq - arg)))
+			continue;
+		if (!eq[1] || strchr(arg, '\n') ||
+		    tfs_config_parse(&cli->cfg, arg, strlen(arg), why,
+				     sizeof(why))) {
+			fprintf(stderr,
+				"topicfs: bad option %s: %s (see 'topicfs -h')\n",
+				arg, eq[1] ? why : "no value");
+			return -1;
+		}
+		return 0;
+	}
+	return 1;
+}
 
 static int cli_proc(void *data, const char *arg, int key,
 		    struct fuse_args *outargs)
@@ -156,7 +162,7 @@ static int cli_proc(void *data, const char *arg, int key,
 		cli->foreground = 1;
 		return 1; /* libfuse prints the requests */
 	default:
-		return 1; /* a FUSE option: fuse_session_new judges it */
+		return cli_config(cli, arg);
 	}
 }
 
@@ -178,17 +184,13 @@ int tfs_cli_parse(struct fuse_args *args, struct tfs_cli *cli,
 {
 	uint64_t wb = TFS_WRITEBACK_MS_DEFAULT;
 
-	memset(so, 0, sizeof(*so));
-	so->segment_bytes = TFS_DEFAULT_SEGMENT_BYTES;
+	tfs_store_opts_init(so);
+	tfs_config_init(&cli->cfg);
 	if (fuse_opt_parse(args, cli, cli_spec, cli_proc) == -1)
 		return -EINVAL;
-	if (opt_value("segment.bytes", cli->segment_bytes, tfs_parse_size,
-		      &so->segment_bytes) ||
-	    opt_value("flush.messages", cli->flush_messages, tfs_parse_count,
-		      &so->flush_messages) ||
-	    opt_value("flush.ms", cli->flush_ms, tfs_parse_count,
-		      &so->flush_ms) ||
-	    opt_value("writeback.ms", cli->writeback_ms, tfs_parse_count, &wb))
+	so->cfg = cli->cfg;
+	so->cfg.set = 0;
+	if (opt_value("writeback.ms", cli->writeback_ms, tfs_parse_count, &wb))
 		return -EINVAL;
 	if (wb < 1 || wb > 3600000) {
 		fprintf(stderr,
@@ -197,13 +199,6 @@ int tfs_cli_parse(struct fuse_args *args, struct tfs_cli *cli,
 		return -EINVAL;
 	}
 	cli->writeback = (unsigned)wb;
-	if (so->segment_bytes < TFS_MIN_SEGMENT_BYTES) {
-		fprintf(stderr,
-			"topicfs: segment.bytes=%s is below the minimum of %llu (see 'topicfs -h')\n",
-			cli->segment_bytes,
-			(unsigned long long)TFS_MIN_SEGMENT_BYTES);
-		return -EINVAL;
-	}
 	if (cli->show_help || cli->show_version)
 		return 0;
 	if (!cli->datadir || !cli->mountpoint) {
@@ -218,9 +213,6 @@ void tfs_cli_free(struct tfs_cli *cli)
 {
 	free(cli->datadir);
 	free(cli->mountpoint);
-	free(cli->segment_bytes);
-	free(cli->flush_messages);
-	free(cli->flush_ms);
 	free(cli->writeback_ms);
 	memset(cli, 0, sizeof(*cli));
 }

@@ -14,9 +14,8 @@
 struct tfs_cli {
 	char *datadir;        /* first non-option argument */
 	char *mountpoint;     /* second non-option argument */
-	char *segment_bytes;  /* -o segment.bytes=, unparsed */
-	char *flush_messages; /* -o flush.messages= */
-	char *flush_ms;       /* -o flush.ms= */
+	struct tfs_config cfg; /* -o KEY=VALUE of topic config keys: the
+				  defaults of every topic */
 	int nosplice;         /* -o nosplice */
 	int stream;           /* -o stream */
 	char *writeback_ms;   /* -o writeback.ms=, unparsed */
@@ -32,12 +31,6 @@ struct tfs_cli {
 /* Print the usage text (docs/topicfs.1 says the same). */
 void tfs_usage(FILE *f);
 
-/*
- * Parse "N" with an optional K/M/G/T suffix (powers of 1024, either case,
- * an optional trailing B or iB) into bytes.
- * @return 0; -EINVAL empty, not a number, unknown suffix; -ERANGE overflow.
- */
-int tfs_parse_size(const char *s, uint64_t *out);
 /* Parse a plain decimal count. @return 0; -EINVAL; -ERANGE. */
 int tfs_parse_count(const char *s, uint64_t *out);
 

@@ -7,6 +7,7 @@
  *   FUSE_ROOT_ID (1)      the mount root, listing topics
  *   (uintptr_t)topic | 1  a topic directory
  *   (uintptr_t)part  | 2  a partition file
+ *   (uintptr_t)topic | 3  the topic's .config file
  *
  * Each kernel lookup of a topic or partition holds one store reference,
  * dropped by FORGET, so a handle outlives every inode number the kernel
@@ -25,6 +26,9 @@
 
 #define TFS_TAG_TOPIC 1u
 #define TFS_TAG_PART 2u
+#define TFS_TAG_CONFIG 3u
+/* The name of a topic's config file. */
+#define TFS_CONFIG_NAME ".config"
 #define TFS_TAG_MASK 7u
 
 /* Mount-wide state, set up in main() before the session starts and
@@ -56,6 +60,19 @@ static inline fuse_ino_t tfs_ino_topic(struct tfs_topic *t)
 static inline fuse_ino_t tfs_ino_part(struct tfs_part *p)
 {
 	return (fuse_ino_t)(uintptr_t)p | TFS_TAG_PART;
+}
+
+static inline fuse_ino_t tfs_ino_config(struct tfs_topic *t)
+{
+	return (fuse_ino_t)(uintptr_t)t | TFS_TAG_CONFIG;
+}
+
+/* The topic whose .config file ino is, or NULL. */
+static inline struct tfs_topic *tfs_ino_to_config(fuse_ino_t ino)
+{
+	if ((ino & TFS_TAG_MASK) != TFS_TAG_CONFIG)
+		return NULL;
+	return (struct tfs_topic *)(uintptr_t)(ino & ~(fuse_ino_t)TFS_TAG_MASK);
 }
 
 static inline struct tfs_topic *tfs_ino_to_topic(fuse_ino_t ino)
@@ -92,9 +109,23 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void tfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	       struct fuse_file_info *fi);
+void tfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+	       struct fuse_file_info *fi);
 int tfs_open_part(struct tfs_part *p, struct fuse_file_info *fi);
 /* Undo tfs_open_part (for a reply that failed). */
 void tfs_release_part(struct fuse_file_info *fi);
+
+/* A topic's .config file (fs/config.c). */
+/* Its text (effective values, defaults marked) into buf; the length. */
+size_t tfs_config_text(struct tfs_topic *t, char *buf, size_t size);
+void tfs_config_open(fuse_req_t req, struct tfs_topic *t,
+		     struct fuse_file_info *fi);
+void tfs_config_read(fuse_req_t req, struct tfs_topic *t, size_t size,
+		     off_t off);
+void tfs_config_write(fuse_req_t req, struct tfs_topic *t, const char *buf,
+		      size_t size);
+/* Every key back to its default (rm .config); 0 or -errno. */
+int tfs_config_reset(struct tfs_topic *t);
 
 /* Stream mode (fs/stream.c). */
 int tfs_stream_start(struct fuse_session *se);

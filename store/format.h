@@ -1,6 +1,7 @@
 /*
  * store/format.h - every on-disk constant of data directory format 1: file
- * names, the format file, and the byte layout of segment index files.
+ * names, the format file, and the byte layouts of segment index files and
+ * compressed segments (.zst).
  * docs/FORMAT.md draws the same layouts; change both together, and only
  * with a version bump.  All integers are little-endian.
  */
@@ -9,7 +10,10 @@
 
 /* ---- the data directory ---------------------------------------------- */
 
-#define FMT_VERSION	 1u		      /* the one version we read */
+#define FMT_VERSION	 2u		      /* the version we write */
+#define FMT_VERSION_OLDEST 1u		      /* the oldest we read (and
+						 upgrade: 2 adds .zst,
+						 .deleted, TOPIC/.config) */
 #define FMT_FILE	 ".topicfs"	      /* DATADIR/.topicfs */
 #define FMT_FILE_TMP	 ".topicfs.tmp"	      /* its temp while replaced */
 #define FMT_FILE_PREFIX	 "topicfs-format "    /* then the version, '\n' */
@@ -19,6 +23,9 @@
 #define FMT_IDX_SUFFIX	 ".idx"		      /* segment index */
 #define FMT_TMP_SUFFIX	 ".tmp"		      /* leftover temp: removed */
 #define FMT_DEL_SUFFIX	 ".deleted"	      /* partition dir being deleted */
+#define FMT_TOPIC_CONFIG ".config"	      /* DATADIR/TOPIC/.config */
+#define FMT_TOPIC_CONFIG_TMP ".config.tmp"    /* its temp while replaced */
+#define FMT_TOPIC_CONFIG_HEAD "# topicfs topic config: key=value\n"
 #define FMT_SEG_NAME_LEN (FMT_SEG_DIGITS + 4) /* "000..000.log" */
 
 /* ---- index file header, 32 bytes at offset 0 ------------------------- */
@@ -65,5 +72,68 @@ _Static_assert(FMT_ENT_TIME + 8 == FMT_ENT_RESERVED, "entry layout");
 _Static_assert(FMT_ENT_RESERVED + 4 == FMT_ENT_CRC, "entry layout");
 _Static_assert(FMT_ENT_CRC + 4 == FMT_ENT_SIZE, "entry layout");
 _Static_assert(FMT_HDR_SIZE % FMT_ENT_SIZE == 0, "entries stay aligned");
+
+/* ---- compressed sealed segment (.zst), see docs/FORMAT.md ------------ */
+
+#define FMT_ZST_SUFFIX	  ".zst"	   /* compressed segment data */
+#define FMT_ZST_VERSION	  1u		   /* the one .zst version we read */
+#define FMT_ZST_FRAME_MAX (16u << 20)	   /* largest raw bytes per frame */
+#define FMT_ZST_MAGIC	  "TFSZST01"	   /* header magic */
+#define FMT_ZST_END_MAGIC "TFSZEND1"	   /* trailer magic */
+#define FMT_ZST_MAGIC_LEN 8u		   /* both magics */
+
+/* Header, 32 bytes at offset 0. */
+#define FMT_ZST_HDR_SIZE    32u
+#define FMT_ZST_HDR_MAGIC   0u	/* 8  magic "TFSZST01" */
+#define FMT_ZST_HDR_VERSION 8u	/* 4  .zst format version */
+#define FMT_ZST_HDR_FRAME   12u /* 4  most raw bytes in one frame */
+#define FMT_ZST_HDR_RAWSIZE 16u /* 8  raw (.log) bytes in the file */
+#define FMT_ZST_HDR_LEVEL   24u /* 4  zstd level used, s32, for humans */
+#define FMT_ZST_HDR_CRC	    28u /* 4  CRC32C of bytes 0..27 */
+
+/* Frame table entry i, 24 bytes at table offset + FMT_ZST_ENT_SIZE * i. */
+#define FMT_ZST_ENT_SIZE     24u
+#define FMT_ZST_ENT_COFF     0u	 /* 8  file offset of the zstd frame */
+#define FMT_ZST_ENT_CLEN     8u	 /* 4  its compressed length */
+#define FMT_ZST_ENT_RLEN     12u /* 4  its raw length, 1..frame bytes */
+#define FMT_ZST_ENT_RCRC     16u /* 4  CRC32C of its raw bytes */
+#define FMT_ZST_ENT_RESERVED 20u /* 4  zero */
+
+/* Trailer, the last 32 bytes of the file. */
+#define FMT_ZST_TRL_SIZE    32u
+#define FMT_ZST_TRL_MAGIC   0u	/* 8  magic "TFSZEND1" */
+#define FMT_ZST_TRL_TABLE   8u	/* 8  file offset of the frame table */
+#define FMT_ZST_TRL_FRAMES  16u /* 4  frame count */
+#define FMT_ZST_TRL_HDRCRC  20u /* 4  the header's CRC field, again */
+#define FMT_ZST_TRL_ENTSIZE 24u /* 4  FMT_ZST_ENT_SIZE */
+#define FMT_ZST_TRL_CRC	    28u /* 4  CRC32C of the table, then 0..27 */
+
+_Static_assert(sizeof(FMT_ZST_MAGIC) - 1 == FMT_ZST_MAGIC_LEN, "magic");
+_Static_assert(sizeof(FMT_ZST_END_MAGIC) - 1 == FMT_ZST_MAGIC_LEN, "magic");
+_Static_assert(FMT_ZST_HDR_MAGIC + FMT_ZST_MAGIC_LEN == FMT_ZST_HDR_VERSION,
+	       "zst hdr layout");
+_Static_assert(FMT_ZST_HDR_VERSION + 4 == FMT_ZST_HDR_FRAME, "zst hdr layout");
+_Static_assert(FMT_ZST_HDR_FRAME + 4 == FMT_ZST_HDR_RAWSIZE, "zst hdr layout");
+_Static_assert(FMT_ZST_HDR_RAWSIZE + 8 == FMT_ZST_HDR_LEVEL, "zst hdr layout");
+_Static_assert(FMT_ZST_HDR_LEVEL + 4 == FMT_ZST_HDR_CRC, "zst hdr layout");
+_Static_assert(FMT_ZST_HDR_CRC + 4 == FMT_ZST_HDR_SIZE, "zst hdr layout");
+_Static_assert(FMT_ZST_ENT_COFF + 8 == FMT_ZST_ENT_CLEN, "zst entry layout");
+_Static_assert(FMT_ZST_ENT_CLEN + 4 == FMT_ZST_ENT_RLEN, "zst entry layout");
+_Static_assert(FMT_ZST_ENT_RLEN + 4 == FMT_ZST_ENT_RCRC, "zst entry layout");
+_Static_assert(FMT_ZST_ENT_RCRC + 4 == FMT_ZST_ENT_RESERVED,
+	       "zst entry layout");
+_Static_assert(FMT_ZST_ENT_RESERVED + 4 == FMT_ZST_ENT_SIZE,
+	       "zst entry layout");
+_Static_assert(FMT_ZST_TRL_MAGIC + FMT_ZST_MAGIC_LEN == FMT_ZST_TRL_TABLE,
+	       "zst trailer layout");
+_Static_assert(FMT_ZST_TRL_TABLE + 8 == FMT_ZST_TRL_FRAMES,
+	       "zst trailer layout");
+_Static_assert(FMT_ZST_TRL_FRAMES + 4 == FMT_ZST_TRL_HDRCRC,
+	       "zst trailer layout");
+_Static_assert(FMT_ZST_TRL_HDRCRC + 4 == FMT_ZST_TRL_ENTSIZE,
+	       "zst trailer layout");
+_Static_assert(FMT_ZST_TRL_ENTSIZE + 4 == FMT_ZST_TRL_CRC,
+	       "zst trailer layout");
+_Static_assert(FMT_ZST_TRL_CRC + 4 == FMT_ZST_TRL_SIZE, "zst trailer layout");
 
 #endif /* TOPICFS_STORE_FORMAT_H */

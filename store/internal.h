@@ -10,9 +10,10 @@
  * drops the array's reference; if others remain, the object is parked on
  * the store's graveyard until its last tfs_*_put (or tfs_store_close).
  *
- * Lock order (outermost first): store->lock, topic->lock,
+ * Lock order (outermost first): store->lock, topic->lock, topic->cfg_lock,
  * part->append_lock, part->sync_lock, part->seg_lock, store->sync_mu.
- * Readers take only seg_lock (shared).
+ * Readers take only seg_lock (shared); cfg_lock is taken with nothing
+ * inside it.
  */
 #ifndef TOPICFS_STORE_INTERNAL_H
 #define TOPICFS_STORE_INTERNAL_H
@@ -45,6 +46,13 @@ struct tfs_seg {
 	_Atomic int64_t sealed_ms; /* CLOCK_MONOTONIC ms when sealed; 0
 				     while active; set under append_lock */
 	_Atomic uint64_t refs;	  /* the segs array's + one per extent */
+	_Atomic int64_t first_ms; /* time of the first record (ms since the
+				     epoch); 0 while empty; for segment.ms */
+	_Atomic int64_t last_ms;  /* time of the newest record; for
+				     retention.ms */
+	struct zseg *z;		  /* the compressed form (<base>.zst, the
+				     .log is gone), or NULL; set once by the
+				     cleaner under part->seg_lock exclusive */
 };
 
 struct tfs_part {
@@ -85,6 +93,8 @@ struct tfs_part {
 	_Atomic uint64_t records;    /* records between start and end */
 	_Atomic uint64_t unsynced;   /* appends since the last fdatasync;
 					written under append_lock */
+	_Atomic int64_t synced_ms;   /* CLOCK_MONOTONIC ms of the last
+					tfs_part_sync (or the load) */
 	_Atomic int64_t mtime_ms;    /* last append (or creation) time */
 	bool deleted;		     /* files unlinked; append_lock */
 	struct tfs_part *dead_next;  /* graveyard link; st->lock */
@@ -102,7 +112,22 @@ struct tfs_topic {
 	size_t parts_cap;	     /* allocated entries; protected by lock */
 	bool deleted;		     /* dir removed; protected by lock */
 	struct tfs_topic *dead_next; /* graveyard link; st->lock */
+	pthread_mutex_t cfg_lock;    /* serialises config writes and the
+					topic's rmdir; inside lock, and
+					nothing is taken inside it */
+	struct tfs_config own;	     /* the topic's own keys (own.set);
+					protected by cfg_lock */
+	_Atomic int64_t eff[TFS_CFG_NKEYS]; /* effective values, read
+					without a lock by appends, the
+					syncer and the cleaner; stored under
+					cfg_lock */
 };
+
+/* Effective value of config key k of topic t. */
+static inline int64_t topic_cfg(struct tfs_topic *t, enum tfs_cfg_key k)
+{
+	return atomic_load_explicit(&t->eff[k], memory_order_relaxed);
+}
 
 struct tfs_store {
 	char *dir;		       /* data directory path, owned */
@@ -116,11 +141,20 @@ struct tfs_store {
 	struct tfs_part *dead_parts;   /* deleted, still referenced */
 	pthread_mutex_t sync_mu;       /* a leaf lock for the two below */
 	pthread_cond_t sync_cond;      /* wakes the syncer to stop */
-	bool stopping;		       /* tfs_store_close is running */
+	_Atomic bool stopping;	       /* tfs_store_close is running (set
+					  under sync_mu; the cleaner polls
+					  it between segments) */
 	bool syncer_started;	       /* syncer is valid and joinable */
 	pthread_t syncer;	       /* syncs sealed segments in the
 					  background, and every flush_ms */
+	bool cleaner_started;	       /* cleaner is valid and joinable */
+	pthread_t cleaner;	       /* retention, every STORE_CLEAN_MS */
 };
+
+/* ---- config.c -------------------------------------------------------- */
+
+/* Every value of cfg within its key's range. */
+bool config_valid(const struct tfs_config *cfg);
 
 /* ---- store.c --------------------------------------------------------- */
 
@@ -150,6 +184,8 @@ int topic_load(struct tfs_store *st, const char *name, struct tfs_topic **out);
 int topic_insert(struct tfs_store *st, struct tfs_topic *t);
 /* Free a topic and every partition still in its array (no refcounts). */
 void topic_free(struct tfs_topic *t);
+/* Remove the topic's config files (before its directory goes). */
+void topic_config_unlink(struct tfs_topic *t);
 
 /* ---- partition.c ----------------------------------------------------- */
 
@@ -185,6 +221,17 @@ struct part_early {
  * kernel writes dirty pages back after 30 s anyway); fsync() waits for no
  * one. */
 #define STORE_SEAL_SYNC_MS 5000
+/* The cleaner runs retention this often. */
+#define STORE_CLEAN_MS 1000
+/* Delete the sealed, synced segments at the front that the topic's
+ * retention.ms (newest record older than now_ms - retention.ms) or
+ * retention.bytes (the rest still hold that many bytes) let go; the start
+ * offset moves up, logged.  @return segments deleted, or -ENOMEM. */
+int part_retain(struct tfs_part *p, int64_t now_ms);
+/* With compression=zstd, rewrite p's sealed, synced segments as
+ * <base>.zst (checked frame by frame before the .log goes), oldest first,
+ * until none is left or *stop.  @return segments compressed. */
+int part_compress(struct tfs_part *p, const _Atomic bool *stop);
 /* Sync the sealed segments not yet synced that were sealed at least
  * min_age_ms ago, and mark them; the syncer's work (tfs_part_sync passes
  * 0).  -errno of the first failure (logged). */
@@ -198,10 +245,16 @@ int seg_path(char *buf, size_t size, const char *dir, uint64_t base,
 /* Parse a segment file name; 0 with *base and *is_log (.log, else .idx),
  * or -EINVAL. */
 int seg_parse_name(const char *name, uint64_t *base, bool *is_log);
+/* Parse a compressed segment's name "<base>.zst"; 0 with *base, or
+ * -EINVAL. */
+int seg_parse_zst(const char *name, uint64_t *base);
 /* Create empty segment files (the index with its header) in p->path. */
 int seg_create(struct tfs_part *p, uint64_t base, struct tfs_seg **out);
 /* Open a sealed segment after checking it against its index; -EUCLEAN. */
 int seg_open_sealed(struct tfs_part *p, uint64_t base, struct tfs_seg **out);
+/* Open a compressed sealed segment (<base>.zst, no .log) after checking
+ * its layout and its index; -EUCLEAN. */
+int seg_open_zst(struct tfs_part *p, uint64_t base, struct tfs_seg **out);
 /* Open the active segment, recovering its torn tail (recovery.c). */
 int seg_open_active(struct tfs_part *p, uint64_t base, struct tfs_seg **out);
 /* Allocate a segment object with no files. */
@@ -215,6 +268,9 @@ int seg_append(struct tfs_part *p, struct tfs_seg *seg, const void *buf,
 	       size_t len, int64_t now_ms, bool sync);
 /* fdatasync data and index; -errno. */
 int seg_sync(struct tfs_seg *seg);
+/* Set first_ms and last_ms from the first and last of the segment's
+ * entries entries in the index open at ifd (left 0 if unreadable). */
+void seg_load_times(struct tfs_seg *seg, int ifd);
 /* Close the index fd of a synced or dying segment. */
 void seg_seal(struct tfs_seg *seg);
 /* Make a sealed segment durable (data, index, then directory dir_fd), then

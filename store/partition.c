@@ -16,6 +16,7 @@
 
 #include "format.h"
 #include "internal.h"
+#include "zseg.h"
 
 #define PART_PREAD_EXTENTS 8 /* extents per read map in tfs_part_pread */
 #define PART_CMP_CHUNK 8192  /* stored bytes compared per read (write_at) */
@@ -65,6 +66,7 @@ static struct tfs_part *part_alloc(struct tfs_topic *t, uint32_t num)
 	atomic_init(&p->end, 0);
 	atomic_init(&p->records, 0);
 	atomic_init(&p->unsynced, 0);
+	atomic_init(&p->synced_ms, store_mono_ms());
 	atomic_init(&p->mtime_ms, part_now_ms());
 	pthread_mutex_init(&p->append_lock, NULL);
 	pthread_mutex_init(&p->sync_lock, NULL);
@@ -117,8 +119,11 @@ static bool part_name_has_suffix(const char *name, const char *sfx)
 /* Sort one directory entry of a partition dir into logs or idxs; remove
  * *.tmp leftovers; warn about anything else. */
 static int part_scan_entry(struct tfs_part *p, int dfd, const char *name,
-			   struct part_bases *logs, struct part_bases *idxs)
+			   struct part_bases *logs, struct part_bases *idxs,
+			   struct part_bases *dels, struct part_bases *zsts)
 {
+	char seg[FMT_SEG_NAME_LEN + 1];
+	size_t n = strlen(name), dl = strlen(FMT_DEL_SUFFIX);
 	uint64_t base;
 	bool is_log;
 
@@ -126,6 +131,22 @@ static int part_scan_entry(struct tfs_part *p, int dfd, const char *name,
 		return 0;
 	if (!seg_parse_name(name, &base, &is_log))
 		return part_bases_add(is_log ? logs : idxs, base);
+	if (!seg_parse_zst(name, &base))
+		return part_bases_add(zsts, base);
+	/* a retention delete renames the .log (or .zst) first, then the rest */
+	if (n == FMT_SEG_NAME_LEN + dl &&
+	    part_name_has_suffix(name, FMT_DEL_SUFFIX)) {
+		memcpy(seg, name, FMT_SEG_NAME_LEN);
+		seg[FMT_SEG_NAME_LEN] = '\0';
+		if (!seg_parse_name(seg, &base, &is_log) ||
+		    !seg_parse_zst(seg, &base)) {
+			if (unlinkat(dfd, name, 0))
+				return -errno;
+			return part_name_has_suffix(seg, FMT_IDX_SUFFIX)
+				       ? 0
+				       : part_bases_add(dels, base);
+		}
+	}
 	if (part_name_has_suffix(name, FMT_TMP_SUFFIX)) {
 		store_log(p->st, LOG_NOTICE,
 			  "recovery: %s/%s: removing a leftover temporary file",
@@ -139,10 +160,90 @@ static int part_scan_entry(struct tfs_part *p, int dfd, const char *name,
 	return 0;
 }
 
-/* Collect the sorted bases of the segments (.log files) in p->path. */
-static int part_scan(struct tfs_part *p, struct part_bases *logs)
+/* Drop base from b if it is there (order kept). */
+static void part_bases_del(struct part_bases *b, uint64_t base)
 {
-	struct part_bases idxs = { 0 };
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->v[i] != base)
+			continue;
+		memmove(b->v + i, b->v + i + 1, (b->n - i - 1) * sizeof(*b->v));
+		b->n--;
+		return;
+	}
+}
+
+/* A crash interrupted the retention delete of segment base (its .log was
+ * renamed to .log.deleted, and that is gone now): remove what is left of
+ * it.  -errno. */
+static int part_finish_delete(struct tfs_part *p, uint64_t base,
+			      struct part_bases *logs, struct part_bases *idxs)
+{
+	char name[FMT_SEG_NAME_LEN + 1];
+
+	store_log(p->st, LOG_NOTICE,
+		  "recovery: %s/%020llu: finishing an interrupted retention "
+		  "delete of this segment",
+		  p->name, (unsigned long long)base);
+	static const char *const exts[] = { FMT_LOG_SUFFIX, FMT_ZST_SUFFIX,
+					    FMT_IDX_SUFFIX };
+
+	part_bases_del(logs, base);
+	part_bases_del(idxs, base);
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+		snprintf(name, sizeof(name), "%020llu%s",
+			 (unsigned long long)base, exts[i]);
+		if (unlinkat(p->dir_fd, name, 0) && errno != ENOENT)
+			return -errno;
+	}
+	return fsync(p->dir_fd) ? -errno : 0;
+}
+
+static bool part_bases_has(const struct part_bases *b, uint64_t base)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (b->v[i] == base)
+			return true;
+	return false;
+}
+
+/* Compressed segments are segments too; one that still has its .log was
+ * cut short by a crash before the .log went: the .log is the truth. */
+static int part_scan_zsts(struct tfs_part *p, struct part_bases *logs,
+			  struct part_bases *zsts)
+{
+	char name[FMT_SEG_NAME_LEN + 1];
+
+	for (size_t i = 0; i < zsts->n;) {
+		uint64_t base = zsts->v[i];
+		int err;
+
+		if (!part_bases_has(logs, base)) {
+			err = part_bases_add(logs, base);
+			if (err)
+				return err;
+			i++;
+			continue;
+		}
+		store_log(p->st, LOG_NOTICE,
+			  "recovery: %s/%020llu%s: removing a compressed copy "
+			  "whose .log is still there (compression was "
+			  "interrupted)",
+			  p->name, (unsigned long long)base, FMT_ZST_SUFFIX);
+		snprintf(name, sizeof(name), "%020llu%s",
+			 (unsigned long long)base, FMT_ZST_SUFFIX);
+		if (unlinkat(p->dir_fd, name, 0))
+			return -errno;
+		part_bases_del(zsts, base);
+	}
+	return 0;
+}
+
+/* Collect the sorted bases of the segments (.log or .zst files) in
+ * p->path; zsts gets the compressed ones. */
+static int part_scan(struct tfs_part *p, struct part_bases *logs,
+		     struct part_bases *zsts)
+{
+	struct part_bases idxs = { 0 }, dels = { 0 };
 	struct dirent *de;
 	DIR *d = opendir(p->path);
 	int err = 0;
@@ -150,10 +251,18 @@ static int part_scan(struct tfs_part *p, struct part_bases *logs)
 	if (!d)
 		return -errno;
 	while (!err && (errno = 0, de = readdir(d)))
-		err = part_scan_entry(p, dirfd(d), de->d_name, logs, &idxs);
+		err = part_scan_entry(p, dirfd(d), de->d_name, logs, &idxs,
+				      &dels, zsts);
 	if (!err && errno)
 		err = -errno;
 	closedir(d);
+	for (size_t i = 0; !err && i < dels.n; i++) {
+		part_bases_del(zsts, dels.v[i]);
+		err = part_finish_delete(p, dels.v[i], logs, &idxs);
+	}
+	free(dels.v);
+	if (!err)
+		err = part_scan_zsts(p, logs, zsts);
 	if (logs->n)
 		qsort(logs->v, logs->n, sizeof(uint64_t), part_cmp_u64);
 	for (size_t i = 0; !err && i < idxs.n; i++) {
@@ -251,14 +360,32 @@ static int part_drop_from(struct tfs_part *p, const struct part_bases *b,
 	return fsync(p->dir_fd) ? -errno : 0;
 }
 
+/* Create an empty active segment at base after the loaded ones. */
+static int part_new_active(struct tfs_part *p, uint64_t base)
+{
+	struct tfs_seg *seg;
+	int err = seg_create(p, base, &seg);
+
+	if (!err) {
+		err = part_push_seg(p, seg);
+		if (err)
+			seg_put(seg);
+	}
+	if (!err)
+		err = fsync(p->dir_fd) ? -errno : 0;
+	return err;
+}
+
 /* Open one segment: the active one, and a sealed one whose intact header
  * says it was never synced, get tail recovery; any other sealed one gets
  * the cheap check, which reports damage (a missing or torn index too). */
 static int part_open_seg(struct tfs_part *p, uint64_t base, bool last,
-			 struct tfs_seg **seg)
+			 bool zst, struct tfs_seg **seg)
 {
 	uint32_t flags = 0;
 
+	if (zst) /* only synced segments are ever compressed */
+		return seg_open_zst(p, base, seg);
 	if (last || (seg_read_flags(p, base, &flags) == 0 &&
 		     !(flags & FMT_HDR_F_SYNCED)))
 		return seg_open_active(p, base, seg);
@@ -267,7 +394,8 @@ static int part_open_seg(struct tfs_part *p, uint64_t base, bool last,
 
 /* Open the sealed segments with their checks, then the active one with
  * its recovery; set end, records and mtime. */
-static int part_open_segs(struct tfs_part *p, const struct part_bases *b)
+static int part_open_segs(struct tfs_part *p, const struct part_bases *b,
+			  const struct part_bases *zsts)
 {
 	struct tfs_seg *seg;
 	struct stat sb;
@@ -277,9 +405,11 @@ static int part_open_segs(struct tfs_part *p, const struct part_bases *b)
 	for (size_t i = 0; i < b->n; i++) {
 		bool last = i + 1 == b->n;
 
+		bool zst = part_bases_has(zsts, b->v[i]);
+
 		err = part_check_gap(p, b->v[i]);
 		if (!err)
-			err = part_open_seg(p, b->v[i], last, &seg);
+			err = part_open_seg(p, b->v[i], last, zst, &seg);
 		if (err)
 			return err;
 		err = part_push_seg(p, seg);
@@ -288,6 +418,12 @@ static int part_open_segs(struct tfs_part *p, const struct part_bases *b)
 			return err;
 		}
 		records += atomic_load(&seg->entries);
+		if (last && zst) /* the cleaner never compresses the active
+				    one; start a new one after it */
+			err = part_new_active(p,
+					      seg->base + atomic_load(&seg->size));
+		if (err)
+			return err;
 		if (last || atomic_load(&seg->synced))
 			continue;
 		/* sealed, never marked synced: whole, or the new end */
@@ -315,7 +451,7 @@ static int part_open_segs(struct tfs_part *p, const struct part_bases *b)
 int part_load(struct tfs_topic *t, uint32_t num, bool create,
 	      struct tfs_part **out)
 {
-	struct part_bases logs = { 0 };
+	struct part_bases logs = { 0 }, zsts = { 0 };
 	struct tfs_part *p = part_alloc(t, num);
 	int err;
 
@@ -326,11 +462,11 @@ int part_load(struct tfs_topic *t, uint32_t num, bool create,
 		goto out_free;
 	}
 	p->dir_fd = open(p->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	err = p->dir_fd < 0 ? -errno : part_scan(p, &logs);
+	err = p->dir_fd < 0 ? -errno : part_scan(p, &logs, &zsts);
 	if (err)
 		goto out_remove;
 	if (logs.n) {
-		err = part_open_segs(p, &logs);
+		err = part_open_segs(p, &logs, &zsts);
 	} else {
 		if (!create)
 			store_log(t->st, LOG_NOTICE,
@@ -344,6 +480,7 @@ int part_load(struct tfs_topic *t, uint32_t num, bool create,
 	if (err)
 		goto out_remove;
 	free(logs.v);
+	free(zsts.v);
 	*out = p;
 	return 0;
 
@@ -351,6 +488,7 @@ out_remove:
 	if (create)
 		part_remove_dir(t->st, p->path);
 	free(logs.v);
+	free(zsts.v);
 out_free:
 	part_free(p);
 	return err;
@@ -388,7 +526,7 @@ int part_unlink(struct tfs_part *p)
 	pthread_rwlock_wrlock(&p->seg_lock);
 	/* open handles keep reading the unlinked files through these fds */
 	for (size_t i = 0; i < p->nsegs && !err; i++) {
-		int fd = seg_data_fd(p, p->segs[i]);
+		int fd = p->segs[i]->z ? 0 : seg_data_fd(p, p->segs[i]);
 
 		err = fd < 0 ? fd : 0;
 	}
@@ -460,8 +598,9 @@ static int part_roll(struct tfs_part *p, uint64_t end)
 static int part_append_locked(struct tfs_part *p, const void *buf, size_t len,
 			      uint64_t end)
 {
-	uint64_t limit = p->st->opts.segment_bytes;
-	uint64_t flush = p->st->opts.flush_messages;
+	uint64_t limit = (uint64_t)topic_cfg(p->topic, TFS_CFG_SEGMENT_BYTES);
+	uint64_t flush = (uint64_t)topic_cfg(p->topic, TFS_CFG_FLUSH_MESSAGES);
+	int64_t age = topic_cfg(p->topic, TFS_CFG_SEGMENT_MS);
 	uint64_t unsynced = atomic_load(&p->unsynced);
 	struct tfs_seg *seg = part_active(p);
 	uint64_t size = atomic_load_explicit(&seg->size, memory_order_relaxed);
@@ -470,7 +609,9 @@ static int part_append_locked(struct tfs_part *p, const void *buf, size_t len,
 	int err;
 
 	/* a deleted partition's directory is gone: it grows in place */
-	if (size > 0 && size + len > limit && !p->deleted) {
+	if (size > 0 && !p->deleted &&
+	    (size + len > limit ||
+	     now - atomic_load(&seg->first_ms) >= age)) {
 		err = part_roll(p, end);
 		if (err)
 			return err;
@@ -493,7 +634,7 @@ ssize_t tfs_part_append(struct tfs_part *p, const void *buf, size_t len,
 	uint64_t end;
 	int err = 0;
 
-	if (len > TFS_MAX_RECORD_BYTES)
+	if (len > (uint64_t)topic_cfg(p->topic, TFS_CFG_MAX_MESSAGE_BYTES))
 		return -EMSGSIZE;
 	pthread_mutex_lock(&p->append_lock);
 	end = atomic_load_explicit(&p->end, memory_order_relaxed);
@@ -685,11 +826,13 @@ static size_t part_find_seg(struct tfs_part *p, uint64_t off)
 	return lo;
 }
 
-/* Fill extents from segment i on; seg_lock held shared. */
+/* Fill extents from segment i on; seg_lock held shared.  Extents of
+ * compressed segments get fd -1 and no mem yet (part_map_fill). */
 static ssize_t part_map_locked(struct tfs_part *p, uint64_t off, size_t len,
 			       struct tfs_extent *ext, size_t max, size_t *n)
 {
 	size_t got = 0;
+	bool mem = false;
 
 	for (size_t i = part_find_seg(p, off);
 	     got < len && *n < max && i < p->nsegs; i++) {
@@ -704,6 +847,21 @@ static ssize_t part_map_locked(struct tfs_part *p, uint64_t off, size_t len,
 			continue;
 		take = seg_end - off < len - got ? (size_t)(seg_end - off)
 						 : len - got;
+		if (seg->z) {
+			if (mem)
+				break; /* one decompressed extent per call */
+			if (take > TFS_MAP_MEM_MAX)
+				take = TFS_MAP_MEM_MAX;
+			mem = true;
+			seg_pin(seg);
+			ext[(*n)++] = (struct tfs_extent){ .fd = -1,
+							   .pos = off - seg->base,
+							   .len = take,
+							   .seg = seg };
+			got += take;
+			off += take;
+			continue;
+		}
 		fd = seg_data_fd(p, seg);
 		if (fd < 0) {
 			tfs_part_read_unmap(ext, *n);
@@ -720,6 +878,51 @@ static ssize_t part_map_locked(struct tfs_part *p, uint64_t off, size_t len,
 		off += take;
 	}
 	return (ssize_t)got;
+}
+
+/* Decompress the memory extents part_map_locked left empty; cut the map
+ * short before a damaged frame.  @return bytes mapped, or -EIO/-ENOMEM
+ * when the first extent cannot be filled. */
+static ssize_t part_map_fill(struct tfs_part *p, struct tfs_extent *ext,
+			     size_t *n, ssize_t got)
+{
+	for (size_t i = 0; i < *n; i++) {
+		struct tfs_extent *e = &ext[i];
+		uint64_t bad = 0;
+		ssize_t r;
+
+		if (e->fd >= 0)
+			continue;
+		e->mem = malloc(e->len);
+		r = e->mem ? zseg_pread(e->seg->z, e->mem, e->len, e->pos,
+					&bad)
+			   : -ENOMEM;
+		if (r == (ssize_t)e->len)
+			continue;
+		if (r < 0 && r != -ENOMEM)
+			store_log(p->st, LOG_ERR,
+				  "%s/%020llu%s: damaged compressed frame at "
+				  "byte %llu of the segment (partition offset "
+				  "%llu): reads there fail with EIO",
+				  p->name, (unsigned long long)e->seg->base,
+				  FMT_ZST_SUFFIX, (unsigned long long)bad,
+				  (unsigned long long)(e->seg->base + bad));
+		/* keep what came before; the next read reports the rest */
+		got = 0;
+		for (size_t j = 0; j < i; j++)
+			got += (ssize_t)ext[j].len;
+		if (r > 0) {
+			e->len = (size_t)r;
+			got += r;
+			i++;
+		}
+		tfs_part_read_unmap(ext + i, *n - i);
+		*n = i;
+		if (!got)
+			return r < 0 ? (r == -ENOMEM ? r : -EIO) : 0;
+		break;
+	}
+	return got;
 }
 
 ssize_t tfs_part_read_map(struct tfs_part *p, uint64_t off, size_t len,
@@ -741,13 +944,15 @@ ssize_t tfs_part_read_map(struct tfs_part *p, uint64_t off, size_t len,
 		ret = part_map_locked(p, off, len, ext, max, n);
 	}
 	pthread_rwlock_unlock(&p->seg_lock);
-	return ret;
+	return ret > 0 ? part_map_fill(p, ext, n, ret) : ret;
 }
 
 void tfs_part_read_unmap(struct tfs_extent *ext, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		seg_put(ext[i].seg);
+		free(ext[i].mem);
+		ext[i].mem = NULL;
 		ext[i].seg = NULL;
 		ext[i].fd = -1;
 	}
@@ -771,8 +976,11 @@ ssize_t tfs_part_pread(struct tfs_part *p, void *buf, size_t len, uint64_t off)
 			break;
 		}
 		for (size_t i = 0; i < n && !err; i++) {
-			err = seg_pread_all(ext[i].fd, dst + done, ext[i].len,
-					    ext[i].pos);
+			if (ext[i].mem)
+				memcpy(dst + done, ext[i].mem, ext[i].len);
+			else
+				err = seg_pread_all(ext[i].fd, dst + done,
+						    ext[i].len, ext[i].pos);
 			done += err ? 0 : ext[i].len;
 		}
 		tfs_part_read_unmap(ext, n);
@@ -844,6 +1052,8 @@ void part_close_idle_fds(struct tfs_part *p)
 		struct tfs_seg *seg = p->segs[i];
 		int fd = atomic_load(&seg->fd);
 
+		if (seg->z && atomic_load(&seg->refs) == 1)
+			zseg_trim(seg->z); /* its cached frames */
 		if (fd < 0 || !atomic_load(&seg->synced) ||
 		    atomic_load(&seg->refs) != 1)
 			continue;
@@ -875,8 +1085,10 @@ int tfs_part_sync(struct tfs_part *p)
 	}
 	if (!err)
 		err = seg_sync(part_active(p));
-	if (!err)
+	if (!err) {
 		atomic_store(&p->unsynced, 0);
+		atomic_store(&p->synced_ms, store_mono_ms());
+	}
 	pthread_mutex_unlock(&p->append_lock);
 	if (err)
 		store_log(p->st, LOG_ERR, "%s: sync: %s", p->name,
@@ -938,4 +1150,253 @@ uint32_t tfs_part_number(const struct tfs_part *p)
 struct tfs_topic *tfs_part_topic(const struct tfs_part *p)
 {
 	return p->topic;
+}
+
+/* ---- retention --------------------------------------------------------- */
+
+/* Remove a segment retention let go: rename its .log to .log.deleted
+ * first (recovery finishes a delete that has begun so, see part_scan),
+ * then unlink everything.  Names are relative to dir_fd, which stays valid
+ * across a partition delete's rename. */
+static void part_unlink_seg(struct tfs_part *p, struct tfs_seg *seg)
+{
+	/* the data file (.log or .zst) first: it marks the delete */
+	static const char *const exts[] = { FMT_LOG_SUFFIX, FMT_ZST_SUFFIX,
+					    FMT_IDX_SUFFIX };
+	char name[FMT_SEG_NAME_LEN + 16], del[FMT_SEG_NAME_LEN + 32];
+	size_t n = sizeof(exts) / sizeof(exts[0]);
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++) {
+		snprintf(name, sizeof(name), "%020llu%s",
+			 (unsigned long long)seg->base, exts[i]);
+		snprintf(del, sizeof(del), "%s%s", name, FMT_DEL_SUFFIX);
+		if (renameat(p->dir_fd, name, p->dir_fd, del) &&
+		    errno != ENOENT)
+			err = -errno;
+		if (!err && i == 1 && fsync(p->dir_fd))
+			err = -errno;
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		snprintf(del, sizeof(del), "%020llu%s%s",
+			 (unsigned long long)seg->base, exts[i],
+			 FMT_DEL_SUFFIX);
+		if (unlinkat(p->dir_fd, del, 0) && errno != ENOENT)
+			err = -errno;
+	}
+	if (err)
+		store_log(p->st, LOG_ERR,
+			  "%s/%020llu: retention delete: %s (the next mount "
+			  "finishes it)",
+			  p->name, (unsigned long long)seg->base,
+			  strerror(-err));
+}
+
+/* How many sealed, synced segments from the front retention lets go;
+ * append_lock held. */
+static size_t part_expired(struct tfs_part *p, int64_t now_ms, bool *by_time)
+{
+	int64_t rms = topic_cfg(p->topic, TFS_CFG_RETENTION_MS);
+	int64_t rbytes = topic_cfg(p->topic, TFS_CFG_RETENTION_BYTES);
+	uint64_t kept = atomic_load(&p->end) - p->segs[0]->base;
+	size_t k = 0;
+
+	*by_time = false;
+	for (; k + 1 < p->nsegs; k++) {
+		struct tfs_seg *seg = p->segs[k];
+		uint64_t size = atomic_load(&seg->size);
+		bool t = rms >= 0 && atomic_load(&seg->last_ms) < now_ms - rms;
+		bool b = rbytes >= 0 && kept - size >= (uint64_t)rbytes;
+
+		/* a sealed segment is synced within seconds; wait for it */
+		if (!atomic_load(&seg->synced) || (!t && !b))
+			break;
+		*by_time |= t;
+		kept -= size;
+	}
+	return k;
+}
+
+int part_retain(struct tfs_part *p, int64_t now_ms)
+{
+	struct tfs_seg **v = NULL;
+	uint64_t records = 0, disk = 0, start = 0, to = 0;
+	bool by_time;
+	size_t k;
+
+	if (topic_cfg(p->topic, TFS_CFG_RETENTION_MS) < 0 &&
+	    topic_cfg(p->topic, TFS_CFG_RETENTION_BYTES) < 0)
+		return 0;
+	pthread_mutex_lock(&p->append_lock);
+	k = p->deleted ? 0 : part_expired(p, now_ms, &by_time);
+	if (k)
+		v = malloc(k * sizeof(*v));
+	if (v) {
+		pthread_rwlock_wrlock(&p->seg_lock);
+		memcpy(v, p->segs, k * sizeof(*v));
+		memmove(p->segs, p->segs + k, (p->nsegs - k) * sizeof(*v));
+		p->nsegs -= k;
+		for (size_t i = 0; i < k; i++) {
+			records += atomic_load(&v[i]->entries);
+			disk += seg_disk_bytes(v[i]);
+			if (atomic_load(&v[i]->fd) >= 0)
+				atomic_fetch_sub(&p->sealed_fds, 1);
+		}
+		p->sealed_disk -= disk;
+		atomic_fetch_sub(&p->records, records);
+		start = v[0]->base;
+		to = p->segs[0]->base;
+		pthread_rwlock_unlock(&p->seg_lock);
+	}
+	pthread_mutex_unlock(&p->append_lock);
+	if (!v)
+		return k ? -ENOMEM : 0;
+	/* outside the locks: readers with pinned extents keep their fds */
+	for (size_t i = 0; i < k; i++) {
+		part_unlink_seg(p, v[i]);
+		seg_put(v[i]);
+	}
+	free(v);
+	store_log(p->st, LOG_INFO,
+		  "retention: %s: deleted %zu segment%s, offsets %llu..%llu "
+		  "(%llu records, %llu bytes on disk), by %s; the partition "
+		  "starts at %llu",
+		  p->name, k, k == 1 ? "" : "s", (unsigned long long)start,
+		  (unsigned long long)to, (unsigned long long)records,
+		  (unsigned long long)disk,
+		  by_time ? "retention.ms" : "retention.bytes",
+		  (unsigned long long)to);
+	return (int)k;
+}
+
+/* ---- compression ------------------------------------------------------- */
+
+/* The oldest sealed, synced, uncompressed segment, pinned, or NULL. */
+static struct tfs_seg *part_next_raw(struct tfs_part *p)
+{
+	struct tfs_seg *seg = NULL;
+
+	pthread_rwlock_rdlock(&p->seg_lock);
+	for (size_t i = 0; i + 1 < p->nsegs && !seg; i++) {
+		struct tfs_seg *s = p->segs[i];
+
+		if (!s->z && atomic_load(&s->synced) && atomic_load(&s->size))
+			seg = s;
+	}
+	if (seg)
+		seg_pin(seg);
+	pthread_rwlock_unlock(&p->seg_lock);
+	return seg;
+}
+
+/* Write <base>.zst for seg: compress into <base>.zst.tmp, fsync, check it
+ * by decompressing every frame, rename into place, fsync the directory.
+ * @return 0 and the open *z; -errno (the temp file is gone). */
+static int part_write_zst(struct tfs_part *p, struct tfs_seg *seg,
+			  struct zseg **z)
+{
+	char name[FMT_SEG_NAME_LEN + 1], tmp[FMT_SEG_NAME_LEN + 8];
+	int level = (int)topic_cfg(p->topic, TFS_CFG_COMPRESSION_LEVEL);
+	int src = seg_data_fd(p, seg), fd, err;
+	uint64_t bad;
+
+	if (src < 0)
+		return src;
+	snprintf(name, sizeof(name), "%020llu%s", (unsigned long long)seg->base,
+		 FMT_ZST_SUFFIX);
+	snprintf(tmp, sizeof(tmp), "%s%s", name, FMT_TMP_SUFFIX);
+	fd = openat(p->dir_fd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0644);
+	if (fd < 0)
+		return -errno;
+	err = zseg_write(src, atomic_load(&seg->size), fd, level,
+			 ZSEG_FRAME_BYTES);
+	if (!err && fdatasync(fd))
+		err = -errno;
+	if (!err)
+		err = zseg_open(fd, z, NULL, 0); /* owns fd from here */
+	if (err) {
+		close(fd);
+		goto out_unlink;
+	}
+	err = zseg_verify(*z, &bad);
+	if (!err && zseg_raw_size(*z) != atomic_load(&seg->size))
+		err = -EIO;
+	if (!err && renameat(p->dir_fd, tmp, p->dir_fd, name))
+		err = -errno;
+	if (!err && fsync(p->dir_fd))
+		err = -errno;
+	if (!err)
+		return 0;
+	zseg_close(*z);
+	*z = NULL;
+	unlinkat(p->dir_fd, name, 0);
+out_unlink:
+	unlinkat(p->dir_fd, tmp, 0);
+	return err;
+}
+
+/* Compress one sealed segment of p; 1 if one was, 0 if none is left,
+ * -errno (logged). */
+static int part_compress_one(struct tfs_part *p)
+{
+	struct tfs_seg *seg = part_next_raw(p);
+	char name[FMT_SEG_NAME_LEN + 1];
+	uint64_t raw, before, after;
+	int64_t t0 = store_mono_ms();
+	struct zseg *z = NULL;
+	int err;
+
+	if (!seg)
+		return 0;
+	raw = atomic_load(&seg->size);
+	err = part_write_zst(p, seg, &z);
+	if (err) {
+		store_log(p->st, LOG_ERR,
+			  "compression: %s/%020llu%s: %s; the segment stays "
+			  "uncompressed",
+			  p->name, (unsigned long long)seg->base,
+			  FMT_LOG_SUFFIX, strerror(-err));
+		seg_put(seg);
+		return err;
+	}
+	/* swap: new reads decompress; pinned extents keep the raw fd */
+	pthread_mutex_lock(&p->append_lock);
+	pthread_rwlock_wrlock(&p->seg_lock);
+	before = seg_disk_bytes(seg);
+	seg->z = z;
+	after = seg_disk_bytes(seg);
+	if (!p->deleted)
+		p->sealed_disk = p->sealed_disk - before + after;
+	pthread_rwlock_unlock(&p->seg_lock);
+	pthread_mutex_unlock(&p->append_lock);
+	snprintf(name, sizeof(name), "%020llu%s", (unsigned long long)seg->base,
+		 FMT_LOG_SUFFIX);
+	if (unlinkat(p->dir_fd, name, 0) || fsync(p->dir_fd))
+		store_log(p->st, LOG_ERR,
+			  "compression: %s/%s: removing it: %s (the next "
+			  "mount does)",
+			  p->name, name, strerror(errno));
+	store_log(p->st, LOG_INFO,
+		  "compression: %s/%020llu: %llu bytes to %llu (%.1fx) in "
+		  "%lld ms",
+		  p->name, (unsigned long long)seg->base,
+		  (unsigned long long)raw,
+		  (unsigned long long)zseg_file_size(z),
+		  zseg_file_size(z) ? (double)raw / (double)zseg_file_size(z)
+				    : 0.0,
+		  (long long)(store_mono_ms() - t0));
+	seg_put(seg);
+	return 1;
+}
+
+int part_compress(struct tfs_part *p, const _Atomic bool *stop)
+{
+	int n = 0, r;
+
+	if (topic_cfg(p->topic, TFS_CFG_COMPRESSION) != TFS_COMPRESSION_ZSTD)
+		return 0;
+	while (!*stop && (r = part_compress_one(p)) > 0)
+		n++;
+	return n;
 }

@@ -15,6 +15,7 @@
 #include "crc32c.h"
 #include "format.h"
 #include "internal.h"
+#include "zseg.h"
 
 static void seg_put_le32(unsigned char *p, uint32_t v)
 {
@@ -126,10 +127,11 @@ int seg_path(char *buf, size_t size, const char *dir, uint64_t base,
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-int seg_parse_name(const char *name, uint64_t *base, bool *is_log)
+/* The base of a segment file name "<20 digits><4-byte suffix>", and its
+ * suffix; -EINVAL. */
+static int seg_parse_base(const char *name, uint64_t *base, const char **sfx)
 {
 	uint64_t v = 0;
-	const char *sfx = name + FMT_SEG_DIGITS;
 
 	if (strlen(name) != FMT_SEG_NAME_LEN)
 		return -EINVAL;
@@ -140,6 +142,27 @@ int seg_parse_name(const char *name, uint64_t *base, bool *is_log)
 			return -EINVAL;
 		v = v * 10 + d;
 	}
+	*base = v;
+	*sfx = name + FMT_SEG_DIGITS;
+	return 0;
+}
+
+int seg_parse_zst(const char *name, uint64_t *base)
+{
+	const char *sfx;
+
+	if (seg_parse_base(name, base, &sfx) || strcmp(sfx, FMT_ZST_SUFFIX))
+		return -EINVAL;
+	return 0;
+}
+
+int seg_parse_name(const char *name, uint64_t *base, bool *is_log)
+{
+	uint64_t v = 0;
+	const char *sfx;
+
+	if (seg_parse_base(name, &v, &sfx))
+		return -EINVAL;
 	if (!strcmp(sfx, FMT_LOG_SUFFIX))
 		*is_log = true;
 	else if (!strcmp(sfx, FMT_IDX_SUFFIX))
@@ -323,6 +346,8 @@ static int seg_check_sealed(struct tfs_part *p, struct tfs_seg *seg, int ifd,
 		err = seg_sealed_entry(p, ifd, iname, k - 1, &last);
 	if (err)
 		return err;
+	atomic_store(&seg->first_ms, first.time_ms);
+	atomic_store(&seg->last_ms, last.time_ms);
 	if (first.off != base || last.off < base ||
 	    last.off - base + last.len != log_size) {
 		store_log(
@@ -337,21 +362,19 @@ static int seg_check_sealed(struct tfs_part *p, struct tfs_seg *seg, int ifd,
 	return 0;
 }
 
-int seg_open_sealed(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
+/* Open sealed segment base's index and check it against data_size bytes
+ * of data; a new segment object, marked synced.  -EUCLEAN/-EIO/-ENOMEM. */
+static int seg_open_index(struct tfs_part *p, uint64_t base,
+			  uint64_t data_size, struct tfs_seg **out)
 {
-	char lpath[PATH_MAX], ipath[PATH_MAX];
-	struct stat lst, ist;
+	char ipath[PATH_MAX];
+	struct stat ist;
 	struct tfs_seg *seg;
 	int ifd, err;
 
-	err = seg_path(lpath, sizeof(lpath), p->path, base, FMT_LOG_SUFFIX);
-	if (!err)
-		err = seg_path(ipath, sizeof(ipath), p->path, base,
-			       FMT_IDX_SUFFIX);
+	err = seg_path(ipath, sizeof(ipath), p->path, base, FMT_IDX_SUFFIX);
 	if (err)
 		return err;
-	if (stat(lpath, &lst))
-		return -errno;
 	ifd = open(ipath, O_RDONLY | O_CLOEXEC);
 	if (ifd < 0) {
 		err = -errno;
@@ -369,17 +392,60 @@ int seg_open_sealed(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
 	err = fstat(ifd, &ist) ? -errno : 0;
 	if (!err)
 		err = seg_check_sealed(p, seg, ifd, (uint64_t)ist.st_size,
-				       (uint64_t)lst.st_size);
+				       data_size);
 	if (err) {
 		free(seg);
 		goto out_close;
 	}
-	atomic_store(&seg->size, (uint64_t)lst.st_size);
+	atomic_store(&seg->size, data_size);
 	atomic_store(&seg->synced, true);
 	*out = seg;
 out_close:
 	close(ifd);
 	return err;
+}
+
+int seg_open_sealed(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
+{
+	char lpath[PATH_MAX];
+	struct stat lst;
+	int err;
+
+	err = seg_path(lpath, sizeof(lpath), p->path, base, FMT_LOG_SUFFIX);
+	if (err)
+		return err;
+	if (stat(lpath, &lst))
+		return -errno;
+	return seg_open_index(p, base, (uint64_t)lst.st_size, out);
+}
+
+int seg_open_zst(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
+{
+	char zpath[PATH_MAX], why[256] = "";
+	struct zseg *z;
+	int fd, err;
+
+	err = seg_path(zpath, sizeof(zpath), p->path, base, FMT_ZST_SUFFIX);
+	if (err)
+		return err;
+	fd = open(zpath, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = zseg_open(fd, &z, why, sizeof(why));
+	if (err) {
+		close(fd);
+		store_log(p->st, LOG_ERR, "%s/%020llu%s: %s", p->name,
+			  (unsigned long long)base, FMT_ZST_SUFFIX,
+			  why[0] ? why : strerror(-err));
+		return err == -ENOMEM ? err : -EUCLEAN;
+	}
+	err = seg_open_index(p, base, zseg_raw_size(z), out);
+	if (err) {
+		zseg_close(z);
+		return err;
+	}
+	(*out)->z = z;
+	return 0;
 }
 
 /* Open the active segment's .idx, creating it (logged) when missing. */
@@ -425,6 +491,7 @@ int seg_open_active(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
 	err = rec_active(p, seg);
 	if (err)
 		goto out_free;
+	seg_load_times(seg, seg->idx_fd);
 	*out = seg;
 	return 0;
 
@@ -496,6 +563,10 @@ int seg_append(struct tfs_part *p, struct tfs_seg *seg, const void *buf,
 		err = seg_sync(seg);
 	if (err)
 		goto out_undo;
+	if (n == 0)
+		atomic_store_explicit(&seg->first_ms, now_ms,
+				      memory_order_relaxed);
+	atomic_store_explicit(&seg->last_ms, now_ms, memory_order_relaxed);
 	atomic_store_explicit(&seg->entries, n + 1, memory_order_relaxed);
 	atomic_store_explicit(&seg->size, pos + len, memory_order_release);
 	return 0;
@@ -503,6 +574,23 @@ int seg_append(struct tfs_part *p, struct tfs_seg *seg, const void *buf,
 out_undo:
 	seg_unappend(p, seg, pos, n);
 	return err;
+}
+
+void seg_load_times(struct tfs_seg *seg, int ifd)
+{
+	unsigned char raw[FMT_ENT_SIZE];
+	uint64_t k = atomic_load(&seg->entries);
+	struct seg_entry e;
+
+	if (!k)
+		return;
+	if (!seg_pread_all(ifd, raw, sizeof(raw), FMT_HDR_SIZE) &&
+	    !seg_ent_decode(raw, &e))
+		atomic_store(&seg->first_ms, e.time_ms);
+	if (!seg_pread_all(ifd, raw, sizeof(raw),
+			   FMT_HDR_SIZE + FMT_ENT_SIZE * (k - 1)) &&
+	    !seg_ent_decode(raw, &e))
+		atomic_store(&seg->last_ms, e.time_ms);
 }
 
 int seg_sync(struct tfs_seg *seg)
@@ -588,12 +676,15 @@ void seg_put(struct tfs_seg *seg)
 	fd = atomic_load(&seg->fd);
 	if (fd >= 0)
 		close(fd);
+	if (seg->z)
+		zseg_close(seg->z);
 	seg_seal(seg);
 	free(seg);
 }
 
 uint64_t seg_disk_bytes(struct tfs_seg *seg)
 {
-	return atomic_load(&seg->size) + FMT_HDR_SIZE +
+	return (seg->z ? zseg_file_size(seg->z) : atomic_load(&seg->size)) +
+	       FMT_HDR_SIZE +
 	       FMT_ENT_SIZE * atomic_load(&seg->entries);
 }

@@ -16,6 +16,7 @@
 
 #include "format.h"
 #include "internal.h"
+#include "zseg.h"
 
 void store_log(struct tfs_store *st, int prio, const char *fmt, ...)
 {
@@ -166,12 +167,20 @@ static int store_parse_format(struct tfs_store *st, const char *text)
 	v = strtoul(text + pl, &end, 10);
 	if (errno || (*end != '\n' && *end != '\0'))
 		goto out_bad;
-	if (v != FMT_VERSION) {
+	if (v < FMT_VERSION_OLDEST || v > FMT_VERSION) {
 		store_log(st, LOG_ERR,
 			  "%s: data dir format version %lu found; this topicfs "
-			  "supports format version %u only",
-			  st->dir, v, FMT_VERSION);
+			  "supports format versions %u to %u",
+			  st->dir, v, FMT_VERSION_OLDEST, FMT_VERSION);
 		return -EPROTONOSUPPORT;
+	}
+	if (v < FMT_VERSION) {
+		/* every version-1 dir is a valid version-2 dir; the new
+		 * number keeps older topicfs from misreading what 2 adds */
+		store_log(st, LOG_NOTICE,
+			  "%s: upgrading the data dir from format %lu to %u",
+			  st->dir, v, FMT_VERSION);
+		return store_write_format(st);
 	}
 	return 0;
 
@@ -246,9 +255,22 @@ static int store_load_topics(struct tfs_store *st)
 	return err;
 }
 
-/* Take a reference on every partition with sealed segments to sync, or,
- * on a flush tick, with unsynced appends. */
-static size_t store_collect(struct tfs_store *st, bool tick,
+/* Does p have work for the syncer at mono time now: sealed segments to
+ * sync, idle fds to close, or unsynced appends older than its topic's
+ * flush.ms? */
+static bool store_part_due(struct tfs_part *p, int64_t now)
+{
+	int64_t ms = topic_cfg(p->topic, TFS_CFG_FLUSH_MS);
+
+	return atomic_load(&p->sealed_pending) ||
+	       atomic_load(&p->sealed_fds) ||
+	       (ms > 0 && part_unsynced(p) &&
+		now - atomic_load(&p->synced_ms) >= ms);
+}
+
+/* Take a reference on every partition with work for the syncer; *nap
+ * becomes the smallest flush.ms of any topic, if below it. */
+static size_t store_collect(struct tfs_store *st, int64_t now, int64_t *nap,
 			    struct tfs_part ***out)
 {
 	struct tfs_part **v = NULL, **nv;
@@ -256,14 +278,15 @@ static size_t store_collect(struct tfs_store *st, bool tick,
 
 	for (size_t i = 0; i < st->ntopics; i++) {
 		struct tfs_topic *t = st->topics[i];
+		int64_t ms = topic_cfg(t, TFS_CFG_FLUSH_MS);
 
+		if (ms > 0 && ms < *nap)
+			*nap = ms;
 		pthread_mutex_lock(&t->lock);
 		for (uint32_t j = 0; j < t->nparts; j++) {
 			struct tfs_part *p = t->parts[j];
 
-			if (!atomic_load(&p->sealed_pending) &&
-			    !atomic_load(&p->sealed_fds) &&
-			    !(tick && part_unsynced(p)))
+			if (!store_part_due(p, now))
 				continue;
 			nv = store_grow(v, &cap, n, sizeof(*v));
 			if (!nv)
@@ -278,24 +301,31 @@ static size_t store_collect(struct tfs_store *st, bool tick,
 	return n;
 }
 
-static void store_sync_once(struct tfs_store *st, bool tick)
+/* One round of the syncer; returns the ms to sleep before the next. */
+static int64_t store_sync_once(struct tfs_store *st)
 {
+	int64_t now = store_mono_ms(), nap = 1000;
 	struct tfs_part **v;
 	size_t n;
 
 	pthread_mutex_lock(&st->lock);
-	n = store_collect(st, tick, &v);
+	n = store_collect(st, now, &nap, &v);
 	pthread_mutex_unlock(&st->lock);
 	/* no store lock while syncing: appends and lookups go on */
 	for (size_t i = 0; i < n; i++) {
-		if (tick && part_unsynced(v[i]))
-			tfs_part_sync(v[i]);
+		struct tfs_part *p = v[i];
+		int64_t ms = topic_cfg(p->topic, TFS_CFG_FLUSH_MS);
+
+		if (ms > 0 && part_unsynced(p) &&
+		    now - atomic_load(&p->synced_ms) >= ms)
+			tfs_part_sync(p);
 		else
-			part_sync_sealed(v[i], STORE_SEAL_SYNC_MS);
-		part_close_idle_fds(v[i]);
-		tfs_part_put(v[i], 1);
+			part_sync_sealed(p, STORE_SEAL_SYNC_MS);
+		part_close_idle_fds(p);
+		tfs_part_put(p, 1);
 	}
 	free(v);
+	return nap;
 }
 
 void *store_grow(void *v, size_t *cap, size_t n, size_t size)
@@ -332,23 +362,21 @@ static void store_add_ms(struct timespec *ts, uint64_t ms)
 
 /*
  * The syncer: makes sealed segments durable STORE_SEAL_SYNC_MS after they
- * were sealed (appends never wait for a disk flush at a roll), and with
- * flush_ms set, fdatasyncs partitions with unsynced appends every
- * flush_ms.  It looks at least once a second.
+ * were sealed (appends never wait for a disk flush at a roll), fdatasyncs
+ * partitions whose unsynced appends are older than their topic's flush.ms,
+ * and closes idle fds.  It looks at least once a second, and every
+ * flush.ms when a topic's is shorter.
  */
 static void *store_syncer(void *arg)
 {
 	struct tfs_store *st = arg;
-	uint64_t ms = st->opts.flush_ms;
-	uint64_t nap = ms && ms < 1000 ? ms : 1000;
-	int64_t next_tick = store_mono_ms() + (int64_t)ms;
+	int64_t nap = 1000;
 	struct timespec ts;
-	bool tick;
 
 	pthread_mutex_lock(&st->sync_mu);
 	while (!st->stopping) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		store_add_ms(&ts, nap);
+		store_add_ms(&ts, (uint64_t)nap);
 		while (!st->stopping &&
 		       pthread_cond_timedwait(&st->sync_cond, &st->sync_mu,
 					      &ts) != ETIMEDOUT)
@@ -356,10 +384,78 @@ static void *store_syncer(void *arg)
 		if (st->stopping)
 			break;
 		pthread_mutex_unlock(&st->sync_mu);
-		tick = ms && store_mono_ms() >= next_tick;
-		if (tick)
-			next_tick = store_mono_ms() + (int64_t)ms;
-		store_sync_once(st, tick);
+		nap = store_sync_once(st);
+		pthread_mutex_lock(&st->sync_mu);
+	}
+	pthread_mutex_unlock(&st->sync_mu);
+	return NULL;
+}
+
+/* Take a reference on every partition of the store. */
+static size_t store_all_parts(struct tfs_store *st, struct tfs_part ***out)
+{
+	struct tfs_part **v = NULL, **nv;
+	size_t n = 0, cap = 0;
+
+	pthread_mutex_lock(&st->lock);
+	for (size_t i = 0; i < st->ntopics; i++) {
+		struct tfs_topic *t = st->topics[i];
+
+		pthread_mutex_lock(&t->lock);
+		for (uint32_t j = 0; j < t->nparts; j++) {
+			nv = store_grow(v, &cap, n, sizeof(*v));
+			if (!nv)
+				break;
+			v = nv;
+			tfs_part_ref(t->parts[j], 1);
+			v[n++] = t->parts[j];
+		}
+		pthread_mutex_unlock(&t->lock);
+	}
+	pthread_mutex_unlock(&st->lock);
+	*out = v;
+	return n;
+}
+
+void tfs_store_clean(struct tfs_store *st)
+{
+	struct tfs_part **v;
+	size_t n = store_all_parts(st, &v);
+	struct timespec ts;
+	int64_t now;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	for (size_t i = 0; i < n; i++) {
+		part_retain(v[i], now);
+		part_compress(v[i], &st->stopping);
+		tfs_part_put(v[i], 1);
+	}
+	free(v);
+}
+
+/*
+ * The cleaner: once a second, retention deletes what the topics' configs
+ * let go, and sealed segments of compression=zstd topics are compressed.
+ * Its own thread, so slow work never delays the syncer.
+ */
+static void *store_cleaner(void *arg)
+{
+	struct tfs_store *st = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&st->sync_mu);
+	while (!st->stopping) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		store_add_ms(&ts, STORE_CLEAN_MS);
+		while (!st->stopping &&
+		       pthread_cond_timedwait(&st->sync_cond, &st->sync_mu,
+					      &ts) != ETIMEDOUT)
+			;
+		if (st->stopping)
+			break;
+		pthread_mutex_unlock(&st->sync_mu);
+		tfs_store_clean(st);
 		pthread_mutex_lock(&st->sync_mu);
 	}
 	pthread_mutex_unlock(&st->sync_mu);
@@ -381,8 +477,9 @@ static struct tfs_store *store_alloc(const char *dir,
 	}
 	if (opts)
 		st->opts = *opts;
-	if (!st->opts.segment_bytes)
-		st->opts.segment_bytes = TFS_DEFAULT_SEGMENT_BYTES;
+	else
+		tfs_store_opts_init(&st->opts);
+	st->opts.cfg.set = 0;
 	st->dir_fd = -1;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_condattr_init(&ca);
@@ -391,6 +488,20 @@ static struct tfs_store *store_alloc(const char *dir,
 	pthread_cond_init(&st->sync_cond, &ca);
 	pthread_condattr_destroy(&ca);
 	return st;
+}
+
+/* Stop and join the syncer and the cleaner. */
+static void store_stop_threads(struct tfs_store *st)
+{
+	pthread_mutex_lock(&st->sync_mu);
+	st->stopping = true;
+	pthread_cond_broadcast(&st->sync_cond);
+	pthread_mutex_unlock(&st->sync_mu);
+	if (st->syncer_started)
+		pthread_join(st->syncer, NULL);
+	if (st->cleaner_started)
+		pthread_join(st->cleaner, NULL);
+	st->syncer_started = st->cleaner_started = false;
 }
 
 /* Free every object without syncing. */
@@ -426,8 +537,7 @@ int tfs_store_open(const char *dir, const struct tfs_store_opts *opts,
 	struct tfs_store *st;
 	int err;
 
-	if (opts && opts->segment_bytes &&
-	    opts->segment_bytes < TFS_MIN_SEGMENT_BYTES)
+	if (opts && !config_valid(&opts->cfg))
 		return -EINVAL;
 	st = store_alloc(dir, opts);
 	if (!st)
@@ -445,12 +555,17 @@ int tfs_store_open(const char *dir, const struct tfs_store_opts *opts,
 		err = -pthread_create(&st->syncer, NULL, store_syncer, st);
 		st->syncer_started = !err;
 	}
+	if (!err) {
+		err = -pthread_create(&st->cleaner, NULL, store_cleaner, st);
+		st->cleaner_started = !err;
+	}
 	if (err)
 		goto out_free;
 	*out = st;
 	return 0;
 
 out_free:
+	store_stop_threads(st);
 	store_free(st);
 	switch (err) {
 	case -ENOENT:
@@ -467,13 +582,7 @@ out_free:
 
 void tfs_store_close(struct tfs_store *st)
 {
-	if (st->syncer_started) {
-		pthread_mutex_lock(&st->sync_mu);
-		st->stopping = true;
-		pthread_cond_signal(&st->sync_cond);
-		pthread_mutex_unlock(&st->sync_mu);
-		pthread_join(st->syncer, NULL);
-	}
+	store_stop_threads(st);
 	for (size_t i = 0; i < st->ntopics; i++) {
 		struct tfs_topic *t = st->topics[i];
 
@@ -481,6 +590,7 @@ void tfs_store_close(struct tfs_store *st)
 			tfs_part_sync(t->parts[j]);
 	}
 	store_free(st);
+	zseg_pool_drain(); /* idle decompression contexts */
 }
 
 const struct tfs_store_opts *tfs_store_opts(const struct tfs_store *st)

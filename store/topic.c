@@ -6,6 +6,8 @@
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,11 @@
 
 #include "format.h"
 #include "internal.h"
+
+/* Largest DATADIR/TOPIC/.config (every key fits in a few hundred). */
+#define TOPIC_CONFIG_MAX 4096
+
+static int topic_config_load(struct tfs_topic *t);
 
 int tfs_topic_name_valid(const char *name)
 {
@@ -50,6 +57,17 @@ int tfs_part_name_parse(const char *name, uint32_t *n)
 	return 0;
 }
 
+/* Store the effective values of t->own over the store's defaults. */
+static void topic_config_publish(struct tfs_topic *t)
+{
+	struct tfs_config eff;
+
+	tfs_config_merge(&eff, &t->st->opts.cfg, &t->own);
+	for (unsigned k = 0; k < TFS_CFG_NKEYS; k++)
+		atomic_store_explicit(&t->eff[k], eff.v[k],
+				      memory_order_relaxed);
+}
+
 static struct tfs_topic *topic_alloc(struct tfs_store *st, const char *name)
 {
 	struct tfs_topic *t = calloc(1, sizeof(*t));
@@ -67,6 +85,9 @@ static struct tfs_topic *topic_alloc(struct tfs_store *st, const char *name)
 	}
 	atomic_init(&t->refs, 1);
 	pthread_mutex_init(&t->lock, NULL);
+	pthread_mutex_init(&t->cfg_lock, NULL);
+	tfs_config_init(&t->own);
+	topic_config_publish(t);
 	return t;
 }
 
@@ -76,6 +97,7 @@ void topic_free(struct tfs_topic *t)
 		part_free(t->parts[i]);
 	free(t->parts);
 	pthread_mutex_destroy(&t->lock);
+	pthread_mutex_destroy(&t->cfg_lock);
 	free(t->name);
 	free(t->path);
 	free(t);
@@ -110,8 +132,18 @@ static int topic_scan(struct tfs_topic *t, uint32_t **nums, uint32_t *count)
 		const char *name = de->d_name;
 		size_t len = strlen(name), dl = strlen(FMT_DEL_SUFFIX);
 
-		if (!strcmp(name, ".") || !strcmp(name, ".."))
+		if (!strcmp(name, ".") || !strcmp(name, "..") ||
+		    !strcmp(name, FMT_TOPIC_CONFIG))
 			continue;
+		if (!strcmp(name, FMT_TOPIC_CONFIG_TMP)) {
+			store_log(t->st, LOG_NOTICE,
+				  "recovery: %s/%s: removing an unfinished "
+				  "config write",
+				  t->name, name);
+			if (unlinkat(dirfd(d), name, 0))
+				err = -errno;
+			continue;
+		}
 		if (!tfs_part_name_parse(name, &n)) {
 			uint32_t *v = store_grow(*nums, &cap, *count,
 						 sizeof(*v));
@@ -161,6 +193,8 @@ int topic_load(struct tfs_store *st, const char *name, struct tfs_topic **out)
 	if (!t)
 		return -ENOMEM;
 	err = topic_scan(t, &nums, &count);
+	if (!err)
+		err = topic_config_load(t);
 	if (!err && count)
 		qsort(nums, count, sizeof(*nums), topic_cmp_u32);
 	for (uint32_t i = 0; !err && i < count; i++) {
@@ -312,12 +346,14 @@ static int topic_delete_locked(struct tfs_store *st, const char *name,
 		return -ENOENT;
 	t = st->topics[i];
 	pthread_mutex_lock(&t->lock);
+	pthread_mutex_lock(&t->cfg_lock);
 	if (t->nparts)
 		err = -ENOTEMPTY;
-	else if (rmdir(t->path))
+	else if (topic_config_unlink(t), rmdir(t->path))
 		err = -errno;
 	else if (fsync(st->dir_fd))
 		err = -errno;
+	pthread_mutex_unlock(&t->cfg_lock);
 	if (!err)
 		t->deleted = true;
 	pthread_mutex_unlock(&t->lock);
@@ -486,4 +522,121 @@ int tfs_part_delete(struct tfs_topic *t, uint32_t n)
 		return -EIO;
 	}
 	return err;
+}
+
+/* ---- configuration ---------------------------------------------------- */
+
+/* Read DATADIR/TOPIC/.config into t->own (a missing file is no keys).  A
+ * file that does not parse is logged and ignored: the topic runs on the
+ * defaults rather than not at all. */
+static int topic_config_load(struct tfs_topic *t)
+{
+	char path[PATH_MAX], why[256], *text;
+	struct stat sb;
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", t->path, FMT_TOPIC_CONFIG);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &sb) || sb.st_size > TOPIC_CONFIG_MAX) {
+		store_log(t->st, LOG_ERR,
+			  "%s/%s: unreadable or over %d bytes; using the "
+			  "defaults",
+			  t->name, FMT_TOPIC_CONFIG, TOPIC_CONFIG_MAX);
+		close(fd);
+		return 0;
+	}
+	text = malloc((size_t)sb.st_size + 1);
+	if (!text)
+		err = -ENOMEM;
+	else
+		err = seg_pread_all(fd, text, (size_t)sb.st_size, 0);
+	close(fd);
+	if (!err && tfs_config_parse(&t->own, text, (size_t)sb.st_size, why,
+				     sizeof(why)))
+		store_log(t->st, LOG_ERR, "%s/%s: %s; using the defaults",
+			  t->name, FMT_TOPIC_CONFIG, why);
+	free(text);
+	if (!err)
+		topic_config_publish(t);
+	return err == -ENOMEM ? err : 0;
+}
+
+void topic_config_unlink(struct tfs_topic *t)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", t->path, FMT_TOPIC_CONFIG);
+	unlink(path);
+}
+
+/* Write own's keys to DATADIR/TOPIC/.config atomically: temp file,
+ * fsync, rename, fsync the directory.  -errno. */
+static int topic_config_write(struct tfs_topic *t, const struct tfs_config *own)
+{
+	char path[PATH_MAX], tmp[PATH_MAX], buf[TOPIC_CONFIG_MAX];
+	size_t n = strlen(FMT_TOPIC_CONFIG_HEAD);
+	int fd, err;
+
+	memcpy(buf, FMT_TOPIC_CONFIG_HEAD, n);
+	n += tfs_config_format(own, false, buf + n, sizeof(buf) - n);
+	snprintf(path, sizeof(path), "%s/%s", t->path, FMT_TOPIC_CONFIG);
+	snprintf(tmp, sizeof(tmp), "%s/%s", t->path, FMT_TOPIC_CONFIG_TMP);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	err = seg_pwrite_all(fd, buf, n, 0);
+	if (!err && fsync(fd))
+		err = -errno;
+	if (close(fd) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err) {
+		unlink(tmp);
+		return err;
+	}
+	return store_fsync_path(t->path);
+}
+
+void tfs_topic_config(struct tfs_topic *t, struct tfs_config *out)
+{
+	pthread_mutex_lock(&t->cfg_lock);
+	tfs_config_merge(out, &t->st->opts.cfg, &t->own);
+	pthread_mutex_unlock(&t->cfg_lock);
+}
+
+int tfs_topic_config_set(struct tfs_topic *t, const char *text, size_t len,
+			 char *err, size_t errlen)
+{
+	struct tfs_config own;
+	int rc;
+
+	pthread_mutex_lock(&t->cfg_lock);
+	own = t->own;
+	rc = tfs_config_parse(&own, text, len, err, errlen);
+	if (!rc) {
+		/* a deleted topic's directory is gone (the delete holds
+		 * cfg_lock while it removes the files) */
+		rc = topic_config_write(t, &own);
+		if (rc == -ENOENT) {
+			if (err && errlen)
+				snprintf(err, errlen, "the topic is deleted");
+		} else if (rc) {
+			store_log(t->st, LOG_ERR, "%s/%s: writing: %s",
+				  t->name, FMT_TOPIC_CONFIG, strerror(-rc));
+			if (err && errlen)
+				snprintf(err, errlen, "writing %s: %s",
+					 FMT_TOPIC_CONFIG, strerror(-rc));
+			if (rc != -ENOSPC && rc != -EDQUOT)
+				rc = -EIO;
+		}
+	}
+	if (!rc) {
+		t->own = own;
+		topic_config_publish(t);
+	}
+	pthread_mutex_unlock(&t->cfg_lock);
+	return rc;
 }

@@ -15,6 +15,7 @@ BUILD=${BUILD:-build}
 export BUILD
 TIMEOUT=${TEST_TIMEOUT:-300}
 LOGDIR=$(mktemp -d /tmp/topicfs-tests.XXXXXX)
+export TFS_TEST_TMP=$LOGDIR # the tests' temp dirs and mounts go here
 passed=0
 failed=0
 
@@ -53,7 +54,7 @@ for t in tests/integration/t_*.sh; do
 done
 
 # A test must never leave its mount behind.
-left=$(awk '$5 ~ /^\/tmp\/topicfs-t\./ { print $5 }' /proc/self/mountinfo)
+left=$(awk -v d="$LOGDIR/topicfs-t." 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo)
 if [[ -n $left ]]; then
 	failed=$((failed + 1))
 	echo "FAIL leftover-mounts: $left"

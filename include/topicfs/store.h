@@ -24,6 +24,7 @@
 #ifndef TOPICFS_STORE_H
 #define TOPICFS_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -42,6 +43,8 @@
 /* Default and smallest segment size. */
 #define TFS_DEFAULT_SEGMENT_BYTES (64ull << 20)
 #define TFS_MIN_SEGMENT_BYTES 4096ull
+/* Most decompressed bytes one tfs_part_read_map() returns. */
+#define TFS_MAP_MEM_MAX (1u << 20)
 /* Offset meaning "wherever the end is" for tfs_part_append(). */
 #define TFS_OFFSET_ANY UINT64_MAX
 
@@ -54,18 +57,78 @@ struct tfs_seg;
  * LOG_INFO 6, LOG_DEBUG 7). */
 typedef void (*tfs_log_fn)(int prio, const char *msg);
 
-struct tfs_store_opts {
-	uint64_t segment_bytes;  /* roll the active segment before an append
-				    that would grow it past this; 0 = default */
-	uint64_t flush_messages; /* fdatasync data+index after this many
-				    unsynced appends; 0 = never (the OS writes
-				    back; fsync() still syncs) */
-	uint64_t flush_ms;       /* a background thread fdatasyncs partitions
-				    with unsynced appends every flush_ms ms;
-				    0 = no thread */
-	tfs_log_fn log;          /* where recovery and errors are reported;
-				    NULL = stderr */
+/* ---- configuration --------------------------------------------------- */
+
+/* A topic's configuration, Kafka's keys.  Mount options give the store's
+ * defaults; a topic overrides any of them in DATADIR/TOPIC/.config (the
+ * keys it sets are in set, bit TFS_CFG_BIT(key)).  Values as Kafka means
+ * them; -1 in a retention key means "no limit". */
+enum tfs_cfg_key {
+	TFS_CFG_RETENTION_MS,	   /* retention.ms: delete sealed segments
+				      whose newest record is older; -1 */
+	TFS_CFG_RETENTION_BYTES,   /* retention.bytes: per partition; -1 */
+	TFS_CFG_SEGMENT_BYTES,	   /* segment.bytes: roll at this size */
+	TFS_CFG_SEGMENT_MS,	   /* segment.ms: roll a segment this old */
+	TFS_CFG_COMPRESSION,	   /* compression: TFS_COMPRESSION_* */
+	TFS_CFG_COMPRESSION_LEVEL, /* compression.level: zstd 1..19 */
+	TFS_CFG_FLUSH_MESSAGES,	   /* flush.messages: 0 = never */
+	TFS_CFG_FLUSH_MS,	   /* flush.ms: 0 = never */
+	TFS_CFG_MAX_MESSAGE_BYTES, /* max.message.bytes: largest record */
+	TFS_CFG_NKEYS
 };
+#define TFS_CFG_BIT(key) (1u << (key))
+enum { TFS_COMPRESSION_NONE, TFS_COMPRESSION_ZSTD };
+
+struct tfs_config {
+	int64_t v[TFS_CFG_NKEYS]; /* value of each key */
+	uint32_t set;		  /* keys given explicitly (TFS_CFG_BIT) */
+};
+
+/* The built-in defaults (set = 0): retention forever, segment.bytes 64M,
+ * segment.ms 7 days, compression none, level 3, no flush policy,
+ * max.message.bytes 1M. */
+void tfs_config_init(struct tfs_config *cfg);
+/* Name of key k ("retention.ms"), or NULL past the last. */
+const char *tfs_config_key_name(unsigned k);
+/*
+ * Apply "key=value" lines (text, len bytes: '\n'-separated; blank lines and
+ * '#' comments, also after a value, are ignored; spaces around key and
+ * value are trimmed) to cfg, all or nothing.  Each key set is marked in
+ * cfg->set; "key=" (an empty value) clears the mark, and the caller's
+ * defaults apply again (tfs_config_merge).  Sizes (retention.bytes,
+ * segment.bytes, max.message.bytes) take K, M, G, T suffixes.
+ * @param[out] err  a one-line reason on failure (may be NULL)
+ * @return 0; -EINVAL unknown key, bad or out-of-range value, a line
+ *   without '=', a NUL byte, or a line over 4 KiB (cfg unchanged).
+ */
+int tfs_config_parse(struct tfs_config *cfg, const char *text, size_t len,
+		     char *err, size_t errlen);
+/* Effective values: over's set keys, def's values for the rest; out->set
+ * = over->set. */
+void tfs_config_merge(struct tfs_config *out, const struct tfs_config *def,
+		      const struct tfs_config *over);
+/* The value of key k as config text ("none", "604800000"). */
+int tfs_config_value(const struct tfs_config *cfg, unsigned k, char *buf,
+		     size_t size);
+/*
+ * cfg as "key=value" lines, one per key, in key order; keys not in
+ * cfg->set end with "  # default" when mark_defaults, or are left out
+ * when not (that is the persisted form).
+ * @return the length (like snprintf: may exceed size, then truncated).
+ */
+size_t tfs_config_format(const struct tfs_config *cfg, bool mark_defaults,
+			 char *buf, size_t size);
+
+/* Mount-wide options: the defaults of every topic's configuration, and
+ * where messages go.  Fill with tfs_store_opts_init() first. */
+struct tfs_store_opts {
+	struct tfs_config cfg; /* topic defaults (cfg.set is ignored) */
+	tfs_log_fn log;	       /* where recovery and errors are reported;
+				  NULL = stderr */
+};
+
+/* Built-in defaults, log = NULL. */
+void tfs_store_opts_init(struct tfs_store_opts *opts);
 
 /* What getfattr shows (user.topicfs.*) and stat needs. */
 struct tfs_part_info {
@@ -78,13 +141,16 @@ struct tfs_part_info {
 				creation time if none */
 };
 
-/* A piece of a read: len bytes at file position pos of fd.  seg is pinned
- * (the fd stays open) until tfs_part_read_unmap(). */
+/* A piece of a read: len bytes at file position pos of fd, or, for a
+ * compressed segment, len bytes at mem (a decompressed copy; fd is -1).
+ * seg is pinned (the fd stays open) and mem allocated until
+ * tfs_part_read_unmap(). */
 struct tfs_extent {
 	int fd;
 	uint64_t pos;
 	size_t len;
 	struct tfs_seg *seg;
+	void *mem;
 };
 
 /* ---- errors ---------------------------------------------------------- */
@@ -114,7 +180,12 @@ int tfs_store_open(const char *dir, const struct tfs_store_opts *opts,
 /* Sync everything, stop the flusher, free every object (held handles
  * become invalid). */
 void tfs_store_close(struct tfs_store *st);
-/* Effective options (defaults filled in). */
+/* Run retention once now, as a background thread does every second:
+ * delete the sealed segments at the front of each partition that its
+ * topic's retention.ms or retention.bytes let go (only segments already
+ * synced; sealed segments are synced about 5 s after they roll). */
+void tfs_store_clean(struct tfs_store *st);
+/* Effective options. */
 const struct tfs_store_opts *tfs_store_opts(const struct tfs_store *st);
 /* Sorted names of all topics, malloc'ed; free with tfs_names_free().
  * @return the count, or -ENOMEM. */
@@ -141,6 +212,18 @@ const char *tfs_topic_name(const struct tfs_topic *t);
 /* Number of partitions (0 once deleted). */
 uint32_t tfs_topic_partitions(struct tfs_topic *t);
 int tfs_topic_deleted(struct tfs_topic *t);
+/* The topic's effective configuration: the store's defaults with the
+ * topic's own keys over them (out->set says which are its own). */
+void tfs_topic_config(struct tfs_topic *t, struct tfs_config *out);
+/*
+ * Apply config lines (as tfs_config_parse) to the topic's own keys, persist
+ * them atomically (DATADIR/TOPIC/.config: write a temp file, fsync, rename,
+ * fsync the directory) and make them effective at once.
+ * @return 0; -EINVAL bad lines (err says why; nothing changed); -ENOENT
+ *   topic deleted; -ENOSPC/-EDQUOT/-EIO (logged; nothing changed).
+ */
+int tfs_topic_config_set(struct tfs_topic *t, const char *text, size_t len,
+			 char *err, size_t errlen);
 
 /* ---- partitions ------------------------------------------------------ */
 
@@ -196,10 +279,15 @@ ssize_t tfs_part_write_at(struct tfs_part *p, const void *buf, size_t len,
 			  uint64_t off);
 /*
  * Map up to len bytes from offset off onto at most max extents (pinned
- * segment files), for a zero-copy reply.  Fewer bytes than asked are mapped
- * only at the end of the partition or when max extents run out.
+ * segment files), for a zero-copy reply; bytes of compressed segments are
+ * decompressed into memory extents (at most TFS_MAP_MEM_MAX per call).
+ * Fewer bytes than asked are mapped at the end of the partition, when max
+ * extents run out, after TFS_MAP_MEM_MAX decompressed bytes, and before a
+ * damaged range (the next call fails with -EIO).
  * @return bytes mapped (0 at or past the end), *n extents filled;
- *   -ERANGE off is below the start; -EMFILE/-EIO opening a segment failed.
+ *   -ERANGE off is below the start; -EIO off is in a damaged range
+ *   (logged with the file and offset), or a segment could not be opened;
+ *   -EMFILE; -ENOMEM.
  */
 ssize_t tfs_part_read_map(struct tfs_part *p, uint64_t off, size_t len,
 			  struct tfs_extent *ext, size_t max, size_t *n);

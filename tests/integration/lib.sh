@@ -19,7 +19,9 @@ TFS=$BUILD/topicfs
 TOOLS=$BUILD/tools
 TNAME=$(basename "$0" .sh)
 
-T=$(mktemp -d /tmp/topicfs-t.XXXXXX)
+# under the driver's run dir (tests/run.sh), so concurrent runs never
+# mistake each other's mounts for leftovers
+T=$(mktemp -d "${TFS_TEST_TMP:-/tmp}/topicfs-t.XXXXXX")
 DATA=$T/data
 MNT=$T/mnt
 mkdir -p "$DATA" "$MNT"

@@ -16,7 +16,7 @@ struct fix {
 	struct tfs_part *p;	 /* partition 0, one reference */
 };
 
-static void fix_open(struct fix *f)
+static inline void fix_open(struct fix *f)
 {
 	assert_int_equal(tfs_store_open(f->dir, &f->o, &f->st), 0);
 	if (tfs_topic_open(f->st, "t", &f->t) == -ENOENT)
@@ -25,7 +25,7 @@ static void fix_open(struct fix *f)
 		assert_int_equal(tfs_part_create(f->t, 0, &f->p), 0);
 }
 
-static void fix_close(struct fix *f)
+static inline void fix_close(struct fix *f)
 {
 	tfs_part_put(f->p, 1);
 	tfs_topic_put(f->t, 1);
@@ -33,7 +33,7 @@ static void fix_close(struct fix *f)
 	f->st = NULL;
 }
 
-static int fix_setup_seg(void **state, uint64_t seg_bytes)
+static inline int fix_setup_seg(void **state, uint64_t seg_bytes)
 {
 	struct fix *f = calloc(1, sizeof(*f));
 
@@ -45,17 +45,17 @@ static int fix_setup_seg(void **state, uint64_t seg_bytes)
 	return 0;
 }
 
-static int fix_setup(void **state)
+static inline int fix_setup(void **state)
 {
 	return fix_setup_seg(state, 0);
 }
 
-static int fix_setup_small(void **state)
+static inline int fix_setup_small(void **state)
 {
 	return fix_setup_seg(state, TFS_MIN_SEGMENT_BYTES);
 }
 
-static int fix_teardown(void **state)
+static inline int fix_teardown(void **state)
 {
 	struct fix *f = *state;
 
@@ -67,7 +67,7 @@ static int fix_teardown(void **state)
 }
 
 /* Fill buf with a pattern derived from seed. */
-static void pattern(unsigned char *buf, size_t len, unsigned seed)
+static inline void pattern(unsigned char *buf, size_t len, unsigned seed)
 {
 	for (size_t i = 0; i < len; i++)
 		buf[i] = (unsigned char)(seed * 131 + i * 7 + (i >> 8));

@@ -87,9 +87,12 @@ static inline void th_rm_rf(char *dir)
 
 static inline struct tfs_store_opts th_opts(uint64_t segment_bytes)
 {
-	struct tfs_store_opts o = { .segment_bytes = segment_bytes,
-				    .log = th_log };
+	struct tfs_store_opts o;
 
+	tfs_store_opts_init(&o);
+	o.log = th_log;
+	if (segment_bytes)
+		o.cfg.v[TFS_CFG_SEGMENT_BYTES] = (int64_t)segment_bytes;
 	return o;
 }
 

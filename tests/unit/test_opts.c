@@ -1,6 +1,6 @@
 /*
- * tests/unit/test_opts.c - the daemon's command line: sizes, counts, the
- * option table and what is left for libfuse.
+ * tests/unit/test_opts.c - the daemon's command line: counts, the option
+ * table, topic config keys as mount options, and what is left for libfuse.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -12,46 +12,6 @@
 #include <cmocka.h>
 
 #include "opts.h"
-
-static void test_parse_size(void **state)
-{
-	static const struct {
-		const char *in;
-		int err;
-		uint64_t out;
-	} cases[] = {
-		{ "0", 0, 0 },
-		{ "4096", 0, 4096 },
-		{ "4k", 0, 4096 },
-		{ "4K", 0, 4096 },
-		{ "64M", 0, 64ull << 20 },
-		{ "64MiB", 0, 64ull << 20 },
-		{ "64MB", 0, 64ull << 20 },
-		{ "1G", 0, 1ull << 30 },
-		{ "2T", 0, 2ull << 40 },
-		{ "", -EINVAL, 0 },
-		{ "abc", -EINVAL, 0 },
-		{ "-1", -EINVAL, 0 },
-		{ "+1", -EINVAL, 0 },
-		{ " 1", -EINVAL, 0 },
-		{ "1 ", -EINVAL, 0 },
-		{ "1X", -EINVAL, 0 },
-		{ "1MM", -EINVAL, 0 },
-		{ "1.5M", -EINVAL, 0 },
-		{ "99999999999999999999", -ERANGE, 0 },
-		{ "17179869184G", -ERANGE, 0 },
-	};
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		uint64_t v = 12345;
-		int err = tfs_parse_size(cases[i].in, &v);
-
-		if (err != cases[i].err || (err == 0 && v != cases[i].out))
-			fail_msg("tfs_parse_size(\"%s\") = %d, %llu",
-				 cases[i].in, err, (unsigned long long)v);
-	}
-	assert_int_equal(tfs_parse_size(NULL, &(uint64_t){ 0 }), -EINVAL);
-}
 
 static void test_parse_count(void **state)
 {
@@ -80,17 +40,21 @@ static void test_cli_options(void **state)
 	char *argv[] = { "topicfs", "-f", "-o",
 			 "segment.bytes=1M,allow_other,flush.ms=100",
 			 "-o", "flush.messages=5,nosplice,stream,writeback.ms=7",
-			 "data", "mnt" };
+			 "-oretention.ms=60000,compression=zstd", "data",
+			 "mnt" };
 	struct tfs_store_opts so;
 	struct fuse_args left;
 	struct tfs_cli cli;
 
-	assert_int_equal(parse(&cli, &so, &left, 8, argv), 0);
+	assert_int_equal(parse(&cli, &so, &left, 9, argv), 0);
 	assert_string_equal(cli.datadir, "data");
 	assert_string_equal(cli.mountpoint, "mnt");
-	assert_int_equal(so.segment_bytes, 1 << 20);
-	assert_int_equal(so.flush_ms, 100);
-	assert_int_equal(so.flush_messages, 5);
+	assert_int_equal(so.cfg.v[TFS_CFG_SEGMENT_BYTES], 1 << 20);
+	assert_int_equal(so.cfg.v[TFS_CFG_FLUSH_MS], 100);
+	assert_int_equal(so.cfg.v[TFS_CFG_FLUSH_MESSAGES], 5);
+	assert_int_equal(so.cfg.v[TFS_CFG_RETENTION_MS], 60000);
+	assert_int_equal(so.cfg.v[TFS_CFG_COMPRESSION], TFS_COMPRESSION_ZSTD);
+	assert_int_equal(so.cfg.set, 0); /* defaults, not a topic's own */
 	assert_int_equal(cli.nosplice, 1);
 	assert_int_equal(cli.stream, 1);
 	assert_int_equal(cli.writeback, 7);
@@ -112,9 +76,11 @@ static void test_cli_defaults(void **state)
 	struct tfs_cli cli;
 
 	assert_int_equal(parse(&cli, &so, &left, 3, argv), 0);
-	assert_int_equal(so.segment_bytes, TFS_DEFAULT_SEGMENT_BYTES);
-	assert_int_equal(so.flush_ms, 0);
-	assert_int_equal(so.flush_messages, 0);
+	assert_int_equal(so.cfg.v[TFS_CFG_SEGMENT_BYTES],
+			 TFS_DEFAULT_SEGMENT_BYTES);
+	assert_int_equal(so.cfg.v[TFS_CFG_FLUSH_MS], 0);
+	assert_int_equal(so.cfg.v[TFS_CFG_FLUSH_MESSAGES], 0);
+	assert_int_equal(so.cfg.v[TFS_CFG_RETENTION_MS], -1);
 	assert_int_equal(cli.foreground, 0);
 	assert_int_equal(cli.nosplice, 0);
 	assert_int_equal(cli.stream, 0);
@@ -129,11 +95,14 @@ static void test_cli_errors(void **state)
 	char *bad_val[] = { "topicfs", "-o", "segment.bytes=abc", "d", "m" };
 	char *bad_ms[] = { "topicfs", "-o", "flush.ms=-5", "d", "m" };
 	char *bad_wb[] = { "topicfs", "-o", "writeback.ms=0", "d", "m" };
+	char *bad_comp[] = { "topicfs", "-o", "compression=lz4", "d", "m" };
+	char *empty[] = { "topicfs", "-o", "retention.ms=", "d", "m" };
 	char *extra[] = { "topicfs", "d", "m", "x" };
 	char *one[] = { "topicfs", "d" };
 	char *help[] = { "topicfs", "-h" };
-	char **cases[] = { bad_size, bad_val, bad_ms, bad_wb, extra, one };
-	int argcs[] = { 5, 5, 5, 5, 4, 2 };
+	char **cases[] = { bad_size, bad_val, bad_ms,	 bad_wb,
+			   bad_comp, empty,   extra, one };
+	int argcs[] = { 5, 5, 5, 5, 5, 5, 4, 2 };
 	struct tfs_store_opts so;
 	struct fuse_args left;
 	struct tfs_cli cli;
@@ -153,11 +122,10 @@ static void test_cli_errors(void **state)
 
 static void test_usage_mentions_options(void **state)
 {
-	static const char *const words[] = { "segment.bytes=", "flush.messages=",
-					     "flush.ms=", "nosplice", "stream",
+	static const char *const words[] = { "nosplice", "stream",
 					     "writeback.ms=", "-f",
 					     "DATADIR MOUNTPOINT" };
-	char buf[4096] = "";
+	char buf[8192] = "", key[64];
 	FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
 
 	assert_non_null(f);
@@ -166,12 +134,16 @@ static void test_usage_mentions_options(void **state)
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (!strstr(buf, words[i]))
 			fail_msg("usage lacks %s", words[i]);
+	for (unsigned k = 0; tfs_config_key_name(k); k++) {
+		snprintf(key, sizeof(key), " %s=", tfs_config_key_name(k));
+		if (!strstr(buf, key))
+			fail_msg("usage lacks %s", key);
+	}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_parse_count),
 		cmocka_unit_test(test_cli_options),
 		cmocka_unit_test(test_cli_defaults),

@@ -75,7 +75,7 @@ static void test_store_init_empty(void **state)
 	FILE *fp;
 
 	assert_int_equal(tfs_store_open(dir, &o, &st), 0);
-	assert_int_equal(tfs_store_opts(st)->segment_bytes,
+	assert_int_equal(tfs_store_opts(st)->cfg.v[TFS_CFG_SEGMENT_BYTES],
 			 TFS_DEFAULT_SEGMENT_BYTES);
 	assert_int_equal(tfs_store_list(st, &names), 0);
 	tfs_names_free(names, 0);
@@ -85,10 +85,22 @@ static void test_store_init_empty(void **state)
 	assert_non_null(fp);
 	assert_non_null(fgets(text, sizeof(text), fp));
 	fclose(fp);
-	assert_string_equal(text, "topicfs-format 1\n");
+	assert_string_equal(text, "topicfs-format 2\n");
 	/* and it opens again as an existing data dir */
 	assert_int_equal(tfs_store_open(dir, NULL, &st), 0);
 	tfs_store_close(st);
+	/* a format 1 dir is upgraded in place (logged) */
+	assert_int_equal(th_write_text(path, "topicfs-format 1\n"), 0);
+	th_log_clear();
+	assert_int_equal(tfs_store_open(dir, &o, &st), 0);
+	tfs_store_close(st);
+	assert_true(th_logged("upgrading the data dir from format 1 to 2", NULL,
+			      NULL));
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(text, sizeof(text), fp));
+	fclose(fp);
+	assert_string_equal(text, "topicfs-format 2\n");
 	th_rm_rf(dir);
 }
 
@@ -107,15 +119,15 @@ static void test_store_refusals(void **state)
 		NULL));
 	/* an unknown version is refused, naming both versions */
 	snprintf(path, sizeof(path), "%s/.topicfs", dir);
-	assert_int_equal(th_write_text(path, "topicfs-format 2\n"), 0);
+	assert_int_equal(th_write_text(path, "topicfs-format 3\n"), 0);
 	assert_int_equal(tfs_store_open(dir, &o, &st), -EPROTONOSUPPORT);
-	assert_true(th_logged("version 2", "version 1", NULL));
+	assert_true(th_logged("version 3", "versions 1 to 2", NULL));
 	assert_int_equal(th_write_text(path, "something else\n"), 0);
 	assert_int_equal(tfs_store_open(dir, &o, &st), -EINVAL);
 	/* options and unusable dirs */
-	o.segment_bytes = TFS_MIN_SEGMENT_BYTES - 1;
+	o.cfg.v[TFS_CFG_SEGMENT_BYTES] = TFS_MIN_SEGMENT_BYTES - 1;
 	assert_int_equal(tfs_store_open(dir, &o, &st), -EINVAL);
-	o.segment_bytes = 0;
+	o.cfg.v[TFS_CFG_SEGMENT_BYTES] = TFS_DEFAULT_SEGMENT_BYTES;
 	snprintf(path, sizeof(path), "%s/nope", dir);
 	assert_int_equal(tfs_store_open(path, &o, &st), -ENOENT);
 	snprintf(path, sizeof(path), "%s/somefile", dir);
@@ -619,7 +631,7 @@ static void test_flush_messages(void **state)
 	struct fix *f = *state;
 
 	fix_close(f);
-	f->o.flush_messages = 3;
+	f->o.cfg.v[TFS_CFG_FLUSH_MESSAGES] = 3;
 	fix_open(f);
 	assert_int_equal(tfs_part_append(f->p, "a", 1, TFS_OFFSET_ANY, NULL),
 			 1);
@@ -641,7 +653,7 @@ static void test_flush_thread(void **state)
 	struct fix *f = *state;
 
 	fix_close(f);
-	f->o.flush_ms = 5;
+	f->o.cfg.v[TFS_CFG_FLUSH_MS] = 5;
 	fix_open(f);
 	assert_int_equal(tfs_part_append(f->p, "a", 1, TFS_OFFSET_ANY, NULL),
 			 1);
