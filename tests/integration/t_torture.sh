@@ -18,28 +18,32 @@
 # clean remount must show the same bytes, and the .log files hold them.
 #
 # Knobs (environment): TORTURE_ROUNDS (20), TORTURE_MAX_MS (700: a round's
-# producers run a random 0..MAX ms before the kill), TORTURE_FULL_EVERY (1:
-# every round reads each partition whole; with N, only every Nth round and
-# the last one do, the others check from the end the round before verified,
-# so a long run does not reread gigabytes each round), TORTURE_SEED
+# producers run a random 0..MAX ms before the kill), TORTURE_FULL_EVERY (5:
+# every 5th round and the last one read each partition whole, the others
+# check it from the end the round before checked, so that a long run does
+# not reread gigabytes each round), TORTURE_SEED
 # (random; printed, so a failing run can be repeated).  `make torture` runs
 # a long version.
 . "$(dirname "$0")/lib.sh"
 
 ROUNDS=${TORTURE_ROUNDS:-20}
 MAX_MS=${TORTURE_MAX_MS:-700}
-FULL_EVERY=${TORTURE_FULL_EVERY:-1}
+FULL_EVERY=${TORTURE_FULL_EVERY:-5}
 SEED=${TORTURE_SEED:-$((($$ * 7919 + $(date +%s)) % 32768))}
 RANDOM=$SEED
-NPROD=8
+NPROD=8     # crash producers 0..7; 8..11 append after each remount
+NIDS=12
 PADS=(200 200 200 4000) # per partition: lines of 10..PAD+10 bytes
 FSYNC_EVERY=16
 PARTS=(a/0 a/1 a/2 b/0)
 NPART=${#PARTS[@]}
-AFTER=3     # records each partition gets after each remount
+FILES=("${PARTS[@]/#/$MNT/}")
+declare -a SIZES
+declare -A X
+AFTER=3     # records producer NPROD+J appends to partition J after each remount
 declare -a next # per producer: its next seq (= its lines in its partition)
 declare -a vend vlines # per partition: end and records checked so far
-for ((i = 0; i < NPROD; i++)); do next[i]=0; done
+for ((i = 0; i < NIDS; i++)); do next[i]=0; done
 for ((j = 0; j < NPART; j++)); do vend[j]=0 vlines[j]=0; done
 log "seed $SEED, $ROUNDS rounds of up to $MAX_MS ms"
 
@@ -51,69 +55,83 @@ round_opts() { # ROUND: the mount options of that round
 	echo "${o[*]}"
 }
 
-# from_state J: linecheck's -f argument to go on where partition J was
-# last checked.
+# from_state J: set FROM to linecheck's -f argument to go on where
+# partition J was last checked.
 from_state() {
-	local j=$1 i s=${vend[$1]}
-	for ((i = 0; i < NPROD; i++)); do
-		s+=$( ((i == 0)) && echo : || echo ,)
-		s+=$( ((i % NPART == j)) && echo "${next[i]}" || echo 0)
+	local j=$1 i sep=:
+	FROM=${vend[j]}
+	for ((i = 0; i < NIDS; i++)); do
+		if ((i % NPART == j)); then FROM+=$sep${next[i]}; else FROM+=${sep}0; fi
+		sep=,
 	done
-	echo "$s"
 }
 
-# part_check R J PRE FULL: partition J after the remount of round R, PRE its
-# size before the kill; read whole if FULL is 1, else from the end checked
+sizes() { # set SIZES[j] to each partition's st_size (one stat for all)
+	mapfile -t SIZES < <(stat -c %s "${FILES[@]}")
+	((${#SIZES[@]} == NPART)) || fail "stat of the partitions"
+}
+
+read_xattrs() { # FILE: X[end], X[records], X[segments]... (one getfattr)
+	local k v
+	X=()
+	while IFS='=' read -r k v; do
+		if [[ $k == user.topicfs.* ]]; then X[${k#user.topicfs.}]=${v//\"/}; fi
+	done < <(getfattr -d -m '^user\.topicfs\.' --absolute-names "$1")
+}
+
+# after_bytes J: set AB to the bytes of the AFTER lines producer NPROD+J
+# writes next (tests/tools/lines.h).
+after_bytes() {
+	local id=$((NPROD + $1)) seq num
+	AB=0
+	for ((seq = next[id]; seq < next[id] + AFTER; seq++)); do
+		printf -v num %06d $seq
+		AB=$((AB + 3 + ${#id} + ${#num} + (id * 11 + seq * 37) % (PADS[$1] + 1)))
+	done
+}
+
+# part_check R J PRE REC FULL: partition J after the remount of round R
+# (PRE its size before the kill, REC after the recovery) and AFTER appends
+# by producer NPROD+J; read whole if FULL is 1, else from the end checked
 # last; sets next[] of its producers.
 part_check() {
-	local r=$1 j=$2 pre=$3 full=$4 P=$MNT/${PARTS[$2]} mins=() i a s out from=()
+	local r=$1 j=$2 pre=$3 rsize=$4 full=$5 P=${FILES[$2]} id=$((NPROD + $2))
+	local mins=() i a s out from=() size=${SIZES[$2]} what="round $1: ${PARTS[$2]}"
 	local -a n
 	for ((i = j; i < NPROD; i += NPART)); do
-		read -r a s <"$T/seq.$i" || fail "round $r: producer $i left no seq file"
-		((10#$s <= 10#$a)) || fail "round $r: producer $i synced $s > acknowledged $a"
+		read -r a s <"$T/seq.$i" || fail "$what: producer $i left no seq file"
+		((10#$s <= 10#$a)) || fail "$what: producer $i synced $s > acknowledged $a"
 		mins+=("$i:$((10#$a))")
 		acked=$((acked + 10#$a - next[i]))
 		synced=$((synced + 10#$s - next[i]))
 	done
-	((full)) || from=(-f "$(from_state "$j")")
-	out=$("$TOOLS/linecheck" -p "${PADS[j]}" "${from[@]}" log "$P" $NPROD "${mins[@]}") ||
-		fail "round $r: ${PARTS[j]} after the remount"
+	mins+=("$id:$((next[id] + AFTER))")
+	if ((!full)); then from_state "$j" && from=(-f "$FROM"); fi
+	out=$("$TOOLS/linecheck" -p "${PADS[j]}" "${from[@]}" log "$P" $NIDS "${mins[@]}") ||
+		fail "$what: after the remount and $AFTER appends"
 	read -r -a n <<<"$out"
 	((full)) || n[0]=$((n[0] + vlines[j]))
-	local size
-	size=$(fsize "$P")
-	assert_eq "${n[1]}" "$size" "round $r: ${PARTS[j]}: bytes read vs st_size"
-	((size >= pre)) || fail "round $r: ${PARTS[j]}: size went back from $pre (seen before the kill) to $size"
-	assert_eq "$size" "$(xattr "$P" end)" "round $r: ${PARTS[j]}: user.topicfs.end"
-	assert_eq "${n[0]}" "$(xattr "$P" records)" "round $r: ${PARTS[j]}: user.topicfs.records"
+	((rsize >= pre)) || fail "$what: size went back from $pre (seen before the kill) to $rsize"
+	after_bytes "$j"
+	assert_eq "$((rsize + AB)) $((next[id] + AFTER))" "$size ${n[id + 2]}" \
+		"$what: size, and producer $id's records, after $AFTER appends at the recovered end $rsize"
+	assert_eq "$size" "${n[1]}" "$what: bytes read vs st_size"
+	read_xattrs "$P"
+	assert_eq "$size" "${X[end]}" "$what: user.topicfs.end"
+	assert_eq "${n[0]}" "${X[records]}" "$what: user.topicfs.records"
 	for ((i = j; i < NPROD; i += NPART)); do
 		found=$((found + n[i + 2] - next[i]))
-		next[i]=${n[i + 2]}
 	done
+	for ((i = j; i < NIDS; i += NPART)); do next[i]=${n[i + 2]}; done
 	vend[j]=$size vlines[j]=${n[0]}
-	bytes=$((bytes + size))
-	segs=$((segs + $(xattr "$P" segments)))
-}
-
-# append_after R J: AFTER records by producer J land right at the end.
-append_after() {
-	local r=$1 j=$2 P=$MNT/${PARTS[$2]} size
-	size=$(fsize "$P")
-	rm -f "$T/ref"
-	"$TOOLS/producer" -c -p "${PADS[j]}" -s "${next[j]}" "$T/ref" "$j" $AFTER
-	"$TOOLS/producer" -p "${PADS[j]}" -s "${next[j]}" "$P" "$j" $AFTER ||
-		fail "round $r: appending to ${PARTS[j]} after the remount"
-	assert_eq $((size + $(fsize "$T/ref"))) "$(fsize "$P")" "round $r: ${PARTS[j]}: size after appending"
-	cmp <(tail -c +$((size + 1)) "$P") "$T/ref" ||
-		fail "round $r: ${PARTS[j]}: the records appended after the remount are not at the old end $size"
-	next[j]=$((next[j] + AFTER))
-	vend[j]=$(fsize "$P") vlines[j]=$((vlines[j] + AFTER))
+	bytes=$((bytes + rsize))
+	segs=$((segs + X[segments]))
 }
 
 # crash_round ROUND: the mount (with round_opts ROUND) is up; producers,
-# kill, remount with the next round's options, checks, appends.
+# kill, remount with the next round's options, appends, checks.
 crash_round() {
-	local r=$1 opts i j ms pids=() pre=() rec full=0 how=
+	local r=$1 opts i j ms pids=() pre rsize rec full=0 how= t1=$SECONDS
 	local acked=0 synced=0 found=0 bytes=0 segs=0
 	opts=$(round_opts "$r")
 	((r % FULL_EVERY == 0 || r == ROUNDS - 1)) && full=1 how=" (read whole)"
@@ -121,12 +139,13 @@ crash_round() {
 		local y=()
 		((i % 3 == r % 3)) && y=(-y $FSYNC_EVERY)
 		"$TOOLS/producer" -p "${PADS[i % NPART]}" "${y[@]}" -s "${next[i]}" -l "$T/seq.$i" \
-			"$MNT/${PARTS[i % NPART]}" $i 100000000 >"$T/prod.$i" 2>&1 &
+			"${FILES[i % NPART]}" $i 100000000 >"$T/prod.$i" 2>&1 &
 		pids+=($!)
 	done
 	ms=$((RANDOM % (MAX_MS + 1)))
 	sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
-	for ((j = 0; j < NPART; j++)); do pre+=("$(fsize "$MNT/${PARTS[j]}")"); done
+	sizes
+	pre=("${SIZES[@]}")
 	kill9_tfs >/dev/null
 	for ((i = 0; i < NPROD; i++)); do
 		if wait "${pids[i]}"; then
@@ -135,10 +154,18 @@ crash_round() {
 	done
 	mount_tfs "$(round_opts $((r + 1)))" >/dev/null
 	rec=$(grep -E '(^|: )recovery:' "$TFS_LOG" || true)
-	for ((j = 0; j < NPART; j++)); do part_check "$r" "$j" "${pre[j]}" $full; done
-	for ((j = 0; j < NPART; j++)); do append_after "$r" "$j"; done
-	printf 'round %d [%s]: kill after %d ms: %d acknowledged (%d fsynced), %d found; %d bytes in %d segments%s; recovery: %d lines%s\n' \
-		"$r" "${opts:-defaults}" "$ms" "$acked" "$synced" "$found" "$bytes" "$segs" \
+	sizes
+	rsize=("${SIZES[@]}")
+	for ((j = 0; j < NPART; j++)); do
+		"$TOOLS/producer" -p "${PADS[j]}" -s "${next[NPROD + j]}" "${FILES[j]}" $((NPROD + j)) $AFTER ||
+			fail "round $r: appending to ${PARTS[j]} after the remount"
+	done
+	sizes
+	for ((j = 0; j < NPART; j++)); do
+		part_check "$r" "$j" "${pre[j]}" "${rsize[j]}" $full
+	done
+	printf 'round %d [%s] (%d s): kill after %d ms: %d acknowledged (%d fsynced), %d found; %d bytes in %d segments%s; recovery: %d lines%s\n' \
+		"$r" "${opts:-defaults}" $((SECONDS - t1)) "$ms" "$acked" "$synced" "$found" "$bytes" "$segs" \
 		"$how" \
 		"$(grep -c . <<<"$rec" || true)" "${rec:+:}"
 	[[ -z $rec ]] || sed 's/^.*recovery: /    /' <<<"$rec" | head -8
@@ -153,10 +180,10 @@ for ((r = 0; r < ROUNDS; r++)); do
 done
 
 # A clean remount shows the same bytes; the .log files hold exactly them.
-for ((j = 0; j < NPART; j++)); do cat "$MNT/${PARTS[j]}" >"$T/part.$j"; done
+for ((j = 0; j < NPART; j++)); do cat "${FILES[j]}" >"$T/part.$j"; done
 remount_tfs
 for ((j = 0; j < NPART; j++)); do
-	cmp "$T/part.$j" "$MNT/${PARTS[j]}" || fail "${PARTS[j]} changed across a clean remount"
+	cmp "$T/part.$j" "${FILES[j]}" || fail "${PARTS[j]} changed across a clean remount"
 done
 umount_tfs
 for ((j = 0; j < NPART; j++)); do

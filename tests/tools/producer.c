@@ -53,7 +53,7 @@ int main(int argc, char **argv)
 	const char *ack = NULL, *seqpath = NULL;
 	long padmax = 0, every = 0, start = 0, id, count, seq, synced;
 	int opt, fd, ackfd = -1, seqfd = -1, flags = O_WRONLY | O_APPEND;
-	char *buf;
+	static char buf[LINE_MAX_BYTES]; /* static: no leak report on error exits */
 
 	while ((opt = getopt(argc, argv, "p:a:l:s:y:c")) != -1) {
 		switch (opt) {
@@ -72,9 +72,16 @@ int main(int argc, char **argv)
 	id = atol(argv[optind + 1]);
 	count = atol(argv[optind + 2]);
 	synced = start;
-	buf = malloc(LINE_MAX_BYTES);
-	if (!buf)
-		return 1;
+	/* the seq file first: it exists even if PATH cannot be opened */
+	if (seqpath) {
+		seqfd = open(seqpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (seqfd < 0) {
+			fprintf(stderr, "producer %ld: open %s: %s\n", id, seqpath, strerror(errno));
+			return 1;
+		}
+		if (put_seqs(seqfd, id, start, start))
+			return 1;
+	}
 	fd = open(argv[optind], flags, 0644);
 	if (fd < 0) {
 		fprintf(stderr, "producer %ld: open %s: %s\n", id, argv[optind], strerror(errno));
@@ -86,15 +93,6 @@ int main(int argc, char **argv)
 			fprintf(stderr, "producer %ld: open %s: %s\n", id, ack, strerror(errno));
 			return 1;
 		}
-	}
-	if (seqpath) {
-		seqfd = open(seqpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (seqfd < 0) {
-			fprintf(stderr, "producer %ld: open %s: %s\n", id, seqpath, strerror(errno));
-			return 1;
-		}
-		if (put_seqs(seqfd, id, start, start))
-			return 1;
 	}
 	for (seq = start; seq < start + count; seq++) {
 		size_t len = make_line(buf, id, seq, padmax);
@@ -131,6 +129,5 @@ int main(int argc, char **argv)
 		fprintf(stderr, "producer %ld: close: %s\n", id, strerror(errno));
 		return 1;
 	}
-	free(buf);
 	return 0;
 }
