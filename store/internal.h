@@ -53,6 +53,10 @@ struct tfs_seg {
 	struct zseg *z;		  /* the compressed form (<base>.zst, the
 				     .log is gone), or NULL; set once by the
 				     cleaner under part->seg_lock exclusive */
+	bool hdr_pending;	  /* active, empty, and its .idx is empty:
+				     recovery found no space for the header,
+				     so the first append writes it; under
+				     part->append_lock */
 };
 
 struct tfs_part {
