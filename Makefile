@@ -7,7 +7,7 @@
 #   make bench      topicfs beside a plain file and ../shared/baseline
 #   make torture    deps + build + the long crash torture (t_torture with
 #                   TORTURE_ROUNDS=200 rounds of up to TORTURE_MAX_MS=2000
-#                   ms; about 15 min and 4 GB of /tmp)
+#                   ms; about 10 min and 2 GB of /tmp)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # Knobs: CC, CFLAGS, BUILD (object dir), SANITIZE=address,undefined, DEBUG=1.

@@ -12,7 +12,8 @@
 #   - offsets never go backwards: each size after the remount is at least
 #     the size a reader saw just before the kill, and equals the end and
 #     record counts the xattrs report;
-#   - appends after the remount land exactly at the recovered end.
+#   - appends after the remount (3 records on each partition, by producers
+#     8..11) land exactly at the recovered end.
 # The data persists across rounds, so later rounds recover bigger logs; the
 # producers go on with the next seq each partition holds.  At the end a
 # clean remount must show the same bytes, and the .log files hold them.
