@@ -6,6 +6,9 @@
 #   make run        deps + build + mount ./data at ./mnt in the foreground
 #   make test       deps + build + unit, integration and sanitizer tests
 #   make bench      topicfs beside a plain file and ../shared/baseline
+#   make torture    deps + build + the long crash torture (t_torture with
+#                   TORTURE_ROUNDS=200 rounds of up to TORTURE_MAX_MS=2000
+#                   ms; about 10 min and 2 GB of /tmp)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make fuzz       libFuzzer harnesses (clang), FUZZ_SECONDS each
 #
@@ -131,6 +134,18 @@ bench: deps
 	BUILD=$(BUILD) contrib/bench.sh
 	BUILD=$(BUILD) contrib/bench-compress.sh
 
+# The crash torture, long: t_torture's round summaries on the terminal.  Its
+# temp dir (and mount) is under its own dir, as tests/run.sh does it.
+TORTURE_ROUNDS ?= 200
+TORTURE_MAX_MS ?= 2000
+torture: deps
+	@$(MAKE) --no-print-directory all tools
+	@d=$$(mktemp -d /tmp/topicfs-torture.XXXXXX) && rc=0 && \
+	TFS_TEST_TMP=$$d BUILD=$(BUILD) TORTURE_ROUNDS=$(TORTURE_ROUNDS) \
+	TORTURE_MAX_MS=$(TORTURE_MAX_MS) TORTURE_FULL_EVERY=20 \
+	timeout -k 10 7200 bash tests/integration/t_torture.sh || rc=$$?; \
+	rmdir "$$d"; exit $$rc
+
 install: all
 	install -D -m 0755 $(BUILD)/topicfs $(DESTDIR)$(PREFIX)/bin/topicfs
 	install -D -m 0755 $(BUILD)/topicfs-fsck $(DESTDIR)$(PREFIX)/sbin/topicfs-fsck
@@ -143,4 +158,4 @@ format:
 clean:
 	rm -rf build build-asan
 
-.PHONY: all deps run test check unit tools fuzz bench install format clean
+.PHONY: all deps run test check unit tools fuzz bench torture install format clean

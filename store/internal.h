@@ -68,6 +68,10 @@ struct tfs_seg {
 	struct seg_bad *bad;	  /* damaged ranges, ascending; written
 				     only before checked is set */
 	size_t nbad;		  /* entries of bad */
+	bool hdr_pending;	  /* active, empty, and its .idx is empty:
+				     recovery found no space for the header,
+				     so the first append writes it; under
+				     part->append_lock */
 };
 
 struct tfs_part {

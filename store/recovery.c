@@ -42,7 +42,12 @@ static int rec_truncate(struct rec *r, int fd, uint64_t size)
 	return 0;
 }
 
-/* (Re)write the index header and cut the index to just it. */
+/*
+ * (Re)write the index header and cut the index to just it.  On a full disk
+ * the header cannot be written, but the segment keeps no entries anyway:
+ * cut the index to nothing (which needs no space) and leave the header to
+ * the first append (seg_append), so that a full disk never stops a mount.
+ */
 static int rec_write_header(struct rec *r)
 {
 	unsigned char hdr[FMT_HDR_SIZE];
@@ -50,9 +55,17 @@ static int rec_write_header(struct rec *r)
 
 	seg_hdr_encode(hdr, r->seg->base, 0);
 	err = seg_pwrite_all(r->seg->idx_fd, hdr, sizeof(hdr), 0);
-	if (!err)
+	if (err == -ENOSPC || err == -EDQUOT) {
+		store_log(r->p->st, LOG_WARNING,
+			  "recovery: %s: no space for the index header: the "
+			  "first append writes it",
+			  r->iname);
+		r->seg->hdr_pending = true;
+		err = rec_truncate(r, r->seg->idx_fd, 0);
+	} else if (!err) {
 		err = rec_truncate(r, r->seg->idx_fd, FMT_HDR_SIZE);
-	r->idx_size = FMT_HDR_SIZE;
+	}
+	r->idx_size = FMT_HDR_SIZE; /* a header and 0 entries, from here on */
 	return err;
 }
 

@@ -509,6 +509,26 @@ int seg_data_fd(struct tfs_part *p, struct tfs_seg *seg)
 	return fd;
 }
 
+/* Write the index header that recovery had no space for (rec_write_header)
+ * before the segment's first record; on failure the .idx stays empty. */
+static int seg_write_pending_hdr(struct tfs_seg *seg)
+{
+	unsigned char hdr[FMT_HDR_SIZE];
+	int err;
+
+	seg_hdr_encode(hdr, seg->base, 0);
+	err = seg_pwrite_all(seg->idx_fd, hdr, sizeof(hdr), 0);
+	if (err) {
+		/* no partial header left (recovery would rewrite one) */
+		int rc = ftruncate(seg->idx_fd, 0);
+
+		(void)rc;
+		return err;
+	}
+	seg->hdr_pending = false;
+	return 0;
+}
+
 /* Cut the .log back to pos and the .idx back to n entries after a failed
  * append, so nothing partial stays behind. */
 static void seg_unappend(struct tfs_part *p, struct tfs_seg *seg, uint64_t pos,
@@ -537,6 +557,8 @@ int seg_append(struct tfs_part *p, struct tfs_seg *seg, const void *buf,
 	int err;
 
 	assert(len <= TFS_MAX_RECORD_BYTES && seg->idx_fd >= 0);
+	if (seg->hdr_pending && (err = seg_write_pending_hdr(seg)))
+		return err;
 	err = seg_pwrite_all(atomic_load(&seg->fd), buf, len, pos);
 	if (err)
 		goto out_undo;

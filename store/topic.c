@@ -572,16 +572,23 @@ void topic_config_unlink(struct tfs_topic *t)
 }
 
 /* Write own's keys to DATADIR/TOPIC/.config atomically: temp file,
- * fsync, rename, fsync the directory.  -errno. */
+ * fsync, rename, fsync the directory; with no keys, remove the file (a
+ * missing file is no keys), so that a reset, and so rm -r of a topic, never
+ * needs disk space.  -errno. */
 static int topic_config_write(struct tfs_topic *t, const struct tfs_config *own)
 {
 	char path[PATH_MAX], tmp[PATH_MAX], buf[TOPIC_CONFIG_MAX];
 	size_t n = strlen(FMT_TOPIC_CONFIG_HEAD);
 	int fd, err;
 
+	snprintf(path, sizeof(path), "%s/%s", t->path, FMT_TOPIC_CONFIG);
+	if (!own->set) {
+		if (unlink(path) && errno != ENOENT)
+			return -errno;
+		return store_fsync_path(t->path);
+	}
 	memcpy(buf, FMT_TOPIC_CONFIG_HEAD, n);
 	n += tfs_config_format(own, false, buf + n, sizeof(buf) - n);
-	snprintf(path, sizeof(path), "%s/%s", t->path, FMT_TOPIC_CONFIG);
 	snprintf(tmp, sizeof(tmp), "%s/%s", t->path, FMT_TOPIC_CONFIG_TMP);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)

@@ -6,9 +6,11 @@
 # Source it first:  . "$(dirname "$0")/lib.sh"
 # Then: mount_tfs [OPTS], umount_tfs, kill9_tfs, remount_tfs [OPTS];
 # fail MSG, assert_eq WANT GOT [WHAT], expect_errno MSG CMD..., expect_ok
-# CMD...; xattr FILE NAME, fsize FILE, datalog TOPIC PART.
-# The EXIT trap kills the test's background jobs, unmounts, checks the
-# daemon logs for sanitizer reports and removes the temp dir, always.
+# CMD...; xattr FILE NAME, fsize FILE, datalog TOPIC PART; small_datadir
+# SIZE (before mount_tfs).
+# The EXIT trap kills the test's background jobs, unmounts (the daemon,
+# then small_datadir's tmpfs), checks the daemon logs for sanitizer reports
+# and removes the temp dir, always.
 set -Eeuo pipefail
 export LC_ALL=C
 
@@ -28,6 +30,7 @@ mkdir -p "$DATA" "$MNT"
 TFS_PID=       # pid of the daemon under test, while it runs
 TFS_LOG=       # its stdout+stderr (one file per mount)
 TFS_NMOUNT=0
+TFS_TMPFS=     # small_datadir's tmpfs mount point, while mounted
 _IN_CLEANUP=0
 
 # Daemon environment: sanitizers report and abort; harmless otherwise.
@@ -157,6 +160,18 @@ kill9_tfs() {
 	_check_san "$TFS_LOG" || fail "sanitizer report in the daemon log"
 }
 
+# small_datadir SIZE: a tmpfs of SIZE (e.g. 4m; mounting needs root) at
+# $T/small, and DATA moves into it as $T/small/data, leaving room beside it
+# for filler files; the EXIT trap unmounts it after the daemon has gone.
+small_datadir() {
+	mkdir -p "$T/small"
+	mount -t tmpfs -o "size=$1,mode=0755" topicfs-test "$T/small" ||
+		fail "cannot mount a tmpfs (size=$1) at $T/small"
+	TFS_TMPFS=$T/small
+	DATA=$T/small/data
+	mkdir "$DATA"
+}
+
 _on_err() {
 	echo "error: $TNAME line $1: '$2' exited with status $3" >&2
 }
@@ -175,6 +190,9 @@ _cleanup() {
 		umount_tfs || rc=1
 	fi
 	_mounted && fusermount3 -u -z "$MNT"
+	if [[ -n $TFS_TMPFS ]]; then # the daemon is gone: nothing holds it
+		umount "$TFS_TMPFS" || { umount -l "$TFS_TMPFS"; rc=1; }
+	fi
 	_check_san "$T"/daemon.*.log || rc=1
 	if ((rc != 0)); then
 		for f in "$T"/daemon.*.log; do

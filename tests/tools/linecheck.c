@@ -9,6 +9,16 @@
  *       producer's lines are 0,1,2... without gaps or repeats, PATH ends at a
  *       line end, and every line in producer i's ACKFILE (i = its position)
  *       is present.
+ *   linecheck [-p PADMAX] [-f OFFSET:N0,N1,...] log PATH NPROD [ID:MIN...]
+ *       A log that grows across crashes: every line of PATH is whole and
+ *       valid, each producer's lines are 0,1,2... without gaps or repeats
+ *       (a producer may have none), PATH ends at a line end, and producer
+ *       ID has at least MIN lines (its acknowledged records).  Prints one
+ *       line "LINES BYTES N0 N1 ... N<NPROD-1>", Ni being producer i's line
+ *       count (its next seq), for scripts.  With -f, checking starts at
+ *       byte OFFSET (a line start) with producer i's next seq Ni (an
+ *       earlier run's output), and LINES counts only the lines from there;
+ *       BYTES is still the end offset.
  *   linecheck [-p PADMAX] [-k] scan PATH NPROD COUNT STOPFILE
  *       Reader under concurrent appends: read PATH from the start to EOF
  *       again and again (with -k: open once and keep reading past EOF),
@@ -129,7 +139,7 @@ static void feed(struct checker *c, const char *p, size_t n)
 	}
 }
 
-/* Feed the whole file; returns the bytes read. */
+/* Feed the file from c->off to its end. */
 static void feed_file(struct checker *c, const char *path)
 {
 	static char buf[READ_BUF];
@@ -138,6 +148,10 @@ static void feed_file(struct checker *c, const char *path)
 
 	if (fd < 0) {
 		fprintf(stderr, "linecheck: open %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	if (c->off && lseek(fd, (off_t)c->off, SEEK_SET) < 0) {
+		fprintf(stderr, "linecheck: seek %s to %llu: %s\n", path, c->off, strerror(errno));
 		exit(1);
 	}
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
@@ -209,6 +223,58 @@ static int do_crash(const char *path, int nack, char **acks, long padmax)
 	return 0;
 }
 
+/* Start checker c at "OFFSET:N0,N1,..." (see -f); 0 or -1 if malformed. */
+static int checker_from(struct checker *c, const char *from)
+{
+	char *end;
+	long i;
+
+	c->off = strtoull(from, &end, 10);
+	for (i = 0; i < c->nprod; i++) {
+		if (*end != (i ? ',' : ':'))
+			return -1;
+		c->next[i] = strtol(end + 1, &end, 10);
+		if (c->next[i] < 0)
+			return -1;
+	}
+	return *end ? -1 : 0;
+}
+
+static int do_log(const char *path, long nprod, int nmin, char **mins, long padmax,
+		  const char *from)
+{
+	static struct checker c;
+	long i, id, min;
+	char *end;
+
+	checker_init(&c, path, nprod, padmax);
+	if (from && checker_from(&c, from)) {
+		fprintf(stderr, "linecheck: bad -f '%s' for %ld producers\n", from, nprod);
+		return 2;
+	}
+	feed_file(&c, path);
+	if (c.llen)
+		die_line(&c, "torn record at the end");
+	for (i = 0; i < nmin; i++) {
+		id = strtol(mins[i], &end, 10);
+		min = *end == ':' ? strtol(end + 1, &end, 10) : -1;
+		if (*end || id < 0 || id >= nprod || min < 0) {
+			fprintf(stderr, "linecheck: bad ID:MIN '%s'\n", mins[i]);
+			return 2;
+		}
+		if (c.next[id] < min) {
+			fprintf(stderr, "linecheck: LOST: %s: producer %ld: %ld records acknowledged, only %ld present\n",
+				path, id, min, c.next[id]);
+			return 1;
+		}
+	}
+	printf("%llu %llu", c.lines, c.off);
+	for (i = 0; i < nprod; i++)
+		printf(" %ld", c.next[i]);
+	printf("\n");
+	return 0;
+}
+
 static int stopped(const char *stopfile)
 {
 	return access(stopfile, F_OK) == 0;
@@ -265,19 +331,22 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: linecheck [-p PADMAX] verify PATH NPROD COUNT\n"
 			"       linecheck [-p PADMAX] crash PATH ACKFILE...\n"
+			"       linecheck [-p PADMAX] [-f OFFSET:N0,N1,...] log PATH NPROD [ID:MIN...]\n"
 			"       linecheck [-p PADMAX] [-k] scan PATH NPROD COUNT STOPFILE\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
+	const char *from = NULL;
 	long padmax = 0;
 	int opt, keep = 0, nargs;
 	char **args;
 
-	while ((opt = getopt(argc, argv, "+p:k")) != -1) {
+	while ((opt = getopt(argc, argv, "+p:kf:")) != -1) {
 		switch (opt) {
 		case 'p': padmax = atol(optarg); break;
+		case 'f': from = optarg; break;
 		case 'k': keep = 1; break;
 		default: usage();
 		}
@@ -290,6 +359,8 @@ int main(int argc, char **argv)
 		return do_verify(args[1], atol(args[2]), atol(args[3]), padmax);
 	if (!strcmp(args[0], "crash") && nargs >= 3)
 		return do_crash(args[1], nargs - 2, args + 2, padmax);
+	if (!strcmp(args[0], "log") && nargs >= 3 && atol(args[2]) > 0)
+		return do_log(args[1], atol(args[2]), nargs - 3, args + 3, padmax, from);
 	if (!strcmp(args[0], "scan") && nargs == 5)
 		return do_scan(args[1], atol(args[2]), atol(args[3]), args[4], padmax, keep);
 	usage();
