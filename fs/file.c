@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,10 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		tfs_config_open(req, tfs_ino_to_config(ino), fi);
 		return;
 	}
+	if (tfs_ino_to_vnode(ino)) {
+		tfs_view_open(req, tfs_ino_to_vnode(ino), fi);
+		return;
+	}
 	if (!p) {
 		fuse_reply_err(req, EISDIR);
 		return;
@@ -119,8 +124,8 @@ static char *thread_buf(size_t size)
 	return b->data;
 }
 
-static void read_copy(fuse_req_t req, struct tfs_part *p, size_t size,
-		      off_t off)
+static ssize_t read_copy(fuse_req_t req, struct tfs_part *p, size_t size,
+			 uint64_t off)
 {
 	char small[TFS_COPY_MAX];
 	char *buf = size <= sizeof(small) ? small : thread_buf(size);
@@ -128,21 +133,22 @@ static void read_copy(fuse_req_t req, struct tfs_part *p, size_t size,
 
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
-		return;
+		return -ENOMEM;
 	}
-	n = tfs_part_pread(p, buf, size, (uint64_t)off);
+	n = tfs_part_pread(p, buf, size, off);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
 		fuse_reply_buf(req, buf, (size_t)n);
+	return n;
 }
 
 /*
  * Map [off, off+size) onto segment files and hand libfuse fd buffers: it
  * splices them into /dev/fuse without copying through user space.
  */
-static void read_splice(fuse_req_t req, struct tfs_part *p, size_t size,
-			off_t off)
+static ssize_t read_splice(fuse_req_t req, struct tfs_part *p, size_t size,
+			   uint64_t off)
 {
 	struct tfs_extent stack[TFS_READ_EXTENTS], *ext = stack;
 	size_t cap = TFS_READ_EXTENTS, n = 0, got = 0;
@@ -153,17 +159,19 @@ static void read_splice(fuse_req_t req, struct tfs_part *p, size_t size,
 			  TFS_READ_EXTENTS * sizeof(struct fuse_buf)];
 	} small;
 	struct fuse_bufvec *bv = &small.bv;
+	ssize_t ret;
 
 	for (;;) {
 		size_t k = 0;
-		ssize_t r = tfs_part_read_map(p, (uint64_t)off + got,
-					      size - got, ext + n, cap - n, &k);
+		ssize_t r = tfs_part_read_map(p, off + got, size - got,
+					      ext + n, cap - n, &k);
 
 		if (r < 0 && got)
 			break; /* a short read now; the next one reports */
 		if (r < 0) {
 			tfs_part_read_unmap(ext, n);
 			fuse_reply_err(req, (int)-r);
+			ret = r;
 			goto out_free;
 		}
 		n += k;
@@ -188,6 +196,7 @@ static void read_splice(fuse_req_t req, struct tfs_part *p, size_t size,
 	if (!bv) {
 		tfs_part_read_unmap(ext, n);
 		fuse_reply_err(req, ENOMEM);
+		ret = -ENOMEM;
 		goto out_free;
 	}
 	memset(bv, 0, sizeof(*bv));
@@ -206,9 +215,11 @@ static void read_splice(fuse_req_t req, struct tfs_part *p, size_t size,
 	tfs_part_read_unmap(ext, n);
 	if (bv != &small.bv)
 		free(bv);
+	ret = (ssize_t)got;
 out_free:
 	if (ext != stack)
 		free(ext);
+	return ret;
 }
 
 void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -224,10 +235,19 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		tfs_config_read(req, tfs_ino_to_config(ino), size, off);
 		return;
 	}
+	if (tfs_ino_to_vnode(ino)) {
+		tfs_view_read(req, tfs_ino_to_vnode(ino), size, off, fi);
+		return;
+	}
+	tfs_reply_read(req, p, size, (uint64_t)off);
+}
+
+ssize_t tfs_reply_read(fuse_req_t req, struct tfs_part *p, size_t size,
+		       uint64_t off)
+{
 	if (tfs.splice && size > TFS_COPY_MAX)
-		read_splice(req, p, size, off);
-	else
-		read_copy(req, p, size, off);
+		return read_splice(req, p, size, off);
+	return read_copy(req, p, size, off);
 }
 
 /*
@@ -289,10 +309,25 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		n = tfs_part_append(p, buf, size, expect, NULL);
 	}
 
-	if (n < 0)
+	if (n < 0) {
 		fuse_reply_err(req, (int)-n);
-	else
-		fuse_reply_write(req, (size_t)n);
+		return;
+	}
+	fuse_reply_write(req, (size_t)n);
+	tfs_view_wake(p); /* followers waiting at the end */
+}
+
+void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	      struct fuse_pollhandle *ph)
+{
+	if (tfs_ino_to_vnode(ino)) {
+		tfs_view_poll(req, tfs_ino_to_vnode(ino), fi, ph);
+		return;
+	}
+	/* a partition or .config never blocks a read */
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM);
 }
 
 void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -302,7 +337,9 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	if (!tfs_ino_to_config(ino))
+	if (tfs_ino_to_vnode(ino))
+		tfs_view_release(fi);
+	else if (!tfs_ino_to_config(ino))
 		tfs_release_part(fi);
 	fuse_reply_err(req, 0);
 }
@@ -310,7 +347,8 @@ void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void tfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	       struct fuse_file_info *fi)
 {
-	/* .config is durable once a write returns */
-	fuse_reply_err(req, tfs_ino_to_config(ino) ? 0
-						   : -tfs_part_sync(fh_part(fi)));
+	/* .config is durable once a write returns; views hold nothing */
+	fuse_reply_err(req, tfs_ino_to_config(ino) || tfs_ino_to_vnode(ino)
+				    ? 0
+				    : -tfs_part_sync(fh_part(fi)));
 }

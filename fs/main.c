@@ -254,6 +254,7 @@ int main(int argc, char **argv)
 		goto out_session;
 	tfs_log(LOG_INFO, "serving %s at %s", tfs.datadir, cli.mountpoint);
 	ret = serve(se, cli.single) < 0 ? 1 : 0;
+	tfs_view_end(NULL); /* waiting followers get EOF */
 	tfs_stream_stop();
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);

@@ -49,6 +49,10 @@ int tfs_fill_attr(fuse_ino_t ino, struct stat *s)
 		fill_time(s, tfs.start_ms);
 		return 0;
 	}
+	if (tfs_ino_to_vnode(ino)) {
+		fill_time(s, tfs.start_ms);
+		return tfs_view_attr(tfs_ino_to_vnode(ino), s);
+	}
 	if (tfs_ino_to_config(ino)) {
 		char text[2048];
 
@@ -118,6 +122,18 @@ static void tfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	uint32_t n;
 	int err;
 
+	if ((parent == FUSE_ROOT_ID && name[0] == '.') ||
+	    tfs_ino_to_vnode(parent) ||
+	    (t && (!strcmp(name, ".follow") || !strcmp(name, ".since") ||
+		   !strcmp(name, ".last")))) {
+		struct tfs_vnode *vn;
+
+		err = tfs_view_lookup(parent, name, &vn);
+		if (err)
+			goto out_err;
+		reply_entry(req, tfs_ino_vnode(vn));
+		return;
+	}
 	if (parent == FUSE_ROOT_ID) {
 		err = tfs_topic_open(tfs.st, name, &nt);
 		if (err)
@@ -152,6 +168,8 @@ static void forget_one(fuse_ino_t ino, uint64_t nlookup)
 		tfs_topic_put(tfs_ino_to_topic(ino), nlookup);
 	else if (tfs_ino_to_config(ino))
 		tfs_topic_put(tfs_ino_to_config(ino), nlookup);
+	else if (tfs_ino_to_vnode(ino))
+		tfs_vnode_put(tfs_ino_to_vnode(ino), nlookup);
 	else if (tfs_ino_to_part(ino))
 		tfs_part_put(tfs_ino_to_part(ino), nlookup);
 }
@@ -194,7 +212,8 @@ static void tfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct tfs_part *p = tfs_ino_to_part(ino);
 
 	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
-		      FUSE_SET_ATTR_GID)) {
+		      FUSE_SET_ATTR_GID) ||
+	    (tfs_ino_to_vnode(ino) && (to_set & FUSE_SET_ATTR_SIZE))) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
@@ -249,11 +268,14 @@ static void tfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void tfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct tfs_topic *t = tfs_ino_to_topic(parent);
+	struct tfs_part *p;
 	uint32_t n;
 	int err;
 
 	if (!t) {
-		fuse_reply_err(req, parent == FUSE_ROOT_ID ? EISDIR : ENOTDIR);
+		fuse_reply_err(req, parent == FUSE_ROOT_ID ? EISDIR
+				    : tfs_ino_to_vnode(parent) ? EPERM
+							       : ENOTDIR);
 		return;
 	}
 	if (!strcmp(name, TFS_CONFIG_NAME)) {
@@ -266,7 +288,13 @@ static void tfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	err = tfs_part_name_parse(name, &n);
 	if (err == 0)
+		err = tfs_part_open(t, n, &p);
+	if (err == 0) {
 		err = tfs_part_delete(t, n);
+		if (err == 0) /* followers waiting on it get EOF */
+			tfs_view_end(p);
+		tfs_part_put(p, 1);
+	}
 	if (err == -EINVAL)
 		err = -ENOENT;
 	if (err == 0)
@@ -362,16 +390,21 @@ struct dir_snap {
 	char **names;  /* topic names (root), or NULL */
 	size_t count;  /* topics, or partitions */
 	int is_root;
+	int is_view;   /* a view directory: partitions ascending */
+	int vfollow;   /* a view directory that lists .follow */
 };
 
 static void tfs_opendir(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_file_info *fi)
 {
 	struct tfs_topic *t = tfs_ino_to_topic(ino);
+	struct tfs_vnode *vn = tfs_ino_to_vnode(ino);
 	struct dir_snap *d;
+	uint32_t vparts = 0;
 	ssize_t n;
 
-	if (ino != FUSE_ROOT_ID && !t) {
+	if (ino != FUSE_ROOT_ID && !t &&
+	    !(vn && tfs_view_dir(vn, &vparts, &(int){ 0 }) == 0)) {
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
@@ -381,7 +414,11 @@ static void tfs_opendir(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	d->is_root = ino == FUSE_ROOT_ID;
-	if (d->is_root) {
+	if (vn) {
+		d->is_view = 1;
+		tfs_view_dir(vn, &vparts, &d->vfollow);
+		d->count = vparts;
+	} else if (d->is_root) {
 		n = tfs_store_list(tfs.st, &d->names);
 		if (n < 0) {
 			free(d);
@@ -418,13 +455,24 @@ static void tfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		return;
 	}
 	memset(&s, 0, sizeof(s));
-	for (size_t i = (size_t)off; i < d->count + 2 + !d->is_root; i++) {
+	for (size_t i = (size_t)off;
+	     i < d->count + 2 + (d->is_view ? d->vfollow : !d->is_root); i++) {
 		const char *name;
 		size_t ent;
 
 		if (i < 2) {
 			name = i == 0 ? "." : "..";
 			s.st_mode = S_IFDIR;
+		} else if (d->is_view) {
+			if (d->vfollow && i == 2) {
+				name = ".follow";
+				s.st_mode = S_IFDIR;
+			} else {
+				snprintf(num, sizeof(num), "%zu",
+					 i - 2 - (size_t)d->vfollow);
+				name = num;
+				s.st_mode = S_IFREG;
+			}
 		} else if (d->is_root) {
 			name = d->names[i - 2];
 			s.st_mode = S_IFDIR;
@@ -498,4 +546,5 @@ const struct fuse_lowlevel_ops tfs_ops = {
 	.removexattr = tfs_removexattr,
 	.create = tfs_create,
 	.lseek = tfs_lseek,
+	.poll = tfs_poll,
 };

@@ -8,6 +8,7 @@
  *   (uintptr_t)topic | 1  a topic directory
  *   (uintptr_t)part  | 2  a partition file
  *   (uintptr_t)topic | 3  the topic's .config file
+ *   (uintptr_t)vnode | 4  a view directory or file (fs/view.c)
  *
  * Each kernel lookup of a topic or partition holds one store reference,
  * dropped by FORGET, so a handle outlives every inode number the kernel
@@ -18,7 +19,9 @@
 
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <syslog.h>
 
@@ -27,6 +30,12 @@
 #define TFS_TAG_TOPIC 1u
 #define TFS_TAG_PART 2u
 #define TFS_TAG_CONFIG 3u
+#define TFS_TAG_VNODE 4u
+/* The mayor's files at the root. */
+#define TFS_STATS_NAME ".stats"
+#define TFS_METRICS_NAME ".metrics"
+
+struct tfs_vnode;
 /* The name of a topic's config file. */
 #define TFS_CONFIG_NAME ".config"
 #define TFS_TAG_MASK 7u
@@ -75,6 +84,18 @@ static inline struct tfs_topic *tfs_ino_to_config(fuse_ino_t ino)
 	return (struct tfs_topic *)(uintptr_t)(ino & ~(fuse_ino_t)TFS_TAG_MASK);
 }
 
+static inline fuse_ino_t tfs_ino_vnode(struct tfs_vnode *vn)
+{
+	return (fuse_ino_t)(uintptr_t)vn | TFS_TAG_VNODE;
+}
+
+static inline struct tfs_vnode *tfs_ino_to_vnode(fuse_ino_t ino)
+{
+	if ((ino & TFS_TAG_MASK) != TFS_TAG_VNODE)
+		return NULL;
+	return (struct tfs_vnode *)(uintptr_t)(ino & ~(fuse_ino_t)TFS_TAG_MASK);
+}
+
 static inline struct tfs_topic *tfs_ino_to_topic(fuse_ino_t ino)
 {
 	if (ino == FUSE_ROOT_ID || (ino & TFS_TAG_MASK) != TFS_TAG_TOPIC)
@@ -109,6 +130,8 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void tfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	       struct fuse_file_info *fi);
+void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	      struct fuse_pollhandle *ph);
 void tfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	       struct fuse_file_info *fi);
 int tfs_open_part(struct tfs_part *p, struct fuse_file_info *fi);
@@ -126,6 +149,39 @@ void tfs_config_write(fuse_req_t req, struct tfs_topic *t, const char *buf,
 		      size_t size);
 /* Every key back to its default (rm .config); 0 or -errno. */
 int tfs_config_reset(struct tfs_topic *t);
+
+/* Reply to a READ of p at partition offset off (splice or copy); the
+ * bytes replied, or -errno (replied as an error). */
+ssize_t tfs_reply_read(fuse_req_t req, struct tfs_part *p, size_t size,
+		       uint64_t off);
+
+/* Views (fs/view.c). */
+/* The child name of parent (root, topic or view dir) as a new vnode with
+ * one reference; -ENOENT (a bad WHEN or N is logged); -ENOMEM. */
+int tfs_view_lookup(fuse_ino_t parent, const char *name,
+		    struct tfs_vnode **out);
+void tfs_vnode_put(struct tfs_vnode *vn, uint64_t n);
+/* Attributes of a view (mode, size); 0 or a positive errno. */
+int tfs_view_attr(struct tfs_vnode *vn, struct stat *s);
+bool tfs_view_is_dir(const struct tfs_vnode *vn);
+/* What a view directory lists: parts partitions, and .follow if *follow;
+ * -ENOTDIR for a file. */
+int tfs_view_dir(struct tfs_vnode *vn, uint32_t *parts, int *follow);
+/* The partition offset a view file starts at if opened now, or -ENOENT. */
+int tfs_view_base(struct tfs_vnode *vn, uint64_t *base);
+void tfs_view_open(fuse_req_t req, struct tfs_vnode *vn,
+		   struct fuse_file_info *fi);
+void tfs_view_read(fuse_req_t req, struct tfs_vnode *vn, size_t size,
+		   off_t off, struct fuse_file_info *fi);
+void tfs_view_release(struct fuse_file_info *fi);
+void tfs_view_poll(fuse_req_t req, struct tfs_vnode *vn,
+		   struct fuse_file_info *fi, struct fuse_pollhandle *ph);
+/* After an append to p: answer the parked reads and polls it satisfies. */
+void tfs_view_wake(struct tfs_part *p);
+/* p is going away (NULL: the daemon is): parked reads get EOF. */
+void tfs_view_end(struct tfs_part *p);
+/* Parse a .since WHEN; 0 and *ms, or -EINVAL (exported for tests). */
+int tfs_view_parse_when(const char *s, int64_t now_ms, int64_t *ms);
 
 /* Stream mode (fs/stream.c). */
 int tfs_stream_start(struct fuse_session *se);

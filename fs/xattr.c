@@ -1,6 +1,7 @@
 /*
  * fs/xattr.c - partition metadata as read-only extended attributes:
- * user.topicfs.{start,end,records,segments}, decimal text.
+ * user.topicfs.{start,end,records,segments}, decimal text; view files
+ * have user.topicfs.base (the partition offset of their offset 0).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -52,6 +53,17 @@ void tfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		fuse_reply_err(req, ENOSYS);
 		return;
 	}
+	if (tfs_ino_to_vnode(ino)) {
+		/* a view file: where a window opened now starts */
+		if (strcmp(name, TFS_XATTR_PREFIX "base") ||
+		    tfs_view_base(tfs_ino_to_vnode(ino), &v)) {
+			fuse_reply_err(req, ENODATA);
+			return;
+		}
+		len = snprintf(val, sizeof(val), "%" PRIu64, v);
+		reply_value(req, val, (size_t)len, size);
+		return;
+	}
 	if (!p) {
 		fuse_reply_err(req, ENODATA);
 		return;
@@ -78,6 +90,13 @@ void tfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	char list[256];
 	size_t len = 0;
 
+	uint64_t base;
+
+	if (tfs_ino_to_vnode(ino) && !tfs.stream &&
+	    !tfs_view_base(tfs_ino_to_vnode(ino), &base)) {
+		memcpy(list, TFS_XATTR_PREFIX "base", sizeof(TFS_XATTR_PREFIX "base"));
+		len = sizeof(TFS_XATTR_PREFIX "base");
+	}
 	if (tfs_ino_to_part(ino) && !tfs.stream) {
 		for (size_t i = 0; i < N_XATTRS; i++) {
 			size_t n = strlen(xattr_names[i]) + 1;

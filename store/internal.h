@@ -74,6 +74,9 @@ struct tfs_seg {
 				     part->append_lock */
 };
 
+/* Seconds of append history kept for tfs_part_rate. */
+#define PART_RATE_SLOTS 60
+
 struct tfs_part {
 	struct tfs_store *st;	     /* owning store; immutable */
 	struct tfs_topic *topic;     /* no reference while live; the deleted
@@ -112,6 +115,10 @@ struct tfs_part {
 	_Atomic uint64_t records;    /* records between start and end */
 	_Atomic uint64_t unsynced;   /* appends since the last fdatasync;
 					written under append_lock */
+	_Atomic int64_t rate_sec[PART_RATE_SLOTS]; /* second of each slot */
+	_Atomic uint64_t rate_n[PART_RATE_SLOTS];  /* records appended in
+					it; both written under append_lock,
+					read without (tfs_part_rate) */
 	_Atomic int64_t synced_ms;   /* CLOCK_MONOTONIC ms of the last
 					tfs_part_sync (or the load) */
 	_Atomic int64_t mtime_ms;    /* last append (or creation) time */

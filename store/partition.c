@@ -624,6 +624,35 @@ static int part_roll(struct tfs_part *p, uint64_t end)
 	return 0;
 }
 
+/* Count one append in second sec; append_lock held. */
+static void part_rate_count(struct tfs_part *p, int64_t sec)
+{
+	size_t i = (size_t)(sec % PART_RATE_SLOTS);
+
+	if (atomic_load_explicit(&p->rate_sec[i], memory_order_relaxed) != sec) {
+		atomic_store_explicit(&p->rate_n[i], 0, memory_order_relaxed);
+		atomic_store_explicit(&p->rate_sec[i], sec,
+				      memory_order_relaxed);
+	}
+	atomic_fetch_add_explicit(&p->rate_n[i], 1, memory_order_relaxed);
+}
+
+double tfs_part_rate(struct tfs_part *p)
+{
+	int64_t now = part_now_ms() / 1000;
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < PART_RATE_SLOTS; i++) {
+		int64_t sec = atomic_load_explicit(&p->rate_sec[i],
+						   memory_order_relaxed);
+
+		if (sec > now - PART_RATE_SLOTS && sec <= now)
+			n += atomic_load_explicit(&p->rate_n[i],
+						  memory_order_relaxed);
+	}
+	return (double)n / PART_RATE_SLOTS;
+}
+
 /* The append proper, under append_lock, at the current end: roll, record
  * and index entry, flush policy, then publish the end and wake write_at
  * waiters.  Both tfs_part_append and tfs_part_write_at come here. */
@@ -655,6 +684,7 @@ static int part_append_locked(struct tfs_part *p, const void *buf, size_t len,
 		return err;
 	atomic_store_explicit(&p->end, end + len, memory_order_release);
 	atomic_fetch_add(&p->records, 1);
+	part_rate_count(p, now / 1000);
 	atomic_store(&p->mtime_ms, now);
 	atomic_store(&p->unsynced, sync ? 0 : unsynced + 1);
 	return 0;

@@ -246,6 +246,8 @@ void tfs_part_put(struct tfs_part *p, uint64_t n);
 uint32_t tfs_part_number(const struct tfs_part *p);
 struct tfs_topic *tfs_part_topic(const struct tfs_part *p); /* no ref */
 
+/* Records appended per second over the last minute (for .stats). */
+double tfs_part_rate(struct tfs_part *p);
 /* End offset (acquire load; every append that returned is below it). */
 uint64_t tfs_part_end(struct tfs_part *p);
 void tfs_part_info(struct tfs_part *p, struct tfs_part_info *info);

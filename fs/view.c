@@ -1,0 +1,775 @@
+/*
+ * fs/view.c - views: windows onto partitions, and the mayor's files.
+ *
+ *   T/.follow/P            partition P from its start; reads at the end wait
+ *   T/.since/WHEN/P        from the first record at or after WHEN
+ *   T/.last/N/P            from N records before the end
+ *   T/.since/WHEN/.follow/P, T/.last/N/.follow/P   the same, waiting
+ *   .stats, .metrics       at the root: every partition, as text and in
+ *                          Prometheus text format
+ *
+ * A view file is a window onto one partition: offset 0 of the file is the
+ * partition offset `base`, fixed when the file is opened (getfattr -n
+ * user.topicfs.base), and st_size is end - base.  Views are read-only,
+ * direct-I/O inodes of their own (FUSE-NOTES section 2: a cached open
+ * never sends a READ at the kernel's i_size, so a waiting read needs
+ * FOPEN_DIRECT_IO; views never touch the partition's cache).
+ *
+ * View directories are reachable by name but not listed in the topic, so
+ * `rm -r` and `find` do not walk into them.  Each lookup makes a new vnode
+ * (inode number = vnode pointer | TFS_TAG_VNODE) holding one topic
+ * reference; FORGET drops it.
+ *
+ * A READ at or past the end of a following view is parked: its request is
+ * kept on the waiter list and answered by tfs_view_wake() after the next
+ * append to that partition, or with EOF when the partition or the daemon
+ * goes away.  Interrupts (Ctrl-C) answer it with EINTR; O_NONBLOCK gets
+ * EAGAIN at the end; poll() wakes on the next append.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tfs.h"
+
+/* What a vnode is. */
+enum vkind {
+	VK_FOLLOW_DIR, /* .follow: partitions whose reads wait */
+	VK_SINCE_DIR,  /* .since: holds WHEN directories */
+	VK_LAST_DIR,   /* .last: holds N directories */
+	VK_WINDOW_DIR, /* .since/WHEN, .last/N: partitions and .follow */
+	VK_FILE,       /* a window onto partition part */
+	VK_STATS,      /* /.stats */
+	VK_METRICS,    /* /.metrics */
+};
+
+/* Where a window's base comes from. */
+enum vbase {
+	VB_START, /* the partition's start */
+	VB_TIME,  /* the first record at or after when_ms */
+	VB_LAST,  /* n records before the end */
+};
+
+struct tfs_vnode {
+	_Atomic uint64_t refs;	/* kernel lookups and open files */
+	enum vkind kind;	/* immutable, as every field below */
+	struct tfs_topic *t;	/* one reference; NULL for root files */
+	enum vbase base;	/* windows: where offset 0 is */
+	bool follow;		/* windows: reads at the end wait */
+	int64_t when_ms;	/* VB_TIME */
+	uint64_t n;		/* VB_LAST */
+	uint32_t part;		/* VK_FILE: the partition number */
+};
+
+/* An open view file (fi->fh). */
+struct vfile {
+	struct tfs_vnode *vn; /* one reference */
+	struct tfs_part *p;   /* one reference */
+	uint64_t base;	      /* partition offset of file offset 0 */
+	_Atomic uint64_t next; /* file offset after the last read: poll */
+	int nonblock;	      /* opened O_NONBLOCK */
+};
+
+/* A parked READ, or a poll handle waiting for data. */
+struct waiter {
+	struct waiter *next, *prev; /* on views.ws while queued */
+	struct vfile *vf;	    /* the open file (a parked READ keeps it
+				       open; a poll waiter is dropped at its
+				       release) */
+	struct tfs_part *p;	    /* the partition it waits on (no ref:
+				       the vfile holds one) */
+	uint64_t off;		    /* partition offset it waits for */
+	fuse_req_t req;		    /* the READ, or NULL for a poll */
+	struct fuse_pollhandle *ph; /* the poll handle, or NULL */
+	size_t size;		    /* the READ's size */
+	enum { W_REG, W_QUEUED, W_DONE } state; /* under views.lock */
+	bool early_intr;	    /* interrupted while registering */
+};
+
+/* Waiting reads and polls of every view; lock is a leaf (never held
+ * while replying or calling the store). */
+static struct {
+	pthread_mutex_t lock;
+	struct waiter ws; /* list head */
+	bool closing;	  /* the daemon is stopping: no new waits */
+} views = { .lock = PTHREAD_MUTEX_INITIALIZER,
+	    .ws = { .next = &views.ws, .prev = &views.ws } };
+
+/* ---- vnodes ------------------------------------------------------------ */
+
+static struct tfs_vnode *vnode_new(enum vkind kind, struct tfs_topic *t)
+{
+	struct tfs_vnode *vn = calloc(1, sizeof(*vn));
+
+	if (!vn)
+		return NULL;
+	atomic_init(&vn->refs, 1);
+	vn->kind = kind;
+	vn->t = t;
+	if (t)
+		tfs_topic_ref(t, 1);
+	return vn;
+}
+
+void tfs_vnode_put(struct tfs_vnode *vn, uint64_t n)
+{
+	if (atomic_fetch_sub(&vn->refs, n) != n)
+		return;
+	if (vn->t)
+		tfs_topic_put(vn->t, 1);
+	free(vn);
+}
+
+/* A child vnode like parent (its base and follow), of another kind. */
+static struct tfs_vnode *vnode_derive(const struct tfs_vnode *parent,
+				      enum vkind kind)
+{
+	struct tfs_vnode *vn = vnode_new(kind, parent->t);
+
+	if (vn) {
+		vn->base = parent->base;
+		vn->follow = parent->follow;
+		vn->when_ms = parent->when_ms;
+		vn->n = parent->n;
+	}
+	return vn;
+}
+
+/* Parse WHEN: an ISO-8601 UTC time (2026-11-25T10:00:00Z, seconds and the
+ * fraction optional), epoch milliseconds, or an age (-10m, -2h, -1d, -30s).
+ * @return 0 and *ms; -EINVAL. */
+int tfs_view_parse_when(const char *s, int64_t now_ms, int64_t *ms)
+{
+	char *end;
+	long long v;
+
+	if (s[0] == '-') {
+		static const struct { char unit; int64_t ms; } units[] = {
+			{ 's', 1000 }, { 'm', 60000 }, { 'h', 3600000 },
+			{ 'd', 86400000 }, { 'w', 604800000 }
+		};
+
+		errno = 0;
+		v = strtoll(s + 1, &end, 10);
+		if (errno || end == s + 1 || v < 0 || !end[0] || end[1])
+			return -EINVAL;
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (end[0] == units[i].unit &&
+			    v <= INT64_MAX / units[i].ms) {
+				*ms = now_ms - v * units[i].ms;
+				return 0;
+			}
+		return -EINVAL;
+	}
+	if (strchr(s, 'T')) {
+		struct tm tm = { 0 };
+		const char *r = strptime(s, "%Y-%m-%dT%H:%M", &tm);
+		long frac = 0, scale = 1000;
+
+		if (!r)
+			return -EINVAL;
+		if (*r == ':') {
+			if (r[1] < '0' || r[1] > '9' || r[2] < '0' || r[2] > '9')
+				return -EINVAL;
+			tm.tm_sec = (r[1] - '0') * 10 + (r[2] - '0');
+			r += 3;
+			if (*r == '.')
+				for (r++; *r >= '0' && *r <= '9'; r++)
+					if (scale > 1)
+						frac += (*r - '0') * (scale /= 10);
+		}
+		if (strcmp(r, "Z") || tm.tm_sec > 60)
+			return -EINVAL;
+		*ms = (int64_t)timegm(&tm) * 1000 + frac;
+		return 0;
+	}
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < 0)
+		return -EINVAL;
+	*ms = v;
+	return 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The child `name` of view directory (or topic, or root) parent:
+ * a new vnode with one reference, or -errno. */
+int tfs_view_lookup(fuse_ino_t parent, const char *name,
+		    struct tfs_vnode **out)
+{
+	struct tfs_topic *t = tfs_ino_to_topic(parent);
+	struct tfs_vnode *pv = tfs_ino_to_vnode(parent), *vn = NULL;
+	uint32_t n;
+	int64_t when;
+
+	if (parent == FUSE_ROOT_ID) {
+		if (!strcmp(name, TFS_STATS_NAME))
+			vn = vnode_new(VK_STATS, NULL);
+		else if (!strcmp(name, TFS_METRICS_NAME))
+			vn = vnode_new(VK_METRICS, NULL);
+		else
+			return -ENOENT;
+	} else if (t) {
+		if (!strcmp(name, ".follow")) {
+			vn = vnode_new(VK_FOLLOW_DIR, t);
+			if (vn)
+				vn->follow = true;
+		} else if (!strcmp(name, ".since")) {
+			vn = vnode_new(VK_SINCE_DIR, t);
+		} else if (!strcmp(name, ".last")) {
+			vn = vnode_new(VK_LAST_DIR, t);
+		} else {
+			return -ENOENT;
+		}
+	} else if (!pv) {
+		return -ENOENT;
+	} else if (pv->kind == VK_SINCE_DIR) {
+		if (tfs_view_parse_when(name, now_ms(), &when)) {
+			tfs_log(LOG_NOTICE,
+				"%s/.since/%s: not a time (2026-11-25T10:00:00Z, epoch ms, or -10m, -2h, -1d)",
+				tfs_topic_name(pv->t), name);
+			return -ENOENT;
+		}
+		vn = vnode_derive(pv, VK_WINDOW_DIR);
+		if (vn) {
+			vn->base = VB_TIME;
+			vn->when_ms = when;
+		}
+	} else if (pv->kind == VK_LAST_DIR) {
+		char *end;
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(name, &end, 10);
+		if (name[0] < '0' || name[0] > '9' || *end || errno) {
+			tfs_log(LOG_NOTICE,
+				"%s/.last/%s: not a record count",
+				tfs_topic_name(pv->t), name);
+			return -ENOENT;
+		}
+		vn = vnode_derive(pv, VK_WINDOW_DIR);
+		if (vn) {
+			vn->base = VB_LAST;
+			vn->n = v;
+		}
+	} else if (pv->kind == VK_WINDOW_DIR && !strcmp(name, ".follow")) {
+		vn = vnode_derive(pv, VK_FOLLOW_DIR);
+		if (vn)
+			vn->follow = true;
+	} else if ((pv->kind == VK_WINDOW_DIR || pv->kind == VK_FOLLOW_DIR) &&
+		   !tfs_part_name_parse(name, &n) &&
+		   n < tfs_topic_partitions(pv->t)) {
+		vn = vnode_derive(pv, VK_FILE);
+		if (vn)
+			vn->part = n;
+	} else {
+		return -ENOENT;
+	}
+	if (!vn)
+		return -ENOMEM;
+	*out = vn;
+	return 0;
+}
+
+/* The partition offset where a window of vn on p starts now. */
+static uint64_t view_base(const struct tfs_vnode *vn, struct tfs_part *p)
+{
+	struct tfs_part_info info;
+	uint64_t off = 0;
+
+	tfs_part_info(p, &info);
+	switch (vn->base) {
+	case VB_TIME:
+		if (tfs_part_seek_time(p, vn->when_ms, &off))
+			off = info.end;
+		break;
+	case VB_LAST:
+		if (tfs_part_seek_last(p, vn->n, &off))
+			off = info.start;
+		break;
+	case VB_START:
+		off = info.start;
+		break;
+	}
+	return off < info.start ? info.start : off;
+}
+
+/* ---- attributes and listings -------------------------------------------- */
+
+static size_t view_text(const struct tfs_vnode *vn, char **text);
+
+int tfs_view_attr(struct tfs_vnode *vn, struct stat *s)
+{
+	struct tfs_part *p;
+	char *text;
+
+	if (vn->kind == VK_STATS || vn->kind == VK_METRICS) {
+		s->st_mode = S_IFREG | 0444;
+		s->st_nlink = 1;
+		s->st_size = (off_t)view_text(vn, &text);
+		free(text);
+		return 0;
+	}
+	if (vn->kind != VK_FILE) {
+		s->st_mode = S_IFDIR | 0555;
+		s->st_nlink = 2;
+		return 0;
+	}
+	if (tfs_part_open(vn->t, vn->part, &p))
+		return ENOENT;
+	s->st_mode = S_IFREG | 0444;
+	s->st_nlink = 1;
+	s->st_size = (off_t)(tfs_part_end(p) - view_base(vn, p));
+	tfs_part_put(p, 1);
+	return 0;
+}
+
+/* Names listed in view directory vn: partitions (and .follow); 0 or
+ * -errno.  *names is NULL-free for partitions: *count partitions, then
+ * *extra extra names. */
+int tfs_view_dir(struct tfs_vnode *vn, uint32_t *parts, int *follow)
+{
+	*parts = 0;
+	*follow = 0;
+	switch (vn->kind) {
+	case VK_FOLLOW_DIR:
+		*parts = tfs_topic_partitions(vn->t);
+		return 0;
+	case VK_WINDOW_DIR:
+		*parts = tfs_topic_partitions(vn->t);
+		*follow = 1;
+		return 0;
+	case VK_SINCE_DIR:
+	case VK_LAST_DIR:
+		return 0;
+	default:
+		return -ENOTDIR;
+	}
+}
+
+bool tfs_view_is_dir(const struct tfs_vnode *vn)
+{
+	return vn->kind != VK_FILE && vn->kind != VK_STATS &&
+	       vn->kind != VK_METRICS;
+}
+
+/* ---- the mayor's files -------------------------------------------------- */
+
+/* Append printf output to a growing buffer. */
+struct sbuf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s ? b->s + b->len : NULL,
+			      b->s ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0 || b->oom)
+			return;
+		if (b->s && b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = (b->cap ? b->cap * 2 : 4096) + (size_t)n;
+		char *s = realloc(b->s, cap);
+
+		if (!s) {
+			b->oom = true;
+			return;
+		}
+		b->s = s;
+		b->cap = cap;
+	}
+}
+
+/* One partition's line of .stats or samples of .metrics. */
+static void stats_part(struct sbuf *b, bool prom, const char *topic,
+		       struct tfs_part *p)
+{
+	struct tfs_part_info i;
+	double rate = tfs_part_rate(p);
+	uint32_t n = tfs_part_number(p);
+
+	tfs_part_info(p, &i);
+	if (!prom) {
+		sb_printf(b, "%-24s %5u %14" PRIu64 " %14" PRIu64
+			  " %12" PRIu64 " %8" PRIu64 " %14" PRIu64 " %10.1f\n",
+			  topic, n, i.start, i.end, i.records, i.segments,
+			  i.disk_bytes, rate);
+		return;
+	}
+#define PROM(name, v)                                                          \
+	sb_printf(b, "topicfs_" name "{topic=\"%s\",partition=\"%u\"} %" PRIu64 \
+		  "\n", topic, n, (uint64_t)(v))
+	PROM("partition_start_offset", i.start);
+	PROM("partition_end_offset", i.end);
+	PROM("partition_records", i.records);
+	PROM("partition_segments", i.segments);
+	PROM("partition_disk_bytes", i.disk_bytes);
+#undef PROM
+	sb_printf(b,
+		  "topicfs_partition_append_rate{topic=\"%s\",partition=\"%u\"} %.3f\n",
+		  topic, n, rate);
+}
+
+static const char *const prom_help =
+	"# HELP topicfs_partition_start_offset First readable byte offset.\n"
+	"# TYPE topicfs_partition_start_offset gauge\n"
+	"# HELP topicfs_partition_end_offset Bytes ever appended (end offset).\n"
+	"# TYPE topicfs_partition_end_offset counter\n"
+	"# HELP topicfs_partition_records Records kept.\n"
+	"# TYPE topicfs_partition_records gauge\n"
+	"# HELP topicfs_partition_segments Segments kept.\n"
+	"# TYPE topicfs_partition_segments gauge\n"
+	"# HELP topicfs_partition_disk_bytes Bytes of segment files on disk.\n"
+	"# TYPE topicfs_partition_disk_bytes gauge\n"
+	"# HELP topicfs_partition_append_rate Records appended per second, last minute.\n"
+	"# TYPE topicfs_partition_append_rate gauge\n";
+
+/* The text of .stats or .metrics, malloc'ed into *text; its length. */
+static size_t view_text(const struct tfs_vnode *vn, char **text)
+{
+	bool prom = vn->kind == VK_METRICS;
+	struct sbuf b = { 0 };
+	char **names = NULL;
+	ssize_t nt = tfs_store_list(tfs.st, &names);
+
+	if (prom)
+		sb_printf(&b, "%s", prom_help);
+	else
+		sb_printf(&b, "%-24s %5s %14s %14s %12s %8s %14s %10s\n",
+			  "topic", "part", "start", "end", "records",
+			  "segments", "disk_bytes", "rec/s_1m");
+	for (ssize_t i = 0; i < nt; i++) {
+		struct tfs_topic *t;
+		uint32_t np;
+
+		if (tfs_topic_open(tfs.st, names[i], &t))
+			continue;
+		np = tfs_topic_partitions(t);
+		for (uint32_t j = 0; j < np; j++) {
+			struct tfs_part *p;
+
+			if (tfs_part_open(t, j, &p))
+				continue;
+			stats_part(&b, prom, names[i], p);
+			tfs_part_put(p, 1);
+		}
+		tfs_topic_put(t, 1);
+	}
+	tfs_names_free(names, nt > 0 ? (size_t)nt : 0);
+	*text = b.s;
+	return b.oom ? 0 : b.len;
+}
+
+/* ---- open, read, poll ---------------------------------------------------- */
+
+void tfs_view_open(fuse_req_t req, struct tfs_vnode *vn,
+		   struct fuse_file_info *fi)
+{
+	struct vfile *vf;
+
+	if (tfs_view_is_dir(vn)) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		fuse_reply_err(req, EACCES); /* views are read-only */
+		return;
+	}
+	vf = calloc(1, sizeof(*vf));
+	if (!vf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (vn->kind == VK_FILE) {
+		if (tfs_part_open(vn->t, vn->part, &vf->p)) {
+			free(vf);
+			fuse_reply_err(req, ENOENT);
+			return;
+		}
+		vf->base = view_base(vn, vf->p);
+	}
+	atomic_fetch_add(&vn->refs, 1);
+	vf->vn = vn;
+	vf->nonblock = !!(fi->flags & O_NONBLOCK);
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+	fi->fh = (uint64_t)(uintptr_t)vf;
+	if (fuse_reply_open(req, fi) != 0)
+		tfs_view_release(fi);
+}
+
+void tfs_view_release(struct fuse_file_info *fi)
+{
+	struct vfile *vf = (struct vfile *)(uintptr_t)fi->fh;
+	struct waiter *w, *next, *gone = NULL;
+
+	/* its poll waiters go with it (parked READs cannot be here: a READ
+	 * in flight keeps the file open) */
+	pthread_mutex_lock(&views.lock);
+	for (w = views.ws.next; w != &views.ws; w = next) {
+		next = w->next;
+		if (w->vf != vf)
+			continue;
+		w->prev->next = w->next;
+		w->next->prev = w->prev;
+		w->next = gone;
+		gone = w;
+	}
+	pthread_mutex_unlock(&views.lock);
+	while (gone) {
+		w = gone;
+		gone = w->next;
+		if (w->ph)
+			fuse_pollhandle_destroy(w->ph);
+		free(w);
+	}
+	if (vf->p)
+		tfs_part_put(vf->p, 1);
+	tfs_vnode_put(vf->vn, 1);
+	free(vf);
+}
+
+/* Reply to a READ of vf at file offset off (the data is there). */
+static void view_serve(fuse_req_t req, struct vfile *vf, size_t size,
+		       uint64_t off)
+{
+	ssize_t n = tfs_reply_read(req, vf->p, size, vf->base + off);
+
+	if (n > 0)
+		atomic_store(&vf->next, off + (uint64_t)n);
+}
+
+/* Interrupt of a parked READ (libfuse holds the request's lock; we may
+ * be called from inside fuse_req_interrupt_func while registering). */
+static void view_intr(fuse_req_t req, void *data)
+{
+	struct waiter *w = data;
+
+	pthread_mutex_lock(&views.lock);
+	if (w->state == W_REG) {
+		w->early_intr = true;
+		pthread_mutex_unlock(&views.lock);
+		return;
+	}
+	if (w->state != W_QUEUED) { /* a waker owns it */
+		pthread_mutex_unlock(&views.lock);
+		return;
+	}
+	w->prev->next = w->next;
+	w->next->prev = w->prev;
+	w->state = W_DONE;
+	pthread_mutex_unlock(&views.lock);
+	fuse_reply_err(req, EINTR);
+	free(w);
+}
+
+/* Park a READ at the end of a following view; it is answered later. */
+static void view_park(fuse_req_t req, struct vfile *vf, size_t size,
+		      uint64_t off)
+{
+	struct waiter *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	w->vf = vf;
+	w->p = vf->p;
+	w->off = vf->base + off;
+	w->req = req;
+	w->size = size;
+	w->state = W_REG;
+	fuse_req_interrupt_func(req, view_intr, w); /* no lock held */
+	pthread_mutex_lock(&views.lock);
+	if (w->early_intr || views.closing ||
+	    w->off < tfs_part_end(vf->p)) {
+		bool intr = w->early_intr, closing = views.closing;
+
+		pthread_mutex_unlock(&views.lock);
+		fuse_req_interrupt_func(req, NULL, NULL);
+		free(w);
+		if (intr)
+			fuse_reply_err(req, EINTR);
+		else if (closing)
+			fuse_reply_buf(req, NULL, 0);
+		else /* data arrived while we registered */
+			view_serve(req, vf, size, off);
+		return;
+	}
+	w->state = W_QUEUED;
+	w->next = &views.ws;
+	w->prev = views.ws.prev;
+	views.ws.prev->next = w;
+	views.ws.prev = w;
+	pthread_mutex_unlock(&views.lock);
+}
+
+void tfs_view_read(fuse_req_t req, struct tfs_vnode *vn, size_t size,
+		   off_t off, struct fuse_file_info *fi)
+{
+	struct vfile *vf = (struct vfile *)(uintptr_t)fi->fh;
+	char *text;
+	size_t len;
+
+	if (vn->kind == VK_STATS || vn->kind == VK_METRICS) {
+		len = view_text(vn, &text);
+		if ((uint64_t)off >= len)
+			fuse_reply_buf(req, NULL, 0);
+		else
+			fuse_reply_buf(req, text + off,
+				       len - (size_t)off < size ? len - (size_t)off
+								: size);
+		free(text);
+		return;
+	}
+	if (vf->base + (uint64_t)off < tfs_part_end(vf->p) || !vn->follow) {
+		view_serve(req, vf, size, (uint64_t)off);
+		return;
+	}
+	if (vf->nonblock || (fi->flags & O_NONBLOCK)) {
+		fuse_reply_err(req, EAGAIN);
+		return;
+	}
+	view_park(req, vf, size, (uint64_t)off);
+}
+
+void tfs_view_poll(fuse_req_t req, struct tfs_vnode *vn,
+		   struct fuse_file_info *fi, struct fuse_pollhandle *ph)
+{
+	struct vfile *vf = (struct vfile *)(uintptr_t)fi->fh;
+	struct waiter *w;
+	uint64_t want;
+
+	if (vn->kind != VK_FILE || !vn->follow) {
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, POLLIN | POLLRDNORM);
+		return;
+	}
+	want = vf->base + atomic_load(&vf->next);
+	if (want < tfs_part_end(vf->p) || !ph) {
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, want < tfs_part_end(vf->p)
+					     ? POLLIN | POLLRDNORM
+					     : 0);
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		fuse_pollhandle_destroy(ph);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	w->vf = vf;
+	w->p = vf->p;
+	w->off = want;
+	w->ph = ph;
+	pthread_mutex_lock(&views.lock);
+	w->state = W_QUEUED;
+	w->next = &views.ws;
+	w->prev = views.ws.prev;
+	views.ws.prev->next = w;
+	views.ws.prev = w;
+	pthread_mutex_unlock(&views.lock);
+	/* an append between the check and the queueing woke nobody */
+	fuse_reply_poll(req, want < tfs_part_end(vf->p) ? POLLIN | POLLRDNORM
+							 : 0);
+}
+
+/* Take the waiters of p (every waiter if p is NULL) whose offset is below
+ * end (any offset if eof) off the list. */
+static struct waiter *view_take(struct tfs_part *p, uint64_t end, bool eof)
+{
+	struct waiter *ready = NULL, *w, *next;
+
+	pthread_mutex_lock(&views.lock);
+	for (w = views.ws.next; w != &views.ws; w = next) {
+		next = w->next;
+		if ((p && w->p != p) || (!eof && w->off >= end))
+			continue;
+		w->prev->next = w->next;
+		w->next->prev = w->prev;
+		w->state = W_DONE;
+		w->next = ready;
+		ready = w;
+	}
+	pthread_mutex_unlock(&views.lock);
+	return ready;
+}
+
+/* Answer taken waiters: with data, or with EOF. */
+static void view_answer(struct waiter *ready, bool eof)
+{
+	while (ready) {
+		struct waiter *w = ready;
+
+		ready = w->next;
+		if (w->ph) {
+			fuse_lowlevel_notify_poll(w->ph);
+			fuse_pollhandle_destroy(w->ph);
+		} else {
+			fuse_req_interrupt_func(w->req, NULL, NULL);
+			if (eof)
+				fuse_reply_buf(w->req, NULL, 0);
+			else
+				view_serve(w->req, w->vf, w->size,
+					   w->off - w->vf->base);
+		}
+		free(w);
+	}
+}
+
+void tfs_view_wake(struct tfs_part *p)
+{
+	view_answer(view_take(p, tfs_part_end(p), false), false);
+}
+
+void tfs_view_end(struct tfs_part *p)
+{
+	if (!p) {
+		pthread_mutex_lock(&views.lock);
+		views.closing = true;
+		pthread_mutex_unlock(&views.lock);
+	}
+	view_answer(view_take(p, 0, true), true);
+}
+
+int tfs_view_base(struct tfs_vnode *vn, uint64_t *base)
+{
+	struct tfs_part *p;
+
+	if (vn->kind != VK_FILE || tfs_part_open(vn->t, vn->part, &p))
+		return -ENOENT;
+	*base = view_base(vn, p);
+	tfs_part_put(p, 1);
+	return 0;
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# t_views: windows onto partitions with standard tools.  .follow/P waits at
+# the end (cat, head -c, while read, dd, poll() and O_NONBLOCK from a C
+# tool, Ctrl-C, partition delete and daemon stop end waiting readers);
+# .last/N/P and .since/WHEN/P start where they say (and follow inside);
+# bad WHEN or N is ENOENT with a log line; views are read-only, not
+# listed in the topic, and have user.topicfs.base; .stats and .metrics
+# show every partition.
+. "$(dirname "$0")/lib.sh"
+
+mount_tfs
+mkdir "$MNT/t"
+touch "$MNT/t/0" "$MNT/t/1"
+F=$MNT/t/.follow/0
+printf 'a\nb\n' >>"$MNT/t/0"
+assert_eq ".config 0 1" "$(ls -A "$MNT/t" | tr '\n' ' ' | sed 's/ $//')" "views are not listed in the topic"
+assert_eq "0 1" "$(ls "$MNT/t/.follow" | tr '\n' ' ' | sed 's/ $//')" ".follow lists the partitions"
+assert_eq 0 "$(getfattr --absolute-names --only-values -n user.topicfs.base "$F")" "base of .follow"
+
+# cat waits at the end instead of returning: timeout ends it
+rc=0
+out=$(timeout 1 cat "$F") || rc=$?
+assert_eq 124 "$rc" "cat of .follow ends only by timeout"
+assert_eq "$(printf 'a\nb')" "$out" "what cat printed"
+
+# a waiting cat sees the next append; head -c returns when its bytes came
+cat "$F" >"$T/follow.out" &
+catpid=$!
+head -c 8 "$F" >"$T/head.out" &
+headpid=$!
+sleep 0.3
+printf 'c\nd\n' >>"$MNT/t/0"
+for ((i = 0; i < 50; i++)); do [[ $(wc -c <"$T/follow.out") == 8 ]] && break; sleep 0.1; done
+assert_eq "$(printf 'a\nb\nc\nd')" "$(cat "$T/follow.out")" "the follower got the append"
+wait "$headpid" || fail "head -c 8 failed"
+assert_eq "$(printf 'a\nb\nc\nd')" "$(cat "$T/head.out")" "head -c 8 returned with the append"
+kill "$catpid"; wait "$catpid" 2>/dev/null || true
+
+# while read: a shell consumer loop, ended by a record it waits for
+(while read -r l; do echo "$l"; [[ $l == stop ]] && break; done <"$F") >"$T/loop.out" &
+looppid=$!
+sleep 0.3
+echo stop >>"$MNT/t/0"
+wait "$looppid" || fail "the while-read loop failed"
+assert_eq "a b c d stop" "$(tr '\n' ' ' <"$T/loop.out" | sed 's/ $//')" "while read"
+
+# poll() and O_NONBLOCK (a C tool): EAGAIN at the end, then poll wakes
+"$TOOLS/pollwait" "$F" 5000 >"$T/poll.out" &
+pollpid=$!
+sleep 0.3
+echo polled >>"$MNT/t/0"
+wait "$pollpid" || fail "pollwait: $(cat "$T/poll.out")"
+assert_eq "had 13 ready got 7: polled" "$(tr '\n' ' ' <"$T/poll.out" | sed 's/ $//')" "poll() wakes on an append"
+expect_errno "Resource temporarily unavailable" dd if="$F" of=/dev/null iflag=nonblock bs=1M status=none
+
+# Ctrl-C ends waiting readers at once (many of them); background jobs of
+# a script ignore SIGINT, so give it back to them
+gone() { # PID...: all ended within 5 s
+	local i p
+	for ((i = 0; i < 50; i++)); do
+		for p in "$@"; do kill -0 "$p" 2>/dev/null && break; done
+		kill -0 "$p" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+pids=()
+for i in $(seq 1 20); do env --default-signal=INT cat "$MNT/t/.follow/1" >/dev/null & pids+=($!); done
+sleep 0.5
+t0=$(date +%s%N)
+kill -INT "${pids[@]}"
+gone "${pids[@]}" || fail "interrupted followers still waiting after 5 s"
+ms=$((($(date +%s%N) - t0) / 1000000))
+log "20 interrupted followers ended in $ms ms"
+for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+
+# deleting the partition ends its followers with EOF
+cat "$MNT/t/.follow/1" >"$T/del.out" &
+delpid=$!
+sleep 0.3
+rm "$MNT/t/1"
+gone "$delpid" || fail "a follower of a deleted partition still waits"
+wait "$delpid" || fail "a follower of a deleted partition failed"
+
+# read-only
+expect_errno "Permission denied" bash -c 'echo x >> "$1"' _ "$F"
+
+# .last/N: N records before the end
+assert_eq "polled" "$(cat "$MNT/t/.last/1/0")" ".last/1"
+assert_eq "$(printf 'stop\npolled')" "$(cat "$MNT/t/.last/2/0")" ".last/2"
+assert_eq "" "$(cat "$MNT/t/.last/0/0")" ".last/0"
+assert_eq "$(cat "$MNT/t/0")" "$(cat "$MNT/t/.last/1000/0")" ".last/1000"
+assert_eq 13 "$(getfattr --absolute-names --only-values -n user.topicfs.base "$MNT/t/.last/1/0")" "base of .last/1"
+assert_eq 7 "$(stat -c %s "$MNT/t/.last/1/0")" "size of .last/1"
+expect_errno "No such file or directory" cat "$MNT/t/.last/x/0"
+expect_errno "No such file or directory" cat "$MNT/t/.last/-1/0"
+grep -q "t/.last/x: not a record count" "$TFS_LOG" || fail "no log line for a bad N"
+# .last/N/.follow/P: from there, then waiting
+rc=0
+out=$(timeout 1 cat "$MNT/t/.last/1/.follow/0") || rc=$?
+assert_eq "124 polled" "$rc $out" ".last/1/.follow"
+
+# .since/WHEN: records appended at or after WHEN
+sleep 1.1
+now_ms=$(($(date +%s%N) / 1000000))
+sleep 0.1
+echo late >>"$MNT/t/0"
+assert_eq "late" "$(cat "$MNT/t/.since/$now_ms/0")" ".since/EPOCH_MS"
+assert_eq "$(cat "$MNT/t/0")" "$(cat "$MNT/t/.since/-1h/0")" ".since/-1h"
+iso=$(date -u -d "@$((now_ms / 1000))" +%Y-%m-%dT%H:%M:%SZ)
+assert_eq "late" "$(cat "$MNT/t/.since/$iso/0" | tail -n 1)" ".since/ISO"
+assert_eq "" "$(cat "$MNT/t/.since/$((now_ms + 3600000))/0")" ".since/the future"
+expect_errno "No such file or directory" cat "$MNT/t/.since/yesterday/0"
+grep -q "t/.since/yesterday: not a time" "$TFS_LOG" || fail "no log line for a bad WHEN"
+rc=0
+out=$(timeout 1 cat "$MNT/t/.since/-1s/.follow/0") || rc=$?
+assert_eq 124 "$rc" ".since/WHEN/.follow waits"
+
+# the mayor's files
+grep -q "^t  *0  *0  *25  *5 " "$MNT/.stats" || fail ".stats: $(cat "$MNT/.stats")"
+grep -q '^topicfs_partition_end_offset{topic="t",partition="0"} 25$' "$MNT/.metrics" ||
+	fail ".metrics: $(cat "$MNT/.metrics")"
+assert_eq "$(cat "$MNT/.stats" | wc -c)" "$(stat -c %s "$MNT/.stats")" ".stats size"
+
+# stopping the daemon ends waiting followers with EOF
+cat "$F" >/dev/null &
+lastpid=$!
+sleep 0.3
+kill -TERM "$TFS_PID"
+gone "$lastpid" || fail "a follower still waits after the daemon stopped"
+wait "$lastpid" || fail "a follower failed when the daemon stopped"
+wait "$TFS_PID" 2>/dev/null || true
+TFS_PID=
+fusermount3 -u -z "$MNT" 2>/dev/null || true
