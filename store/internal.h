@@ -35,6 +35,9 @@ struct seg_bad {
 	uint64_t lo, hi;
 };
 
+/* Whether a segment's index times never go back (tfs_seg.times). */
+enum { SEG_TIMES_UNKNOWN, SEG_TIMES_SORTED, SEG_TIMES_UNSORTED };
+
 /* One segment: DIR/<base>.log (record bytes) and DIR/<base>.idx. */
 struct tfs_seg {
 	uint64_t base;		  /* partition offset of .log byte 0;
@@ -58,6 +61,11 @@ struct tfs_seg {
 				     epoch); 0 while empty; for segment.ms */
 	_Atomic int64_t last_ms;  /* time of the newest record; for
 				     retention.ms */
+	_Atomic int times;	  /* SEG_TIMES_*: SORTED from creation,
+				     UNSORTED once an append's time goes
+				     back (a clock step); one loaded from
+				     disk is UNKNOWN until the first seek
+				     by time reads its index (CAS) */
 	struct zseg *z;		  /* the compressed form (<base>.zst, the
 				     .log is gone), or NULL; set once by the
 				     cleaner under part->seg_lock exclusive */

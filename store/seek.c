@@ -8,6 +8,9 @@
  * segment is pinned and its .idx read by name through p->dir_fd with no
  * lock held.  Retention may take the segment away meanwhile (its .idx is
  * renamed, then unlinked): the search then starts over.
+ *
+ * Inside a segment whose index times are sorted (tfs_seg.times) a search
+ * is binary; one whose times go back (a clock step) is scanned forward.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,16 +26,6 @@
 #define SEEK_RETRIES 64
 /* Entries one read of the forward scan takes. */
 #define SEEK_SCAN_BATCH 128
-/* Probes one search keeps: entry 0 and at most 64 halvings. */
-#define SEEK_PROBES 66
-
-/* Index entries seen by a binary search, by entry number, to notice times
- * that go back (a clock step). */
-struct seek_probes {
-	uint64_t i[SEEK_PROBES]; /* entry numbers, ascending */
-	int64_t t[SEEK_PROBES];	 /* their times */
-	int n;			 /* used */
-};
 
 /* Records of seg that a search may use: 0 while it has no published
  * bytes (an empty active segment, a damaged stand-in).  The acquire load
@@ -110,32 +103,19 @@ static int seek_read(struct tfs_part *p, struct tfs_seg *seg, int fd,
 	return err ? -EIO : 0;
 }
 
-/* Note entry i's time t; false if it is out of order with the entries
- * seen before (times went back). */
-static bool seek_probe(struct seek_probes *s, uint64_t i, int64_t t)
-{
-	int j = s->n;
-
-	if (s->n == SEEK_PROBES)
-		return false; /* cannot happen: 64 halvings end any search */
-	for (; j > 0 && s->i[j - 1] > i; j--) {
-		s->i[j] = s->i[j - 1];
-		s->t[j] = s->t[j - 1];
-	}
-	s->i[j] = i;
-	s->t[j] = t;
-	s->n++;
-	return (j == 0 || s->t[j - 1] <= t) && (j + 1 == s->n || t <= s->t[j + 1]);
-}
-
 /* The first of the k entries of seg's index at fd whose time is >= ms, by
- * a forward scan; the segment's end if none.  0 or -EIO. */
+ * a forward scan (times went back, or may have); the segment's end if
+ * none.  With learn, every entry is read, and whether their times are
+ * sorted is noted in seg->times.  0 or -EIO. */
 static int seek_scan(struct tfs_part *p, struct tfs_seg *seg, int fd,
-		     uint64_t k, int64_t ms, uint64_t *off)
+		     uint64_t k, int64_t ms, bool learn, uint64_t *off)
 {
 	struct seg_entry e[SEEK_SCAN_BATCH];
+	int64_t prev = INT64_MIN;
+	bool hit = false, sorted = true;
+	int expect = SEG_TIMES_UNKNOWN;
 
-	for (uint64_t i = 0; i < k; i += SEEK_SCAN_BATCH) {
+	for (uint64_t i = 0; i < k && (learn || !hit); i += SEEK_SCAN_BATCH) {
 		size_t n = k - i < SEEK_SCAN_BATCH ? (size_t)(k - i)
 						   : SEEK_SCAN_BATCH;
 		int err = seek_read(p, seg, fd, i, e, n);
@@ -143,40 +123,46 @@ static int seek_scan(struct tfs_part *p, struct tfs_seg *seg, int fd,
 		if (err)
 			return err;
 		for (size_t j = 0; j < n; j++) {
-			if (e[j].time_ms >= ms) {
+			sorted = sorted && e[j].time_ms >= prev;
+			prev = e[j].time_ms;
+			if (!hit && e[j].time_ms >= ms) {
 				*off = e[j].off;
-				return 0;
+				hit = true;
 			}
 		}
-		*off = e[n - 1].off + e[n - 1].len;
+		if (!hit)
+			*off = e[n - 1].off + e[n - 1].len;
 	}
+	if (learn)
+		atomic_compare_exchange_strong(
+			&seg->times, &expect,
+			sorted ? SEG_TIMES_SORTED : SEG_TIMES_UNSORTED);
 	return 0;
 }
 
 /*
  * The first of the k entries of seg's index at fd whose time is >= ms;
- * entry 0 (time first_ms) is older than ms.  A binary search over entries
- * 1..k-1; if no entry is (a record appended after k was read may be), the
- * offset after entry k-1.  A probe out of order with the others means
- * times went back: scan forward instead.  0 or -EIO.
+ * entry 0 is older than ms.  Sorted times: a binary search over entries
+ * 1..k-1 (if none is, a record appended after k was read may be: the
+ * offset after entry k-1).  Otherwise a forward scan.  0 or -EIO.
  */
 static int seek_time_in(struct tfs_part *p, struct tfs_seg *seg, int fd,
-			uint64_t k, int64_t first_ms, int64_t ms,
-			uint64_t *off)
+			uint64_t k, int64_t ms, uint64_t *off)
 {
-	struct seek_probes s = { .i = { 0 }, .t = { first_ms }, .n = 1 };
+	int times = atomic_load(&seg->times);
 	uint64_t lo = 1, hi = k, hit = 0;
 	struct seg_entry e;
 	int err;
 
+	if (times != SEG_TIMES_SORTED)
+		return seek_scan(p, seg, fd, k, ms,
+				 times == SEG_TIMES_UNKNOWN, off);
 	while (lo < hi) {
 		uint64_t mid = lo + (hi - lo) / 2;
 
 		err = seek_read(p, seg, fd, mid, &e, 1);
 		if (err)
 			return err;
-		if (!seek_probe(&s, mid, e.time_ms))
-			return seek_scan(p, seg, fd, k, ms, off);
 		if (e.time_ms >= ms) {
 			hi = mid;
 			hit = e.off;
@@ -227,8 +213,7 @@ static size_t seek_time_seg(struct tfs_part *p, int64_t ms)
 static int seek_time_once(struct tfs_part *p, int64_t ms, uint64_t *off)
 {
 	struct tfs_seg *seg;
-	int64_t first_ms;
-	uint64_t k;
+	uint64_t k = 0;
 	size_t i;
 	int fd, err;
 
@@ -239,8 +224,7 @@ static int seek_time_once(struct tfs_part *p, int64_t ms, uint64_t *off)
 	seg = i < p->nsegs ? p->segs[i] : NULL;
 	if (seg) {
 		k = seek_entries(seg);
-		first_ms = atomic_load(&seg->first_ms);
-		if (first_ms >= ms) {
+		if (atomic_load(&seg->first_ms) >= ms) {
 			*off = seg->base;
 			seg = NULL;
 		} else {
@@ -251,7 +235,7 @@ static int seek_time_once(struct tfs_part *p, int64_t ms, uint64_t *off)
 	if (!seg)
 		return 0;
 	fd = seek_open(p, seg);
-	err = fd < 0 ? fd : seek_time_in(p, seg, fd, k, first_ms, ms, off);
+	err = fd < 0 ? fd : seek_time_in(p, seg, fd, k, ms, off);
 	if (fd >= 0)
 		close(fd);
 	seg_put(seg);

@@ -314,18 +314,19 @@ int tfs_part_sync(struct tfs_part *p);
  * The offset of the first record whose append time (its index entry's
  * timestamp, ms since the epoch, CLOCK_REALTIME at the append) is >= ms;
  * the end offset if there is none; the start offset if ms is at or before
- * every record.  A binary search over the segments (their first and last
- * record times, in memory), then over the index entries of one segment
- * (about log2(records in it) reads of 32 bytes; none when the answer is a
- * segment's first record).  Times are sorted in practice, appends being
- * serialised; if a clock step made a segment's times go back and a probe
- * of the search sees it, that segment is scanned forward instead and the
- * first entry >= ms wins (an inversion no probe sees may give a later
- * record whose predecessor is older than ms).  Compressed segments are
- * searched the same way (their .idx is unchanged).  Safe against
- * concurrent appends, rolls, retention and compression: the answer is
- * right for some moment during the call (a record appended meanwhile may
- * be the answer; "none" gives the end as it was when the call began).
+ * every record.  A binary search over the segments by their first and
+ * last record times (in memory), then over the index entries of one
+ * segment: about log2(records in it) reads of 32 bytes, none when the
+ * answer is a segment's first record.  Times are sorted in practice
+ * (appends are serialised), but a clock step can make them go back: a
+ * segment whose times do is scanned forward instead, and its first entry
+ * >= ms wins.  Appends note that for the segments they write; the first
+ * seek by time into a segment loaded from disk reads its whole index once
+ * (32 bytes per record) to learn it.  Compressed segments are searched the
+ * same way (their .idx is unchanged).  Safe against concurrent appends,
+ * rolls, retention and compression: the answer is right for some moment
+ * during the call (a record appended meanwhile may be the answer; "none"
+ * gives the end as it was when the call began).
  * Damaged stand-ins for missing segments hold no records and are skipped.
  * @param[in] ms    the time, ms since the epoch
  * @param[out] off  the offset
