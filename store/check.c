@@ -1142,6 +1142,9 @@ static int check_topic_entry(struct check *c, const char *topic, int tfd,
 	if (!strcmp(name, FMT_TOPIC_CONFIG))
 		check_report(c, NULL, TFS_CHECK_NOTE, TFS_CHECK_W_UNCHECKED,
 			     rel, -1, "topic config, not checked");
+	else if (!strcmp(name, FMT_GROUPS_DIR))
+		check_report(c, NULL, TFS_CHECK_NOTE, TFS_CHECK_W_UNCHECKED,
+			     rel, -1, "consumer groups, not checked");
 	else if (!strcmp(name, FMT_TOPIC_CONFIG_TMP))
 		check_report(c, NULL, TFS_CHECK_NOTE, TFS_CHECK_W_LEFTOVER,
 			     rel, -1,

@@ -13,7 +13,8 @@
 #define FMT_VERSION	 2u		      /* the version we write */
 #define FMT_VERSION_OLDEST 1u		      /* the oldest we read (and
 						 upgrade: 2 adds .zst,
-						 .deleted, TOPIC/.config) */
+						 .deleted, TOPIC/.config,
+						 TOPIC/.groups) */
 #define FMT_FILE	 ".topicfs"	      /* DATADIR/.topicfs */
 #define FMT_FILE_TMP	 ".topicfs.tmp"	      /* its temp while replaced */
 #define FMT_FILE_PREFIX	 "topicfs-format "    /* then the version, '\n' */
@@ -26,6 +27,14 @@
 #define FMT_TOPIC_CONFIG ".config"	      /* DATADIR/TOPIC/.config */
 #define FMT_TOPIC_CONFIG_TMP ".config.tmp"    /* its temp while replaced */
 #define FMT_TOPIC_CONFIG_HEAD "# topicfs topic config: key=value\n"
+#define FMT_GROUPS_DIR	 ".groups"	      /* DATADIR/TOPIC/.groups/ */
+#define FMT_GROUP_TMP_PREFIX "."	      /* .groups/.GROUP.tmp: a group
+						 name never starts with '.',
+						 so no group is "x.tmp"'s
+						 temp file */
+#define FMT_GROUP_FILE_MAX (8u << 20)	      /* largest group file read
+						 (100000 lines of 28 bytes
+						 fit) */
 #define FMT_SEG_NAME_LEN (FMT_SEG_DIGITS + 4) /* "000..000.log" */
 
 /* ---- index file header, 32 bytes at offset 0 ------------------------- */

@@ -10,10 +10,13 @@
  * drops the array's reference; if others remain, the object is parked on
  * the store's graveyard until its last tfs_*_put (or tfs_store_close).
  *
- * Lock order (outermost first): store->lock, topic->lock, topic->cfg_lock,
- * part->append_lock, part->sync_lock, part->seg_lock, store->sync_mu.
- * Readers take only seg_lock (shared); cfg_lock is taken with nothing
- * inside it.
+ * Lock order (outermost first): store->lock, topic->lock, topic->cfg_lock
+ * or topic->grp_lock, part->append_lock, part->sync_lock, part->seg_lock,
+ * store->sync_mu.  Readers take only seg_lock (shared).  cfg_lock and
+ * grp_lock are leaves: each is taken with nothing inside it, and never
+ * together (a topic delete takes one after the other).  Group calls take
+ * topic->lock and part->seg_lock (tfs_part_open, tfs_part_info) before
+ * grp_lock, never while they hold it.
  */
 #ifndef TOPICFS_STORE_INTERNAL_H
 #define TOPICFS_STORE_INTERNAL_H
@@ -31,6 +34,9 @@
 struct seg_bad {
 	uint64_t lo, hi;
 };
+
+/* Whether a segment's index times never go back (tfs_seg.times). */
+enum { SEG_TIMES_UNKNOWN, SEG_TIMES_SORTED, SEG_TIMES_UNSORTED };
 
 /* One segment: DIR/<base>.log (record bytes) and DIR/<base>.idx. */
 struct tfs_seg {
@@ -55,6 +61,11 @@ struct tfs_seg {
 				     epoch); 0 while empty; for segment.ms */
 	_Atomic int64_t last_ms;  /* time of the newest record; for
 				     retention.ms */
+	_Atomic int times;	  /* SEG_TIMES_*: SORTED from creation,
+				     UNSORTED once an append's time goes
+				     back (a clock step); one loaded from
+				     disk is UNKNOWN until the first seek
+				     by time reads its index (CAS) */
 	struct zseg *z;		  /* the compressed form (<base>.zst, the
 				     .log is gone), or NULL; set once by the
 				     cleaner under part->seg_lock exclusive */
@@ -147,6 +158,20 @@ struct tfs_topic {
 					without a lock by appends, the
 					syncer and the cleaner; stored under
 					cfg_lock */
+	_Atomic uint64_t parts_gen;  /* partition deletes so far; bumped
+					under lock; a group commit that
+					raced one starts over */
+	pthread_mutex_t grp_lock;    /* protects the group fields below and
+					serialises writes in .groups; a
+					leaf (see the lock order) */
+	struct group **groups;	     /* consumer groups, sorted by name,
+					owned; grp_lock */
+	size_t ngroups;		     /* used entries of groups; grp_lock */
+	size_t groups_cap;	     /* allocated entries; grp_lock */
+	bool groups_dir;	     /* DATADIR/TOPIC/.groups is known to
+					exist; grp_lock */
+	bool groups_closed;	     /* the topic delete removed .groups:
+					group calls give -ENOENT; grp_lock */
 };
 
 /* Effective value of config key k of topic t. */
@@ -212,6 +237,30 @@ int topic_insert(struct tfs_store *st, struct tfs_topic *t);
 void topic_free(struct tfs_topic *t);
 /* Remove the topic's config files (before its directory goes). */
 void topic_config_unlink(struct tfs_topic *t);
+
+/* ---- group.c --------------------------------------------------------- */
+
+struct group; /* one consumer group, private to group.c */
+
+/* Load DATADIR/TOPIC/.groups (after the partitions: offsets of partitions
+ * the topic lacks are dropped, logged); remove leftover temp files
+ * ("recovery:"), log and skip damaged lines.  -ENOMEM; -errno when the
+ * directory or a group file cannot be read. */
+int group_load(struct tfs_topic *t);
+/* Free the topic's groups (topic_free). */
+void group_free_all(struct tfs_topic *t);
+/* For a topic delete, under topic->lock: close the groups (later group
+ * calls give -ENOENT) and remove .groups.  -errno (logged; groups open
+ * again). */
+int group_unlink_all(struct tfs_topic *t);
+/* The topic delete failed after group_unlink_all: open the groups again
+ * and write each one's file anew (failures logged). */
+void group_reopen(struct tfs_topic *t);
+/* Partition part was deleted (topic->lock held, parts_gen bumped): drop
+ * its committed offsets from every group, on disk and in memory (a write
+ * that fails is logged; the offset is dropped from memory anyway, and
+ * group_load drops it at the next open). */
+void group_forget_part(struct tfs_topic *t, uint32_t part);
 
 /* ---- partition.c ----------------------------------------------------- */
 

@@ -193,6 +193,7 @@ struct tfs_seg *seg_alloc(uint64_t base)
 	seg->idx_fd = -1;
 	atomic_init(&seg->refs, 1);
 	atomic_init(&seg->checked, true);
+	atomic_init(&seg->times, SEG_TIMES_UNKNOWN);
 	pthread_mutex_init(&seg->vfy_lock, NULL);
 	return seg;
 }
@@ -228,6 +229,7 @@ int seg_create(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
 	if (err)
 		goto out_unlink_idx;
 	atomic_store(&seg->fd, fd);
+	atomic_store(&seg->times, SEG_TIMES_SORTED); /* no times yet */
 	*out = seg;
 	return 0;
 
@@ -572,6 +574,9 @@ int seg_append(struct tfs_part *p, struct tfs_seg *seg, const void *buf,
 	if (n == 0)
 		atomic_store_explicit(&seg->first_ms, now_ms,
 				      memory_order_relaxed);
+	else if (now_ms < atomic_load_explicit(&seg->last_ms,
+					       memory_order_relaxed))
+		atomic_store(&seg->times, SEG_TIMES_UNSORTED); /* seek.c */
 	atomic_store_explicit(&seg->last_ms, now_ms, memory_order_relaxed);
 	atomic_store_explicit(&seg->entries, n + 1, memory_order_relaxed);
 	atomic_store_explicit(&seg->size, pos + len, memory_order_release);

@@ -86,6 +86,8 @@ static struct tfs_topic *topic_alloc(struct tfs_store *st, const char *name)
 	atomic_init(&t->refs, 1);
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_mutex_init(&t->cfg_lock, NULL);
+	pthread_mutex_init(&t->grp_lock, NULL);
+	atomic_init(&t->parts_gen, 0);
 	tfs_config_init(&t->own);
 	topic_config_publish(t);
 	return t;
@@ -96,8 +98,10 @@ void topic_free(struct tfs_topic *t)
 	for (uint32_t i = 0; i < t->nparts; i++)
 		part_free(t->parts[i]);
 	free(t->parts);
+	group_free_all(t);
 	pthread_mutex_destroy(&t->lock);
 	pthread_mutex_destroy(&t->cfg_lock);
+	pthread_mutex_destroy(&t->grp_lock);
 	free(t->name);
 	free(t->path);
 	free(t);
@@ -133,7 +137,8 @@ static int topic_scan(struct tfs_topic *t, uint32_t **nums, uint32_t *count)
 		size_t len = strlen(name), dl = strlen(FMT_DEL_SUFFIX);
 
 		if (!strcmp(name, ".") || !strcmp(name, "..") ||
-		    !strcmp(name, FMT_TOPIC_CONFIG))
+		    !strcmp(name, FMT_TOPIC_CONFIG) ||
+		    !strcmp(name, FMT_GROUPS_DIR)) /* group_load's */
 			continue;
 		if (!strcmp(name, FMT_TOPIC_CONFIG_TMP)) {
 			store_log(t->st, LOG_NOTICE,
@@ -214,6 +219,8 @@ int topic_load(struct tfs_store *st, const char *name, struct tfs_topic **out)
 		}
 	}
 	free(nums);
+	if (!err) /* after the partitions: it drops offsets of missing ones */
+		err = group_load(t);
 	if (err) {
 		topic_free(t);
 		return err;
@@ -334,6 +341,26 @@ int tfs_topic_create(struct tfs_store *st, const char *name,
 	return -EIO;
 }
 
+/* Remove an empty topic's files (its groups, then its config) and its
+ * directory, and sync the data dir; t->lock held.  -errno. */
+static int topic_remove_dir(struct tfs_topic *t)
+{
+	int err = group_unlink_all(t); /* grp_lock, released: a leaf */
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&t->cfg_lock);
+	topic_config_unlink(t);
+	if (rmdir(t->path))
+		err = -errno;
+	else if (fsync(t->st->dir_fd))
+		err = -errno;
+	pthread_mutex_unlock(&t->cfg_lock);
+	if (err && access(t->path, F_OK) == 0)
+		group_reopen(t); /* the topic stays: so do its groups */
+	return err;
+}
+
 /* rmdir an empty topic and take it out of the array; st->lock held. */
 static int topic_delete_locked(struct tfs_store *st, const char *name,
 			       struct tfs_topic **out)
@@ -346,14 +373,7 @@ static int topic_delete_locked(struct tfs_store *st, const char *name,
 		return -ENOENT;
 	t = st->topics[i];
 	pthread_mutex_lock(&t->lock);
-	pthread_mutex_lock(&t->cfg_lock);
-	if (t->nparts)
-		err = -ENOTEMPTY;
-	else if (topic_config_unlink(t), rmdir(t->path))
-		err = -errno;
-	else if (fsync(st->dir_fd))
-		err = -errno;
-	pthread_mutex_unlock(&t->cfg_lock);
+	err = t->nparts ? -ENOTEMPTY : topic_remove_dir(t);
 	if (!err)
 		t->deleted = true;
 	pthread_mutex_unlock(&t->lock);
@@ -512,6 +532,8 @@ int tfs_part_delete(struct tfs_topic *t, uint32_t n)
 	if (!err) {
 		p = t->parts[--t->nparts];
 		tfs_topic_ref(t, 1); /* held by the dead partition */
+		atomic_fetch_add(&t->parts_gen, 1);
+		group_forget_part(t, n); /* grp_lock, released: a leaf */
 	}
 	pthread_mutex_unlock(&t->lock);
 	if (p)

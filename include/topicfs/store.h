@@ -19,7 +19,8 @@
  *   working, and its memory is freed with the last reference (or at
  *   tfs_store_close).
  * - All functions are thread-safe.  Lock order (outermost first):
- *   store->lock, topic->lock, part->append_lock, part->seg_lock.
+ *   store->lock, topic->lock, part->append_lock, part->seg_lock (the full
+ *   order, with the leaf locks, is in store/internal.h).
  */
 #ifndef TOPICFS_STORE_H
 #define TOPICFS_STORE_H
@@ -205,8 +206,10 @@ int tfs_topic_open(struct tfs_store *st, const char *name,
  * @return 0; -EINVAL bad name; -EEXIST; -ENOSPC; -EIO. */
 int tfs_topic_create(struct tfs_store *st, const char *name,
 		     struct tfs_topic **out);
-/* Delete a topic that has no partitions.
- * @return 0; -EINVAL bad name; -ENOENT; -ENOTEMPTY it has partitions; -EIO. */
+/* Delete a topic that has no partitions, with its consumer groups and
+ * its configuration.
+ * @return 0; -EINVAL bad name; -ENOENT; -ENOTEMPTY it has partitions (or
+ *   its directory holds files topicfs does not know); -EIO. */
 int tfs_topic_delete(struct tfs_store *st, const char *name);
 void tfs_topic_ref(struct tfs_topic *t, uint64_t n);
 void tfs_topic_put(struct tfs_topic *t, uint64_t n);
@@ -238,7 +241,9 @@ int tfs_part_open(struct tfs_topic *t, uint32_t n, struct tfs_part **out);
  * @return 0; -EEXIST n < count; -EINVAL n > count (partitions are dense)
  *   or n >= TFS_MAX_PARTITIONS; -ENOENT topic deleted; -ENOSPC; -EIO. */
 int tfs_part_create(struct tfs_topic *t, uint32_t n, struct tfs_part **out);
-/* Delete partition n with its data; only the highest one may go.
+/* Delete partition n with its data; only the highest one may go.  Every
+ * consumer group forgets its offset for n (each such group's file is
+ * rewritten).
  * @return 0; -ENOENT; -EBUSY n is not the highest partition; -EIO. */
 int tfs_part_delete(struct tfs_topic *t, uint32_t n);
 void tfs_part_ref(struct tfs_part *p, uint64_t n);
@@ -304,5 +309,102 @@ ssize_t tfs_part_pread(struct tfs_part *p, void *buf, size_t len,
  * yet synced, and the directory entries of new segments.
  * @return 0; -EIO (also while stream writes are held past the end). */
 int tfs_part_sync(struct tfs_part *p);
+
+/* ---- seeking ----------------------------------------------------------- */
+
+/*
+ * The offset of the first record whose append time (its index entry's
+ * timestamp, ms since the epoch, CLOCK_REALTIME at the append) is >= ms;
+ * the end offset if there is none; the start offset if ms is at or before
+ * every record.  A binary search over the segments by their first and
+ * last record times (in memory), then over the index entries of one
+ * segment: about log2(records in it) reads of 32 bytes, none when the
+ * answer is a segment's first record.  Times are sorted in practice
+ * (appends are serialised), but a clock step can make them go back: a
+ * segment whose times do is scanned forward instead, and its first entry
+ * >= ms wins.  Appends note that for the segments they write; the first
+ * seek by time into a segment loaded from disk reads its whole index once
+ * (32 bytes per record) to learn it.  Compressed segments are searched the
+ * same way (their .idx is unchanged).  Safe against concurrent appends,
+ * rolls, retention and compression: the answer is right for some moment
+ * during the call (a record appended meanwhile may be the answer; "none"
+ * gives the end as it was when the call began).
+ * Damaged stand-ins for missing segments hold no records and are skipped.
+ * @param[in] ms    the time, ms since the epoch
+ * @param[out] off  the offset
+ * @return 0; -ENOENT the partition is deleted (its index files are gone);
+ *   -EIO an index is unreadable or an entry fails its CRC (logged with the
+ *   file and entry).
+ */
+int tfs_part_seek_time(struct tfs_part *p, int64_t ms, uint64_t *off);
+/*
+ * The offset of the record n records before the end: n = 0 gives the end,
+ * n >= the records kept gives the start.  Walks the per-segment record
+ * counts back from the end (in memory), then reads one index entry (none
+ * when the record is a segment's first).  Concurrency as for
+ * tfs_part_seek_time (a record appended meanwhile may count as the last).
+ * @param[in] n     records back from the end
+ * @param[out] off  the offset
+ * @return 0; -ENOENT the partition is deleted; -EIO the index is
+ *   unreadable or the entry fails its CRC (logged).
+ */
+int tfs_part_seek_last(struct tfs_part *p, uint64_t n, uint64_t *off);
+
+/* ---- consumer groups --------------------------------------------------- */
+
+/*
+ * A consumer group belongs to a topic and holds one committed offset per
+ * partition (only for partitions committed so far).  Groups live in memory
+ * and in DATADIR/TOPIC/.groups/GROUP (see docs/FORMAT.md), which every
+ * change replaces atomically and durably before the call returns.  All
+ * group calls of one topic serialise on one lock, which a commit, create
+ * or delete holds across its writes and fsyncs (about two fsyncs each);
+ * tfs_group_offset, _list and _exists take it briefly, but wait for a
+ * write in progress.  Group names follow the topic name rule
+ * (tfs_topic_name_valid).  Deleting the topic removes its groups;
+ * deleting a partition drops its offsets from every group.
+ */
+
+/* Create group name, with no offsets committed.
+ * @return 0; -EINVAL bad name; -EEXIST; -ENOENT topic deleted; -ENOMEM;
+ *   -ENOSPC/-EDQUOT/-EIO (logged; nothing created). */
+int tfs_group_create(struct tfs_topic *t, const char *name);
+/* Delete group name and its offsets.
+ * @return 0; -EINVAL bad name; -ENOENT no such group (or topic deleted);
+ *   -EIO (logged): the file could not be removed (the group stays), or
+ *   the directory sync failed (the group is gone, but a crash may bring
+ *   it back). */
+int tfs_group_delete(struct tfs_topic *t, const char *name);
+/* Sorted names of the topic's groups, malloc'ed; free with
+ * tfs_names_free().  A deleted topic has none.
+ * @return the count; -ENOMEM. */
+ssize_t tfs_group_list(struct tfs_topic *t, char ***names);
+/* @return 1 if group name exists, else 0 (also for a bad name or a
+ * deleted topic). */
+int tfs_group_exists(struct tfs_topic *t, const char *name);
+/*
+ * The offset group name reads partition part from.  A partition the group
+ * never committed starts at the partition's start offset (Kafka's
+ * auto.offset.reset=earliest): *off = start, *committed = false.  A
+ * committed offset that retention has passed (below the start) resets the
+ * same way, to the start, with *committed = true.  O(log) in memory, plus
+ * tfs_part_info() for the start.
+ * @param[out] off        the offset
+ * @param[out] committed  whether the group committed one for part
+ * @return 0; -ENOENT no such group or partition (or topic deleted).
+ */
+int tfs_group_offset(struct tfs_topic *t, const char *name, uint32_t part,
+		     uint64_t *off, bool *committed);
+/*
+ * Commit off for partition part, durably: the group's file is written,
+ * fsynced and renamed, and the directory fsynced, before this returns.
+ * Any off up to the end is taken, also one lower than before (a rewind)
+ * or one below the start, and it need not be a record boundary.
+ * @return 0; -EINVAL off > the partition's end; -ENOENT no such group or
+ *   partition (or topic deleted); -ENOMEM; -ENOSPC/-EDQUOT/-EIO (logged;
+ *   nothing changed, in memory or on disk).
+ */
+int tfs_group_commit(struct tfs_topic *t, const char *name, uint32_t part,
+		     uint64_t off);
 
 #endif /* TOPICFS_STORE_H */
