@@ -217,8 +217,8 @@ static int cfg_sep_parse(const char *s, char *sep, char *err, size_t errlen)
 		}
 		if (n == TFS_KEY_SEP_MAX) {
 			cfg_err(err, errlen,
-				"key.separator: '%s' is longer than %d bytes", s,
-				TFS_KEY_SEP_MAX);
+				"key.separator: '%s' is longer than %d bytes",
+				s, TFS_KEY_SEP_MAX);
 			return -EINVAL;
 		}
 		out[n++] = (char)c;
@@ -238,11 +238,11 @@ static int cfg_sep_format(const char *sep, char *buf, size_t size)
 
 	for (size_t i = 0; i < TFS_KEY_SEP_MAX && sep[i]; i++) {
 		unsigned char c = (unsigned char)sep[i];
-		const char *esc = c == '\t'	? "\\t"
+		const char *esc = c == '\t'   ? "\\t"
 				  : c == '\n' ? "\\n"
 				  : c == '\r' ? "\\r"
 				  : c == '\\' ? "\\\\"
-						: NULL;
+					      : NULL;
 
 		if (esc)
 			n += (size_t)sprintf(text + n, "%s", esc);

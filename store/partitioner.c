@@ -13,8 +13,8 @@
 
 /* Kafka's murmur2 constants (Utils.murmur2). */
 #define PTN_SEED 0x9747b28cu
-#define PTN_M 0x5bd1e995u
-#define PTN_R 24
+#define PTN_M	 0x5bd1e995u
+#define PTN_R	 24
 
 /* Little-endian 32-bit word at p, as Kafka reads the key's bytes. */
 static uint32_t ptn_le32(const unsigned char *p)
@@ -111,7 +111,7 @@ int64_t tfs_topic_route(struct tfs_topic *t, const void *buf, size_t len,
 	if (!n)
 		return -ENOENT;
 	if (at)
-		return tfs_kafka_partition(buf, (size_t)(at - (const char *)buf),
-					   n);
+		return tfs_kafka_partition(buf,
+					   (size_t)(at - (const char *)buf), n);
 	return ptn_sticky(sticky, n);
 }

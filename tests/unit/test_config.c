@@ -201,8 +201,8 @@ static void test_topic_persist(void **state)
 	assert_int_equal(tfs_topic_config_set(f->t, "key.separator=\\x20", 18,
 					      why, sizeof(why)),
 			 0);
-	assert_int_equal(tfs_topic_config_set(f->t, "key.separator=\\", 15,
-					      why, sizeof(why)),
+	assert_int_equal(tfs_topic_config_set(f->t, "key.separator=\\", 15, why,
+					      sizeof(why)),
 			 -EINVAL);
 	assert_int_equal(tfs_topic_config_set(f->t, "bogus=1", 7, why,
 					      sizeof(why)),

@@ -147,9 +147,9 @@ static void test_cli_key_separator(void **state)
 				 "m" };
 		int err = parse(&cli, &so, &left, 5, argv);
 
-		if (cases[i].sep[0] ? err || strcmp(so.cfg.key_sep,
-						    cases[i].sep)
-				    : err != -EINVAL)
+		if (cases[i].sep[0]
+			    ? err || strcmp(so.cfg.key_sep, cases[i].sep)
+			    : err != -EINVAL)
 			fail_msg("-o %s: %d, '%s'", cases[i].opt, err,
 				 err ? "" : so.cfg.key_sep);
 		fuse_opt_free_args(&left);

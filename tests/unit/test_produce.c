@@ -135,7 +135,8 @@ static void test_partition_table(void **state)
 			 p6 = tfs_kafka_partition(k, strlen(k), 6),
 			 p10 = tfs_kafka_partition(k, strlen(k), 10);
 
-		if (p3 != partition_table[i].p3 || p6 != partition_table[i].p6 ||
+		if (p3 != partition_table[i].p3 ||
+		    p6 != partition_table[i].p6 ||
 		    p10 != partition_table[i].p10)
 			fail_msg("\"%s\": %u %u %u, expected %u %u %u", k, p3,
 				 p6, p10, partition_table[i].p3,
@@ -201,14 +202,16 @@ static void test_route_keyed(void **state)
 	assert_int_equal(ROUTE(f, "kafka\tv:w"), 0);
 	assert_int_equal(ROUTE(f, "\t"), 1);
 	set(f, "key.separator=|");
-	assert_int_equal(ROUTE(f, "lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8|"
-				  "v"),
-			 7);
+	assert_int_equal(
+		ROUTE(f, "lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8|"
+			 "v"),
+		7);
 	set(f, "key.separator=,");
 	assert_int_equal(ROUTE(f, "4,5,6"), 3);
 	set(f, "key.separator=::");
 	assert_int_equal(ROUTE(f, "foobar::x::y"), 6);
-	assert_int_equal(ROUTE(f, "foobar:x:::y"), tfs_kafka_partition("foobar:x", 8, 10));
+	assert_int_equal(ROUTE(f, "foobar:x:::y"),
+			 tfs_kafka_partition("foobar:x", 8, 10));
 	set(f, "key.separator=\\xff");
 	assert_int_equal(ROUTE(f, "abc\xff"), 7);
 	/* six partitions: the table's %6 column */
@@ -311,9 +314,9 @@ static void test_route_sticky_threads(void **state)
 
 		for (int i = 0; i < 4; i++) {
 			r[i] = (struct race){ f->t, &sticky, -1 };
-			assert_int_equal(pthread_create(&th[i], NULL, race_run,
-							&r[i]),
-					 0);
+			assert_int_equal(
+				pthread_create(&th[i], NULL, race_run, &r[i]),
+				0);
 		}
 		for (int i = 0; i < 4; i++)
 			pthread_join(th[i], NULL);
@@ -331,9 +334,8 @@ static void test_route_no_partitions(void **state)
 
 	assert_int_equal(tfs_topic_create(f->st, "u", &u), 0);
 	assert_int_equal(tfs_topic_route(u, "k:v", 3, &sticky), -ENOENT);
-	assert_int_equal(tfs_topic_config_set(u, "key.separator=:", 15, NULL,
-					      0),
-			 0);
+	assert_int_equal(
+		tfs_topic_config_set(u, "key.separator=:", 15, NULL, 0), 0);
 	assert_int_equal(tfs_topic_route(u, "k:v", 3, &sticky), -ENOENT);
 	assert_int_equal(tfs_topic_route(u, "v", 1, &sticky), -ENOENT);
 	assert_int_equal(sticky, TFS_STICKY_NONE);
@@ -403,7 +405,7 @@ static void test_sep_escapes(void **state)
 static void test_sep_refusals(void **state)
 {
 	static const char *const bad[] = {
-		"key.separator=123456789",	 /* 9 bytes */
+		"key.separator=123456789", /* 9 bytes */
 		"key.separator=\\t\\t\\t\\t\\t\\t\\t\\t\\t",
 		"key.separator=\xe2\x86\x92\xe2\x86\x92\xe2\x86\x92",
 		"key.separator=\\q",
@@ -432,8 +434,8 @@ static void test_sep_refusals(void **state)
 		assert_memory_equal(&c, &before, sizeof(c));
 	}
 	tfs_config_parse(&c, bad[0], strlen(bad[0]), why, sizeof(why));
-	assert_string_equal(why,
-			    "key.separator: '123456789' is longer than 8 bytes");
+	assert_string_equal(
+		why, "key.separator: '123456789' is longer than 8 bytes");
 	tfs_config_parse(&c, bad[3], strlen(bad[3]), why, sizeof(why));
 	assert_non_null(strstr(why, "bad escape in '\\q'"));
 }
@@ -468,9 +470,9 @@ static void test_sep_reset_merge(void **state)
 	tfs_config_format(&eff, true, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "\nkey.separator=  # default\n"));
 	assert_int_equal(parse(&d, buf), 0);
-	assert_int_equal(tfs_config_value(&eff, TFS_CFG_KEY_SEPARATOR, buf,
-					  sizeof(buf)),
-			 0);
+	assert_int_equal(
+		tfs_config_value(&eff, TFS_CFG_KEY_SEPARATOR, buf, sizeof(buf)),
+		0);
 	/* the persisted form leaves it out */
 	tfs_config_format(&c, false, buf, sizeof(buf));
 	assert_string_equal(buf, "retention.ms=5\n");
