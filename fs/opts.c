@@ -42,6 +42,11 @@ void tfs_usage(FILE *f)
 	      "                          every T milliseconds (default 0: off)\n"
 	      "       max.message.bytes=N  refuse larger records with EMSGSIZE (default\n"
 	      "                          1M, at most 16M)\n"
+	      "       key.separator=S    TOPIC/.produce keys a record by its bytes\n"
+	      "                          before the first S and picks the partition as\n"
+	      "                          Kafka does; S is 1 to 8 bytes, escapes \\t \\n\n"
+	      "                          \\r \\\\ \\xHH (in -o, double each backslash and\n"
+	      "                          write a comma as \\,; default none: no keys)\n"
 	      "       other options:\n"
 	      "       nosplice           copy read replies instead of splicing them, and\n"
 	      "                          leave fs.pipe-max-size alone\n"
@@ -105,7 +110,7 @@ static const struct fuse_opt cli_spec[] = {
  * anything else is a FUSE option (fuse_session_new judges it). */
 static int cli_config(struct tfs_cli *cli, const char *arg)
 {
-	const char *eq = strchr(arg, '=');
+	const char *eq = strchr(arg, '='), *bad = NULL;
 	char why[256];
 
 	for (unsigned k = 0; eq && tfs_config_key_name(k); k++) {
@@ -114,12 +119,19 @@ static int cli_config(struct tfs_cli *cli, const char *arg)
 		if (strlen(name) != (size_t)(eq - arg) ||
 		    strncmp(arg, name, (size_t)(eq - arg)))
 			continue;
-		if (!eq[1] || strchr(arg, '\n') ||
-		    tfs_config_parse(&cli->cfg, arg, strlen(arg), why,
-				     sizeof(why))) {
+		if (!eq[1])
+			bad = "no value";
+		else if (strchr(arg, '#')) /* a comment: would drop the rest */
+			bad = "a '#' (write \\x23)";
+		else if (strchr(arg, '\n'))
+			bad = "a newline";
+		else if (tfs_config_parse(&cli->cfg, arg, strlen(arg), why,
+					  sizeof(why)))
+			bad = why;
+		if (bad) {
 			fprintf(stderr,
 				"topicfs: bad option %s: %s (see 'topicfs -h')\n",
-				arg, eq[1] ? why : "no value");
+				arg, bad);
 			return -1;
 		}
 		return 0;

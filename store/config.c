@@ -1,7 +1,8 @@
 /*
  * store/config.c - topic configuration: Kafka's keys, their defaults and
- * ranges, the "key=value" text form (parsed all or nothing), and merging a
- * topic's own keys over the store's defaults.
+ * ranges, the "key=value" text form (parsed all or nothing; the escapes of
+ * key.separator), and merging a topic's own keys over the store's
+ * defaults.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -16,14 +17,16 @@ enum cfg_kind {
 	CFG_INT,  /* decimal */
 	CFG_SIZE, /* decimal bytes, K/M/G/T suffixes (powers of 1024) */
 	CFG_ENUM, /* a word of cfg_compression */
+	CFG_SEP,  /* key.separator: escaped bytes in cfg->key_sep (its v
+		     stays 0, so min = max = def = 0) */
 };
 
 /* One key: its name, kind, range and built-in default. */
 struct cfg_key {
-	const char *name;
-	enum cfg_kind kind;
-	int64_t min, max; /* inclusive */
-	int64_t def;
+	const char *name;   /* as in the text form */
+	enum cfg_kind kind; /* how its value is written */
+	int64_t min, max;   /* range of v, inclusive */
+	int64_t def;	    /* built-in default of v */
 };
 
 static const char *const cfg_compression[] = { "none", "zstd" };
@@ -50,6 +53,7 @@ static const struct cfg_key cfg_keys[TFS_CFG_NKEYS] = {
 	[TFS_CFG_FLUSH_MS] = { "flush.ms", CFG_INT, 0, INT64_MAX, 0 },
 	[TFS_CFG_MAX_MESSAGE_BYTES] = { "max.message.bytes", CFG_SIZE, 1,
 					TFS_MAX_RECORD_BYTES, 1 << 20 },
+	[TFS_CFG_KEY_SEPARATOR] = { "key.separator", CFG_SEP, 0, 0, 0 },
 };
 
 /* Longest line tfs_config_parse takes. */
@@ -57,9 +61,9 @@ static const struct cfg_key cfg_keys[TFS_CFG_NKEYS] = {
 
 void tfs_config_init(struct tfs_config *cfg)
 {
+	memset(cfg, 0, sizeof(*cfg)); /* key_sep "", and the padding */
 	for (unsigned k = 0; k < TFS_CFG_NKEYS; k++)
 		cfg->v[k] = cfg_keys[k].def;
-	cfg->set = 0;
 }
 
 const char *tfs_config_key_name(unsigned k)
@@ -150,6 +154,107 @@ static int cfg_value(unsigned k, const char *s, int64_t *out, char *err,
 	return 0;
 }
 
+/* The value of hex digit c, or -1. */
+static int cfg_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The byte the escape at **pp (a backslash) stands for, with *pp moved to
+ * its last character; -1 for a bad escape (*pp unchanged). */
+static int cfg_unescape(const char **pp)
+{
+	const char *p = *pp + 1;
+	int c, hi, lo;
+
+	switch (*p) {
+	case 't':
+		c = '\t';
+		break;
+	case 'n':
+		c = '\n';
+		break;
+	case 'r':
+		c = '\r';
+		break;
+	case '\\':
+		c = '\\';
+		break;
+	case 'x':
+		hi = cfg_hex(p[1]);
+		lo = hi < 0 ? -1 : cfg_hex(p[2]);
+		if (lo < 0 || !(hi | lo))
+			return -1;
+		c = hi << 4 | lo;
+		p += 2;
+		break;
+	default:
+		return -1;
+	}
+	*pp = p;
+	return c;
+}
+
+/* Decode key.separator's text s (escapes: tfs_config_parse) into sep
+ * (TFS_KEY_SEP_MAX + 1 bytes, NUL-terminated); 0 or -EINVAL with err set
+ * (sep unchanged). */
+static int cfg_sep_parse(const char *s, char *sep, char *err, size_t errlen)
+{
+	char out[TFS_KEY_SEP_MAX + 1];
+	size_t n = 0;
+
+	for (const char *p = s; *p; p++) {
+		int c = (unsigned char)*p;
+
+		if (c == '\\' && (c = cfg_unescape(&p)) < 0) {
+			cfg_err(err, errlen,
+				"key.separator: bad escape in '%s' (\\t \\n \\r \\\\ or \\xHH, not \\x00)",
+				s);
+			return -EINVAL;
+		}
+		if (n == TFS_KEY_SEP_MAX) {
+			cfg_err(err, errlen,
+				"key.separator: '%s' is longer than %d bytes",
+				s, TFS_KEY_SEP_MAX);
+			return -EINVAL;
+		}
+		out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	memcpy(sep, out, n + 1);
+	return 0;
+}
+
+/* sep as text that cfg_sep_parse takes back: printable ASCII as is except
+ * '\\' (escaped) and '#' and ' ' (which the parser would take for a comment
+ * or trim), \t \n \r, and \xHH for the rest.  Like snprintf. */
+static int cfg_sep_format(const char *sep, char *buf, size_t size)
+{
+	char text[4 * TFS_KEY_SEP_MAX + 1];
+	size_t n = 0;
+
+	for (size_t i = 0; i < TFS_KEY_SEP_MAX && sep[i]; i++) {
+		unsigned char c = (unsigned char)sep[i];
+		const char *esc = c == '\t'   ? "\\t"
+				  : c == '\n' ? "\\n"
+				  : c == '\r' ? "\\r"
+				  : c == '\\' ? "\\\\"
+					      : NULL;
+
+		if (esc)
+			n += (size_t)sprintf(text + n, "%s", esc);
+		else if (c > ' ' && c < 0x7f && c != '#')
+			text[n++] = (char)c;
+		else
+			n += (size_t)sprintf(text + n, "\\x%02x", c);
+	}
+	text[n] = '\0';
+	return snprintf(buf, size, "%s", text);
+}
+
 /* Trim spaces and tabs of [*b, *e). */
 static void cfg_trim(const char **b, const char **e)
 {
@@ -195,9 +300,13 @@ static int cfg_line(struct tfs_config *cfg, const char *b, const char *e,
 	if (!val[0]) {
 		cfg->set &= ~TFS_CFG_BIT(k);
 		cfg->v[k] = cfg_keys[k].def;
+		if (cfg_keys[k].kind == CFG_SEP)
+			cfg->key_sep[0] = '\0';
 		return 0;
 	}
-	if (cfg_value(k, val, &cfg->v[k], err, errlen))
+	if (cfg_keys[k].kind == CFG_SEP
+		    ? cfg_sep_parse(val, cfg->key_sep, err, errlen)
+		    : cfg_value(k, val, &cfg->v[k], err, errlen))
 		return -EINVAL;
 	cfg->set |= TFS_CFG_BIT(k);
 	return 0;
@@ -235,6 +344,11 @@ void tfs_config_merge(struct tfs_config *out, const struct tfs_config *def,
 {
 	for (unsigned k = 0; k < TFS_CFG_NKEYS; k++)
 		out->v[k] = over->set & TFS_CFG_BIT(k) ? over->v[k] : def->v[k];
+	/* memmove: out may be def or over */
+	memmove(out->key_sep,
+		over->set & TFS_CFG_BIT(TFS_CFG_KEY_SEPARATOR) ? over->key_sep
+							       : def->key_sep,
+		sizeof(out->key_sep));
 	out->set = over->set;
 }
 
@@ -246,6 +360,8 @@ int tfs_config_value(const struct tfs_config *cfg, unsigned k, char *buf,
 	if (k >= TFS_CFG_NKEYS)
 		return -EINVAL;
 	v = cfg->v[k];
+	if (cfg_keys[k].kind == CFG_SEP)
+		return cfg_sep_format(cfg->key_sep, buf, size);
 	if (cfg_keys[k].kind == CFG_ENUM)
 		return snprintf(buf, size, "%s",
 				v >= 0 && v <= 1 ? cfg_compression[v] : "?");
@@ -256,7 +372,7 @@ size_t tfs_config_format(const struct tfs_config *cfg, bool mark_defaults,
 			 char *buf, size_t size)
 {
 	size_t n = 0;
-	char val[32];
+	char val[64];
 
 	for (unsigned k = 0; k < TFS_CFG_NKEYS; k++) {
 		bool own = cfg->set & TFS_CFG_BIT(k);
@@ -275,6 +391,8 @@ size_t tfs_config_format(const struct tfs_config *cfg, bool mark_defaults,
 
 bool config_valid(const struct tfs_config *cfg)
 {
+	if (!memchr(cfg->key_sep, '\0', sizeof(cfg->key_sep)))
+		return false;
 	for (unsigned k = 0; k < TFS_CFG_NKEYS; k++)
 		if (cfg->v[k] < cfg_keys[k].min || cfg->v[k] > cfg_keys[k].max)
 			return false;

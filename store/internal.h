@@ -26,6 +26,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <syslog.h>
 
 #include "topicfs/store.h"
@@ -172,12 +173,35 @@ struct tfs_topic {
 					exist; grp_lock */
 	bool groups_closed;	     /* the topic delete removed .groups:
 					group calls give -ENOENT; grp_lock */
+	_Atomic uint64_t key_sep;    /* effective key.separator, its bytes
+					packed (topic_key_sep), 0 = none;
+					read without a lock by
+					tfs_topic_route; stored under
+					cfg_lock */
 };
 
 /* Effective value of config key k of topic t. */
 static inline int64_t topic_cfg(struct tfs_topic *t, enum tfs_cfg_key k)
 {
 	return atomic_load_explicit(&t->eff[k], memory_order_relaxed);
+}
+
+/* A key.separator (1..TFS_KEY_SEP_MAX bytes, no NUL) fits in one atomic
+ * word, so routing reads it without a lock: its bytes are copied to the
+ * start of the word and the rest are 0, so its length is the count of
+ * leading non-zero bytes. */
+_Static_assert(TFS_KEY_SEP_MAX == sizeof(uint64_t),
+	       "key.separator must pack into a uint64_t");
+
+/* Unpack t's key.separator into sep (TFS_KEY_SEP_MAX bytes, not
+ * terminated); returns its length, 0 when there is none. */
+static inline size_t topic_key_sep(struct tfs_topic *t,
+				   char sep[TFS_KEY_SEP_MAX])
+{
+	uint64_t w = atomic_load_explicit(&t->key_sep, memory_order_relaxed);
+
+	memcpy(sep, &w, TFS_KEY_SEP_MAX);
+	return strnlen(sep, TFS_KEY_SEP_MAX);
 }
 
 struct tfs_store {

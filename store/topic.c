@@ -61,11 +61,15 @@ int tfs_part_name_parse(const char *name, uint32_t *n)
 static void topic_config_publish(struct tfs_topic *t)
 {
 	struct tfs_config eff;
+	uint64_t sep = 0;
 
 	tfs_config_merge(&eff, &t->st->opts.cfg, &t->own);
 	for (unsigned k = 0; k < TFS_CFG_NKEYS; k++)
 		atomic_store_explicit(&t->eff[k], eff.v[k],
 				      memory_order_relaxed);
+	/* packed as topic_key_sep unpacks it: the bytes, then zeroes */
+	memcpy(&sep, eff.key_sep, strnlen(eff.key_sep, TFS_KEY_SEP_MAX));
+	atomic_store_explicit(&t->key_sep, sep, memory_order_relaxed);
 }
 
 static struct tfs_topic *topic_alloc(struct tfs_store *st, const char *name)

@@ -75,19 +75,30 @@ enum tfs_cfg_key {
 	TFS_CFG_FLUSH_MESSAGES,	   /* flush.messages: 0 = never */
 	TFS_CFG_FLUSH_MS,	   /* flush.ms: 0 = never */
 	TFS_CFG_MAX_MESSAGE_BYTES, /* max.message.bytes: largest record */
+	TFS_CFG_KEY_SEPARATOR,	   /* key.separator: TOPIC/.produce keys a
+				      record by the bytes before it (a
+				      string: key_sep, not v) */
 	TFS_CFG_NKEYS
 };
 #define TFS_CFG_BIT(key) (1u << (key))
 enum { TFS_COMPRESSION_NONE, TFS_COMPRESSION_ZSTD };
 
+/* Longest key.separator, in bytes. */
+#define TFS_KEY_SEP_MAX 8
+
 struct tfs_config {
-	int64_t v[TFS_CFG_NKEYS]; /* value of each key */
+	int64_t v[TFS_CFG_NKEYS]; /* value of each number key; 0 for
+				     key.separator, which lives in key_sep */
+	char key_sep[TFS_KEY_SEP_MAX + 1]; /* key.separator: 1 to 8 bytes,
+				     none of them NUL, NUL-terminated; ""
+				     when none (records have no key) */
 	uint32_t set;		  /* keys given explicitly (TFS_CFG_BIT) */
 };
 
 /* The built-in defaults (set = 0): retention forever, segment.bytes 64M,
  * segment.ms 7 days, compression none, level 3, no flush policy,
- * max.message.bytes 1M. */
+ * max.message.bytes 1M, no key.separator.  Zeroes the whole struct
+ * first, so two configs with the same values compare equal bytewise. */
 void tfs_config_init(struct tfs_config *cfg);
 /* Name of key k ("retention.ms"), or NULL past the last. */
 const char *tfs_config_key_name(unsigned k);
@@ -98,9 +109,16 @@ const char *tfs_config_key_name(unsigned k);
  * cfg->set; "key=" (an empty value) clears the mark, and the caller's
  * defaults apply again (tfs_config_merge).  Sizes (retention.bytes,
  * segment.bytes, max.message.bytes) take K, M, G, T suffixes.
+ *
+ * key.separator is 1 to 8 bytes after these escapes: \t tab, \n newline,
+ * \r carriage return, \\ backslash, \xHH the byte HH (two hex digits,
+ * not 00); any other byte stands for itself.  A space (trimmed) or '#' (a
+ * comment) must be written \x20 or \x23; a NUL byte cannot be one.
  * @param[out] err  a one-line reason on failure (may be NULL)
  * @return 0; -EINVAL unknown key, bad or out-of-range value, a line
- *   without '=', a NUL byte, or a line over 4 KiB (cfg unchanged).
+ *   without '=', a NUL byte, a line over 4 KiB, or a key.separator over 8
+ *   bytes or with a bad escape (a backslash before anything else, \x
+ *   without two hex digits, \x00) (cfg unchanged).
  */
 int tfs_config_parse(struct tfs_config *cfg, const char *text, size_t len,
 		     char *err, size_t errlen);
@@ -108,7 +126,10 @@ int tfs_config_parse(struct tfs_config *cfg, const char *text, size_t len,
  * = over->set. */
 void tfs_config_merge(struct tfs_config *out, const struct tfs_config *def,
 		      const struct tfs_config *over);
-/* The value of key k as config text ("none", "604800000"). */
+/* The value of key k as config text ("none", "604800000"), in a form
+ * tfs_config_parse takes back: key.separator escaped as it describes
+ * ("\t", "\x20"; at most 32 characters), "" when none.
+ * @return the length (like snprintf); -EINVAL k is not a key. */
 int tfs_config_value(const struct tfs_config *cfg, unsigned k, char *buf,
 		     size_t size);
 /*
@@ -229,6 +250,49 @@ void tfs_topic_config(struct tfs_topic *t, struct tfs_config *out);
  */
 int tfs_topic_config_set(struct tfs_topic *t, const char *text, size_t len,
 			 char *err, size_t errlen);
+
+/* ---- keyed produce (store/partitioner.c) ------------------------------ */
+
+/*
+ * Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2: seed
+ * 0x9747b28c, m 0x5bd1e995, r 24, with its exact tail handling), as a
+ * signed 32-bit value like Java's int.  Never fails.
+ * @param[in] key  len bytes (NULL allowed when len is 0)
+ */
+int32_t tfs_murmur2(const void *key, size_t len);
+/*
+ * The partition Kafka's default partitioner picks for a non-null key:
+ * toPositive(murmur2(key)) % n, where toPositive(x) = x & 0x7fffffff.
+ * @param[in] n  the partition count, > 0 (asserted: callers check first)
+ * @return a partition number below n; never fails.
+ */
+uint32_t tfs_kafka_partition(const void *key, size_t len, uint32_t n);
+
+/* A *sticky that has not chosen a partition yet (tfs_topic_route). */
+#define TFS_STICKY_NONE UINT32_MAX
+
+/*
+ * Choose the partition for a record of topic t written to TOPIC/.produce.
+ * With the topic's effective key.separator set and found in buf, the key
+ * is the bytes before its first occurrence (may be empty: an empty key is
+ * a key) and the partition is tfs_kafka_partition(key, partitions).
+ * Without a separator in the config or in the record, the record has no
+ * key: the partition is *sticky, a per-open-file state the caller keeps
+ * (initially TFS_STICKY_NONE), which is set to a random partition on
+ * first use and kept, as Kafka's sticky partitioner keeps one per batch;
+ * a sticky partition that no longer exists (partitions were deleted) is
+ * chosen again.  The whole record (key, separator and value) is what the
+ * caller appends (tfs_part_open, tfs_part_append); the partition can be
+ * deleted in between, and tfs_part_open then says -ENOENT.
+ * @param[in] buf         the record, len bytes (binary: NULs are bytes)
+ * @param[in,out] sticky  the open file's sticky partition; read and
+ *   updated atomically, so writes on one open file from several threads
+ *   agree on one partition
+ * @return the partition number; -ENOENT the topic has no partitions (or
+ *   is deleted).
+ */
+int64_t tfs_topic_route(struct tfs_topic *t, const void *buf, size_t len,
+			uint32_t *sticky);
 
 /* ---- partitions ------------------------------------------------------ */
 

@@ -28,6 +28,9 @@ static bool fz_same(const struct tfs_config *a, const struct tfs_config *b)
 {
 	if (a->set != b->set)
 		return false;
+	if ((a->set & TFS_CFG_BIT(TFS_CFG_KEY_SEPARATOR)) &&
+	    strcmp(a->key_sep, b->key_sep))
+		return false;
 	for (unsigned k = 0; k < TFS_CFG_NKEYS; k++)
 		if ((a->set & TFS_CFG_BIT(k)) && a->v[k] != b->v[k])
 			return false;
@@ -65,7 +68,10 @@ static void fz_round_trip(const struct tfs_config *cfg)
 	for (unsigned k = 0; k < TFS_CFG_NKEYS; k++) {
 		int w = tfs_config_value(&merged, k, val, sizeof(val));
 
-		if (w <= 0 || (size_t)w >= sizeof(val) || !tfs_config_key_name(k))
+		/* "" only for an unset key.separator */
+		if (w < 0 || (size_t)w >= sizeof(val) ||
+		    (!w && (k != TFS_CFG_KEY_SEPARATOR || merged.key_sep[0])) ||
+		    !tfs_config_key_name(k))
 			abort();
 	}
 	if (tfs_config_key_name(TFS_CFG_NKEYS))

@@ -81,7 +81,7 @@ C = "fuzz_config"
 write(C, "all_keys", b"retention.ms=604800000\nretention.bytes=-1\n"
       b"segment.bytes=64M\nsegment.ms=86400000\ncompression=zstd\n"
       b"compression.level=3\nflush.messages=0\nflush.ms=0\n"
-      b"max.message.bytes=1048576\n")
+      b"max.message.bytes=1048576\nkey.separator=:\n")
 write(C, "comments", b"# topicfs topic config: key=value\n\n"
       b"  segment.bytes = 1G  # big\nretention.bytes=10T\n")
 write(C, "reset", b"segment.bytes=\ncompression=none\n")
@@ -90,3 +90,5 @@ write(C, "bad_value", b"retention.ms=-2\ncompression=lz4\n")
 write(C, "no_newline", b"flush.ms=100")
 write(C, "no_equals", b"segment.bytes\n")
 write(C, "nul", b"flush.ms=1\0\n")
+write(C, "key_separator", b"key.separator=\\t\nkey.separator=\\x20|\\\\\n"
+      b"key.separator=\xe2\x86\x92\\r\\n\nkey.separator=\\x0g\n")

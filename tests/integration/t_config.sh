@@ -13,7 +13,8 @@ cfg() { grep "^$1=" "$C"; }
 
 assert_eq "retention.ms=7200000  # default" "$(cfg retention.ms)" "mount option as default"
 assert_eq "compression=none  # default" "$(cfg compression)" "built-in default"
-assert_eq 9 "$(grep -c '=' "$C")" "one line per key"
+assert_eq 10 "$(grep -c '=' "$C")" "one line per key"
+assert_eq "key.separator=  # default" "$(cfg key.separator)" "no separator by default"
 assert_eq "$(wc -c <"$C")" "$(stat -c %s "$C")" "st_size is the text's length"
 
 echo 'retention.ms=3600000' >>"$C"
@@ -41,8 +42,14 @@ assert_eq 3 "$(xattr "$MNT/orders/0" segments)" "segments at segment.bytes=4K"
 expect_errno "Message too long" bash -c 'head -c 3001 /dev/zero >> "$1"' _ "$MNT/orders/0"
 assert_eq 9000 "$(fsize "$MNT/orders/0")" "size after the refused record"
 
+# key.separator: escaped in the text, a bad escape refused
+printf 'key.separator=\\t\n' >>"$C"
+assert_eq 'key.separator=\t' "$(cfg key.separator)" "key.separator set"
+expect_errno "Invalid argument" bash -c 'echo "key.separator=\\q" >> "$1"' _ "$C"
+
 # persisted: the data dir holds only the topic's own keys
 remount_tfs
+assert_eq 'key.separator=\t' "$(cfg key.separator)" "key.separator after remount"
 assert_eq "retention.ms=3600000" "$(cfg retention.ms)" "after remount"
 assert_eq "flush.ms=0  # default" "$(cfg flush.ms)" "defaults follow the new mount options"
 grep -q '^segment.bytes=4096$' "$DATA/orders/.config" || fail "not persisted in the data dir"

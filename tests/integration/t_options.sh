@@ -47,7 +47,7 @@ for val in 12 4095 abc "" -1 1X 4K4 99999999999999999999999G; do
 	((RC != 0)) || fail "segment.bytes=$val accepted"
 	log "segment.bytes=$val refused: status $RC: $OUT"
 done
-for opt in flush.messages=abc flush.ms=x flush.ms=-5; do
+for opt in flush.messages=abc flush.ms=x flush.ms=-5 "key.separator=#" key.separator=123456789 "key.separator=\\\\q"; do
 	run_tfs -f -o "$opt" "$DATA" "$MNT"
 	((RC != 0)) || fail "$opt accepted"
 done

@@ -34,7 +34,11 @@ static void test_defaults(void **state)
 	assert_int_equal(c.v[TFS_CFG_SEGMENT_MS], 7 * 24 * 3600 * 1000ll);
 	assert_int_equal(c.v[TFS_CFG_COMPRESSION], TFS_COMPRESSION_NONE);
 	assert_int_equal(c.v[TFS_CFG_MAX_MESSAGE_BYTES], 1 << 20);
+	assert_string_equal(c.key_sep, "");
+	assert_int_equal(c.v[TFS_CFG_KEY_SEPARATOR], 0);
 	assert_string_equal(tfs_config_key_name(0), "retention.ms");
+	assert_string_equal(tfs_config_key_name(TFS_CFG_KEY_SEPARATOR),
+			    "key.separator");
 	assert_null(tfs_config_key_name(TFS_CFG_NKEYS));
 }
 
@@ -98,6 +102,9 @@ static void test_refusals(void **state)
 		"max.message.bytes=17M",
 		"flush.ms=-1",
 		"segment.ms=0",
+		"key.separator=123456789", /* 1 to 8 bytes */
+		"key.separator=\\q",	   /* escapes: \t \n \r \\ \xHH */
+		"key.separator=\\x00",	   /* no NUL */
 		"retention.ms=5\nbogus=1", /* all or nothing */
 	};
 	struct tfs_config c, before;
@@ -128,6 +135,7 @@ static void test_lines_comments_reset(void **state)
 			   "\n"
 			   "  retention.ms = 3600000  # one hour\r\n"
 			   "compression=zstd\n"
+			   "key.separator = \\t|  # a tab and a pipe\n"
 			   "segment.bytes=1M";
 	struct tfs_config c, d, eff;
 	char buf[1024];
@@ -137,9 +145,11 @@ static void test_lines_comments_reset(void **state)
 	assert_int_equal(c.v[TFS_CFG_RETENTION_MS], 3600000);
 	assert_int_equal(c.v[TFS_CFG_COMPRESSION], TFS_COMPRESSION_ZSTD);
 	assert_int_equal(c.v[TFS_CFG_SEGMENT_BYTES], 1 << 20);
+	assert_string_equal(c.key_sep, "\t|");
 	assert_int_equal(c.set, TFS_CFG_BIT(TFS_CFG_RETENTION_MS) |
 					TFS_CFG_BIT(TFS_CFG_COMPRESSION) |
-					TFS_CFG_BIT(TFS_CFG_SEGMENT_BYTES));
+					TFS_CFG_BIT(TFS_CFG_SEGMENT_BYTES) |
+					TFS_CFG_BIT(TFS_CFG_KEY_SEPARATOR));
 	/* an empty value returns the key to the defaults */
 	assert_int_equal(parse(&c, "compression="), 0);
 	assert_false(c.set & TFS_CFG_BIT(TFS_CFG_COMPRESSION));
@@ -147,9 +157,11 @@ static void test_lines_comments_reset(void **state)
 	tfs_config_init(&d);
 	d.v[TFS_CFG_FLUSH_MS] = 50;
 	d.v[TFS_CFG_RETENTION_MS] = 1;
+	strcpy(d.key_sep, ",");
 	tfs_config_merge(&eff, &d, &c);
 	assert_int_equal(eff.v[TFS_CFG_FLUSH_MS], 50);
 	assert_int_equal(eff.v[TFS_CFG_RETENTION_MS], 3600000);
+	assert_string_equal(eff.key_sep, "\t|");
 	/* text: own keys bare, defaults marked; the persisted form only has
 	 * own keys, and parses back to the same */
 	tfs_config_format(&eff, true, buf, sizeof(buf));
@@ -157,10 +169,16 @@ static void test_lines_comments_reset(void **state)
 	assert_non_null(strstr(buf, "flush.ms=50  # default\n"));
 	assert_non_null(strstr(buf, "compression=none  # default\n"));
 	tfs_config_format(&c, false, buf, sizeof(buf));
-	assert_string_equal(buf, "retention.ms=3600000\nsegment.bytes=1048576\n");
+	assert_string_equal(buf, "retention.ms=3600000\nsegment.bytes=1048576\n"
+				 "key.separator=\\t|\n");
 	tfs_config_init(&d);
 	assert_int_equal(parse(&d, buf), 0);
 	assert_int_equal(d.set, c.set);
+	assert_string_equal(d.key_sep, "\t|");
+	/* its reset: the default's separator again */
+	assert_int_equal(parse(&d, "key.separator="), 0);
+	assert_string_equal(d.key_sep, "");
+	assert_false(d.set & TFS_CFG_BIT(TFS_CFG_KEY_SEPARATOR));
 	/* the full text parses too (a user may paste it back) */
 	tfs_config_format(&eff, true, buf, sizeof(buf));
 	tfs_config_init(&d);
@@ -180,12 +198,20 @@ static void test_topic_persist(void **state)
 	assert_int_equal(tfs_topic_config_set(f->t, "retention.ms=1000\n", 18,
 					      why, sizeof(why)),
 			 0);
+	assert_int_equal(tfs_topic_config_set(f->t, "key.separator=\\x20", 18,
+					      why, sizeof(why)),
+			 0);
+	assert_int_equal(tfs_topic_config_set(f->t, "key.separator=\\", 15, why,
+					      sizeof(why)),
+			 -EINVAL);
 	assert_int_equal(tfs_topic_config_set(f->t, "bogus=1", 7, why,
 					      sizeof(why)),
 			 -EINVAL);
 	tfs_topic_config(f->t, &c);
 	assert_int_equal(c.v[TFS_CFG_RETENTION_MS], 1000);
-	assert_int_equal(c.set, TFS_CFG_BIT(TFS_CFG_RETENTION_MS));
+	assert_string_equal(c.key_sep, " ");
+	assert_int_equal(c.set, TFS_CFG_BIT(TFS_CFG_RETENTION_MS) |
+					TFS_CFG_BIT(TFS_CFG_KEY_SEPARATOR));
 	fix_close(f);
 	/* a temp file left by a crash mid-write is removed at load */
 	snprintf(path, sizeof(path), "%s/t/.config.tmp", f->dir);
@@ -193,6 +219,7 @@ static void test_topic_persist(void **state)
 	fix_open(f);
 	tfs_topic_config(f->t, &c);
 	assert_int_equal(c.v[TFS_CFG_RETENTION_MS], 1000);
+	assert_string_equal(c.key_sep, " ");
 	assert_int_equal(access(path, F_OK), -1);
 	assert_true(th_logged("unfinished config write", NULL, NULL));
 	fix_close(f);
@@ -203,6 +230,7 @@ static void test_topic_persist(void **state)
 	assert_true(th_logged("t/.config", "using the defaults", NULL));
 	tfs_topic_config(f->t, &c);
 	assert_int_equal(c.v[TFS_CFG_RETENTION_MS], -1);
+	assert_string_equal(c.key_sep, "");
 	assert_int_equal(c.set, 0);
 }
 

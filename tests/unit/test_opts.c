@@ -120,6 +120,43 @@ static void test_cli_errors(void **state)
 	tfs_cli_free(&cli);
 }
 
+/* key.separator as a mount option: fuse_opt takes one level of
+ * backslashes (and "\\," for a comma) before ours. */
+static void test_cli_key_separator(void **state)
+{
+	static const struct {
+		const char *opt; /* the -o argument as the shell passes it */
+		const char *sep; /* the separator, "" if refused */
+	} cases[] = {
+		{ "key.separator=:", ":" },
+		{ "key.separator=|", "|" },
+		{ "key.separator=\\,", "," },
+		{ "key.separator=\\\\t", "\t" },
+		{ "key.separator=\\\\x2c", "," },
+		{ "key.separator=\\t", "t" }, /* one backslash: fuse_opt's */
+		{ "key.separator=#", "" },
+		{ "key.separator=\\\\q", "" },
+		{ "key.separator=123456789", "" },
+	};
+	struct tfs_store_opts so;
+	struct fuse_args left;
+	struct tfs_cli cli;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[] = { "topicfs", "-o", (char *)cases[i].opt, "d",
+				 "m" };
+		int err = parse(&cli, &so, &left, 5, argv);
+
+		if (cases[i].sep[0]
+			    ? err || strcmp(so.cfg.key_sep, cases[i].sep)
+			    : err != -EINVAL)
+			fail_msg("-o %s: %d, '%s'", cases[i].opt, err,
+				 err ? "" : so.cfg.key_sep);
+		fuse_opt_free_args(&left);
+		tfs_cli_free(&cli);
+	}
+}
+
 static void test_usage_mentions_options(void **state)
 {
 	static const char *const words[] = { "nosplice", "stream",
@@ -148,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_cli_options),
 		cmocka_unit_test(test_cli_defaults),
 		cmocka_unit_test(test_cli_errors),
+		cmocka_unit_test(test_cli_key_separator),
 		cmocka_unit_test(test_usage_mentions_options),
 	};
 
