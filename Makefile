@@ -63,7 +63,7 @@ $(BUILD)/%.o: %.c $(wildcard include/topicfs/*.h store/*.h fs/*.h)
 	$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libtopicfs-store.a: $(STORE_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/topicfs: $(BUILD)/fs/main.o $(FS_OBJ) $(BUILD)/libtopicfs-store.a
 	$(CC) -o $@ $^ $(ALL_LDFLAGS) $(FUSE_LIBS) $(ZSTD_LIBS)

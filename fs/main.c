@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,6 +167,45 @@ static int serve(struct fuse_session *se, int single)
 	return ret;
 }
 
+/* Most time a stopping daemon gives followers to close their files. */
+#define DRAIN_MS 2000
+
+/* Wait until the followers closed their files (or DRAIN_MS), then stop
+ * the loop again the way a signal does: libfuse's handler (still
+ * installed) sets the exit flag and the loop's wait is interrupted.
+ * (Never a request to our own mount from here: no worker may be left to
+ * answer it.) */
+static void *drain_wait(void *arg)
+{
+	pthread_t *loop = arg;
+
+	for (int i = 0; i < DRAIN_MS / 10 && tfs_view_open_count(); i++)
+		usleep(10000);
+	pthread_kill(*loop, SIGTERM);
+	return NULL;
+}
+
+/*
+ * The loop has stopped (a signal): followers parked at the end get EOF,
+ * and the loop serves a little longer, so their close() (FLUSH, RELEASE)
+ * is answered instead of failing with ENOTCONN.
+ */
+static void drain_followers(struct fuse_session *se, int single)
+{
+	pthread_t th, self = pthread_self();
+
+	tfs_view_end(NULL);
+	if (!tfs_view_open_count())
+		return;
+	fuse_session_reset(se); /* (the loop resets it too) */
+	if (pthread_create(&th, NULL, drain_wait, &self))
+		return;
+	tfs_log(LOG_INFO, "stopping: %d view files still open; waiting up to %d ms for them to close",
+		tfs_view_open_count(), DRAIN_MS);
+	serve(se, single);
+	pthread_join(th, NULL);
+}
+
 /* Open the store and mount; 0 or the exit status. */
 static int start(struct fuse_session *se, struct tfs_cli *cli,
 		 struct tfs_store_opts *so)
@@ -254,7 +295,7 @@ int main(int argc, char **argv)
 		goto out_session;
 	tfs_log(LOG_INFO, "serving %s at %s", tfs.datadir, cli.mountpoint);
 	ret = serve(se, cli.single) < 0 ? 1 : 0;
-	tfs_view_end(NULL); /* waiting followers get EOF */
+	drain_followers(se, cli.single);
 	tfs_stream_stop();
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);

@@ -178,6 +178,8 @@ void tfs_view_poll(fuse_req_t req, struct tfs_vnode *vn,
 		   struct fuse_file_info *fi, struct fuse_pollhandle *ph);
 /* After an append to p: answer the parked reads and polls it satisfies. */
 void tfs_view_wake(struct tfs_part *p);
+/* View files open now. */
+int tfs_view_open_count(void);
 /* p is going away (NULL: the daemon is): parked reads get EOF. */
 void tfs_view_end(struct tfs_part *p);
 /* Parse a .since WHEN; 0 and *ms, or -EINVAL (exported for tests). */

@@ -103,6 +103,14 @@ static struct {
 } views = { .lock = PTHREAD_MUTEX_INITIALIZER,
 	    .ws = { .next = &views.ws, .prev = &views.ws } };
 
+/* Open view files, so a stopping daemon can wait for followers to close. */
+static _Atomic int views_open;
+
+int tfs_view_open_count(void)
+{
+	return atomic_load(&views_open);
+}
+
 /* ---- vnodes ------------------------------------------------------------ */
 
 static struct tfs_vnode *vnode_new(enum vkind kind, struct tfs_topic *t)
@@ -517,6 +525,7 @@ void tfs_view_open(fuse_req_t req, struct tfs_vnode *vn,
 		vf->base = view_base(vn, vf->p);
 	}
 	atomic_fetch_add(&vn->refs, 1);
+	atomic_fetch_add(&views_open, 1);
 	vf->vn = vn;
 	vf->nonblock = !!(fi->flags & O_NONBLOCK);
 	fi->direct_io = 1;
@@ -555,6 +564,7 @@ void tfs_view_release(struct fuse_file_info *fi)
 		tfs_part_put(vf->p, 1);
 	tfs_vnode_put(vf->vn, 1);
 	free(vf);
+	atomic_fetch_sub(&views_open, 1);
 }
 
 /* Reply to a READ of vf at file offset off (the data is there). */
