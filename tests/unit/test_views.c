@@ -227,6 +227,52 @@ static void test_seek_time_clock_step(void **state)
 	check_times(f, t_step);
 }
 
+/* Append len bytes to p's active segment stamped ms, as
+ * part_append_locked does but with a time of our choosing (white box: the
+ * clock cannot be stepped from here). */
+static void append_at(struct tfs_part *p, size_t len, int64_t ms)
+{
+	unsigned char rec[100] = { 0 };
+	uint64_t end;
+
+	pthread_mutex_lock(&p->append_lock);
+	end = atomic_load(&p->end);
+	assert_int_equal(seg_append(p, p->segs[p->nsegs - 1], rec, len, ms,
+				    false),
+			 0);
+	atomic_store(&p->end, end + len);
+	atomic_fetch_add(&p->records, 1);
+	pthread_mutex_unlock(&p->append_lock);
+}
+
+/* An append whose time goes back marks its segment: seeks scan it. */
+static void test_seek_time_append_step(void **state)
+{
+	struct fix *f = *state;
+	struct tfs_seg *seg = f->p->segs[0];
+	uint64_t off;
+
+	assert_int_equal(atomic_load(&seg->times), SEG_TIMES_SORTED);
+	for (int i = 0; i < 10; i++)
+		append_at(f->p, 100, T0 + 10 * i);
+	assert_int_equal(atomic_load(&seg->times), SEG_TIMES_SORTED);
+	for (int i = 0; i < 10; i++)
+		append_at(f->p, 100, T0 - 500 + 10 * i);
+	assert_int_equal(atomic_load(&seg->times), SEG_TIMES_UNSORTED);
+	for (int i = 0; i < 10; i++)
+		append_at(f->p, 100, T0 + 200 + 10 * i);
+	assert_int_equal(tfs_part_seek_time(f->p, T0 + 45, &off), 0);
+	assert_int_equal(off, 500);
+	assert_int_equal(tfs_part_seek_time(f->p, T0 - 495, &off), 0);
+	assert_int_equal(off, 0);
+	assert_int_equal(tfs_part_seek_time(f->p, T0 + 95, &off), 0);
+	assert_int_equal(off, 2000);
+	assert_int_equal(tfs_part_seek_time(f->p, T0 + 100, &off), 0);
+	assert_int_equal(off, 2000);
+	assert_int_equal(tfs_part_seek_time(f->p, T0 + 300, &off), 0);
+	assert_int_equal(off, 3000);
+}
+
 /* The store stamps CLOCK_REALTIME ms itself; also after a roll. */
 static void test_seek_time_real(void **state)
 {
@@ -689,6 +735,8 @@ int main(void)
 						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_seek_time_clock_step,
 						fix_setup_small, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_seek_time_append_step,
+						fix_setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_seek_time_real,
 						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_seek_retention,
