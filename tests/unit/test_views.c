@@ -20,8 +20,8 @@
 #include "internal.h" /* seg_ent_encode(), to forge index times */
 #include "store_fixture.h"
 
-#define NREC 100	  /* records of the seek tests */
-#define T0 1000000000000ll /* forged time of offset 0 (2001) */
+#define NREC 100	     /* records of the seek tests */
+#define T0   1000000000000ll /* forged time of offset 0 (2001) */
 
 /* Offsets of the records the seek tests append, and the end. */
 static uint64_t offs[NREC + 1];
@@ -237,9 +237,8 @@ static void append_at(struct tfs_part *p, size_t len, int64_t ms)
 
 	pthread_mutex_lock(&p->append_lock);
 	end = atomic_load(&p->end);
-	assert_int_equal(seg_append(p, p->segs[p->nsegs - 1], rec, len, ms,
-				    false),
-			 0);
+	assert_int_equal(
+		seg_append(p, p->segs[p->nsegs - 1], rec, len, ms, false), 0);
 	atomic_store(&p->end, end + len);
 	atomic_fetch_add(&p->records, 1);
 	pthread_mutex_unlock(&p->append_lock);
@@ -364,8 +363,8 @@ static void test_seek_compressed(void **state)
 /* Appends and retention race seeks: every answer is a record boundary at
  * or after the start it saw, and never past the end after the call. */
 struct race {
-	struct fix *f;	     /* the fixture */
-	_Atomic bool stop;   /* the appender is done */
+	struct fix *f;	   /* the fixture */
+	_Atomic bool stop; /* the appender is done */
 };
 
 static void *race_append(void *arg)
@@ -499,9 +498,9 @@ static void test_group_commit(void **state)
 	bool committed;
 
 	assert_int_equal(tfs_part_create(f->t, 1, &p1), 0);
-	assert_int_equal(tfs_part_append(f->p, "0123456789", 10,
-					 TFS_OFFSET_ANY, NULL),
-			 10);
+	assert_int_equal(
+		tfs_part_append(f->p, "0123456789", 10, TFS_OFFSET_ANY, NULL),
+		10);
 	assert_int_equal(tfs_group_offset(f->t, "g", 0, &off, &committed),
 			 -ENOENT);
 	assert_int_equal(tfs_group_commit(f->t, "g", 0, 1), -ENOENT);
@@ -592,9 +591,9 @@ static void test_group_damaged(void **state)
 
 	assert_int_equal(tfs_part_create(f->t, 1, &p1), 0);
 	tfs_part_put(p1, 1);
-	assert_int_equal(tfs_part_append(f->p, "0123456789", 10,
-					 TFS_OFFSET_ANY, NULL),
-			 10);
+	assert_int_equal(
+		tfs_part_append(f->p, "0123456789", 10, TFS_OFFSET_ANY, NULL),
+		10);
 	fix_close(f);
 	assert_int_equal(mkdir(gpath(f, ""), 0755), 0);
 	assert_int_equal(th_write_text(gpath(f, "g"),
@@ -743,8 +742,8 @@ int main(void)
 						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_seek_compressed,
 						fix_setup_small, fix_teardown),
-		cmocka_unit_test_setup_teardown(test_seek_race,
-						fix_setup_small, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_seek_race, fix_setup_small,
+						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_group_names, fix_setup,
 						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, fix_setup,
