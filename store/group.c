@@ -34,11 +34,11 @@ struct group_off {
 };
 
 struct group {
-	char *name;		  /* group name, owned; immutable */
-	struct group_off *offs;	  /* committed offsets by part, ascending,
-				     owned; topic->grp_lock */
-	size_t noffs;		  /* used entries of offs; grp_lock */
-	size_t offs_cap;	  /* allocated entries of offs; grp_lock */
+	char *name;		/* group name, owned; immutable */
+	struct group_off *offs; /* committed offsets by part, ascending,
+				   owned; topic->grp_lock */
+	size_t noffs;		/* used entries of offs; grp_lock */
+	size_t offs_cap;	/* allocated entries of offs; grp_lock */
 };
 
 /* One change a write makes to a group's offsets. */
@@ -166,9 +166,9 @@ static char *group_format(const struct group *g, const struct group_edit *ed,
 		if (!done && (!o || o->part >= ed->part)) {
 			done = true;
 			if (!ed->drop)
-				n += (size_t)sprintf(text + n, "%u %llu\n",
-						     ed->part,
-						     (unsigned long long)ed->off);
+				n += (size_t)sprintf(
+					text + n, "%u %llu\n", ed->part,
+					(unsigned long long)ed->off);
 			if (o && o->part == ed->part)
 				continue;
 		}
@@ -340,8 +340,9 @@ static int group_parse(struct tfs_topic *t, struct group *g, const char *text,
 		size_t n = nl ? (size_t)(nl - s) : len - pos;
 		uint32_t part;
 		uint64_t off;
-		int r = group_parse_line(s, n, &part, &off) ? 0
-			: group_load_off(t, g, part, off);
+		int r = group_parse_line(s, n, &part, &off)
+				? 0
+				: group_load_off(t, g, part, off);
 
 		if (r < 0)
 			return r;
@@ -353,10 +354,11 @@ static int group_parse(struct tfs_topic *t, struct group *g, const char *text,
 		pos += n + 1;
 	}
 	if (bad)
-		store_log(t->st, LOG_ERR,
-			  "%s/%s/%s: ignoring %zu damaged line(s) (bad syntax, a repeated partition, or a partition the topic lacks), the first is line %zu: \"%.*s\"",
-			  t->name, FMT_GROUPS_DIR, g->name, bad, first,
-			  (int)flen, fbad);
+		store_log(
+			t->st, LOG_ERR,
+			"%s/%s/%s: ignoring %zu damaged line(s) (bad syntax, a repeated partition, or a partition the topic lacks), the first is line %zu: \"%.*s\"",
+			t->name, FMT_GROUPS_DIR, g->name, bad, first, (int)flen,
+			fbad);
 	return 0;
 }
 
@@ -411,10 +413,12 @@ static int group_load_entry(struct tfs_topic *t, int dfd, const char *name)
 	if (!strcmp(name, ".") || !strcmp(name, ".."))
 		return 0;
 	if (n > sl && !strcmp(name + n - sl, FMT_TMP_SUFFIX) &&
-	    !strncmp(name, FMT_GROUP_TMP_PREFIX, strlen(FMT_GROUP_TMP_PREFIX))) {
-		store_log(t->st, LOG_NOTICE,
-			  "recovery: %s/%s/%s: removing an unfinished group write",
-			  t->name, FMT_GROUPS_DIR, name);
+	    !strncmp(name, FMT_GROUP_TMP_PREFIX,
+		     strlen(FMT_GROUP_TMP_PREFIX))) {
+		store_log(
+			t->st, LOG_NOTICE,
+			"recovery: %s/%s/%s: removing an unfinished group write",
+			t->name, FMT_GROUPS_DIR, name);
 		return unlinkat(dfd, name, 0) ? -errno : 0;
 	}
 	if (tfs_topic_name_valid(name)) {
@@ -486,9 +490,10 @@ void group_reopen(struct tfs_topic *t)
 {
 	pthread_mutex_lock(&t->grp_lock);
 	t->groups_closed = false;
-	store_log(t->st, LOG_WARNING,
-		  "%s/%s: the topic delete failed after its groups were removed; writing %zu group(s) again",
-		  t->name, FMT_GROUPS_DIR, t->ngroups);
+	store_log(
+		t->st, LOG_WARNING,
+		"%s/%s: the topic delete failed after its groups were removed; writing %zu group(s) again",
+		t->name, FMT_GROUPS_DIR, t->ngroups);
 	for (size_t i = 0; i < t->ngroups; i++)
 		group_write(t, t->groups[i], NULL); /* logs */
 	pthread_mutex_unlock(&t->grp_lock);
@@ -546,8 +551,7 @@ int tfs_group_create(struct tfs_topic *t, const char *name)
 
 /* Unlink group g's file and sync the dir; grp_lock held.  0; -EIO
  * (logged) with *gone saying whether the file is gone from the dir. */
-static int group_unlink(struct tfs_topic *t, const struct group *g,
-			bool *gone)
+static int group_unlink(struct tfs_topic *t, const struct group *g, bool *gone)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
 	int err = 0;

@@ -72,8 +72,8 @@ static int seek_open(struct tfs_part *p, struct tfs_seg *seg)
 		return fd;
 	if (errno == ENOENT)
 		return seek_gone(p, seg);
-	store_log(p->st, LOG_ERR, "%s/%s: seek: opening the index: %s",
-		  p->name, name, strerror(errno));
+	store_log(p->st, LOG_ERR, "%s/%s: seek: opening the index: %s", p->name,
+		  name, strerror(errno));
 	return -EIO;
 }
 
@@ -93,13 +93,13 @@ static int seek_read(struct tfs_part *p, struct tfs_seg *seg, int fd,
 		    e[j].off < seg->base)
 			err = -EUCLEAN;
 	if (err)
-		store_log(p->st, LOG_ERR,
-			  "%s/%020llu%s: seek: index entries %llu..%llu at index offset %llu: %s",
-			  p->name, (unsigned long long)seg->base,
-			  FMT_IDX_SUFFIX, (unsigned long long)i,
-			  (unsigned long long)(i + n - 1),
-			  (unsigned long long)pos,
-			  err == -EUCLEAN ? "damaged entry" : strerror(-err));
+		store_log(
+			p->st, LOG_ERR,
+			"%s/%020llu%s: seek: index entries %llu..%llu at index offset %llu: %s",
+			p->name, (unsigned long long)seg->base, FMT_IDX_SUFFIX,
+			(unsigned long long)i, (unsigned long long)(i + n - 1),
+			(unsigned long long)pos,
+			err == -EUCLEAN ? "damaged entry" : strerror(-err));
 	return err ? -EIO : 0;
 }
 
@@ -134,9 +134,9 @@ static int seek_scan(struct tfs_part *p, struct tfs_seg *seg, int fd,
 			*off = e[n - 1].off + e[n - 1].len;
 	}
 	if (learn)
-		atomic_compare_exchange_strong(
-			&seg->times, &expect,
-			sorted ? SEG_TIMES_SORTED : SEG_TIMES_UNSORTED);
+		atomic_compare_exchange_strong(&seg->times, &expect,
+					       sorted ? SEG_TIMES_SORTED
+						      : SEG_TIMES_UNSORTED);
 	return 0;
 }
 
@@ -155,8 +155,8 @@ static int seek_time_in(struct tfs_part *p, struct tfs_seg *seg, int fd,
 	int err;
 
 	if (times != SEG_TIMES_SORTED)
-		return seek_scan(p, seg, fd, k, ms,
-				 times == SEG_TIMES_UNKNOWN, off);
+		return seek_scan(p, seg, fd, k, ms, times == SEG_TIMES_UNKNOWN,
+				 off);
 	while (lo < hi) {
 		uint64_t mid = lo + (hi - lo) / 2;
 
@@ -250,9 +250,10 @@ int tfs_part_seek_time(struct tfs_part *p, int64_t ms, uint64_t *off)
 		if (err != -EAGAIN)
 			return err;
 	}
-	store_log(p->st, LOG_ERR,
-		  "%s: seek by time: retention took the segment searched %d times in a row",
-		  p->name, SEEK_RETRIES);
+	store_log(
+		p->st, LOG_ERR,
+		"%s: seek by time: retention took the segment searched %d times in a row",
+		p->name, SEEK_RETRIES);
 	return -EIO;
 }
 
@@ -301,8 +302,9 @@ int tfs_part_seek_last(struct tfs_part *p, uint64_t n, uint64_t *off)
 		if (err != -EAGAIN)
 			return err;
 	}
-	store_log(p->st, LOG_ERR,
-		  "%s: seek from the end: retention took the segment searched %d times in a row",
-		  p->name, SEEK_RETRIES);
+	store_log(
+		p->st, LOG_ERR,
+		"%s: seek from the end: retention took the segment searched %d times in a row",
+		p->name, SEEK_RETRIES);
 	return -EIO;
 }

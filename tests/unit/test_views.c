@@ -20,8 +20,8 @@
 #include "internal.h" /* seg_ent_encode(), to forge index times */
 #include "store_fixture.h"
 
-#define NREC 100	  /* records of the seek tests */
-#define T0 1000000000000ll /* forged time of offset 0 (2001) */
+#define NREC 100	     /* records of the seek tests */
+#define T0   1000000000000ll /* forged time of offset 0 (2001) */
 
 /* Offsets of the records the seek tests append, and the end. */
 static uint64_t offs[NREC + 1];
@@ -227,6 +227,51 @@ static void test_seek_time_clock_step(void **state)
 	check_times(f, t_step);
 }
 
+/* Append len bytes to p's active segment stamped ms, as
+ * part_append_locked does but with a time of our choosing (white box: the
+ * clock cannot be stepped from here). */
+static void append_at(struct tfs_part *p, size_t len, int64_t ms)
+{
+	unsigned char rec[100] = { 0 };
+	uint64_t end;
+
+	pthread_mutex_lock(&p->append_lock);
+	end = atomic_load(&p->end);
+	assert_int_equal(
+		seg_append(p, p->segs[p->nsegs - 1], rec, len, ms, false), 0);
+	atomic_store(&p->end, end + len);
+	atomic_fetch_add(&p->records, 1);
+	pthread_mutex_unlock(&p->append_lock);
+}
+
+/* An append whose time goes back marks its segment: seeks scan it. */
+static void test_seek_time_append_step(void **state)
+{
+	struct fix *f = *state;
+	struct tfs_seg *seg = f->p->segs[0];
+	uint64_t off;
+
+	assert_int_equal(atomic_load(&seg->times), SEG_TIMES_SORTED);
+	for (int i = 0; i < 10; i++)
+		append_at(f->p, 100, T0 + 10 * i);
+	assert_int_equal(atomic_load(&seg->times), SEG_TIMES_SORTED);
+	for (int i = 0; i < 10; i++)
+		append_at(f->p, 100, T0 - 500 + 10 * i);
+	assert_int_equal(atomic_load(&seg->times), SEG_TIMES_UNSORTED);
+	for (int i = 0; i < 10; i++)
+		append_at(f->p, 100, T0 + 200 + 10 * i);
+	assert_int_equal(tfs_part_seek_time(f->p, T0 + 45, &off), 0);
+	assert_int_equal(off, 500);
+	assert_int_equal(tfs_part_seek_time(f->p, T0 - 495, &off), 0);
+	assert_int_equal(off, 0);
+	assert_int_equal(tfs_part_seek_time(f->p, T0 + 95, &off), 0);
+	assert_int_equal(off, 2000);
+	assert_int_equal(tfs_part_seek_time(f->p, T0 + 100, &off), 0);
+	assert_int_equal(off, 2000);
+	assert_int_equal(tfs_part_seek_time(f->p, T0 + 300, &off), 0);
+	assert_int_equal(off, 3000);
+}
+
 /* The store stamps CLOCK_REALTIME ms itself; also after a roll. */
 static void test_seek_time_real(void **state)
 {
@@ -318,8 +363,8 @@ static void test_seek_compressed(void **state)
 /* Appends and retention race seeks: every answer is a record boundary at
  * or after the start it saw, and never past the end after the call. */
 struct race {
-	struct fix *f;	     /* the fixture */
-	_Atomic bool stop;   /* the appender is done */
+	struct fix *f;	   /* the fixture */
+	_Atomic bool stop; /* the appender is done */
 };
 
 static void *race_append(void *arg)
@@ -453,9 +498,9 @@ static void test_group_commit(void **state)
 	bool committed;
 
 	assert_int_equal(tfs_part_create(f->t, 1, &p1), 0);
-	assert_int_equal(tfs_part_append(f->p, "0123456789", 10,
-					 TFS_OFFSET_ANY, NULL),
-			 10);
+	assert_int_equal(
+		tfs_part_append(f->p, "0123456789", 10, TFS_OFFSET_ANY, NULL),
+		10);
 	assert_int_equal(tfs_group_offset(f->t, "g", 0, &off, &committed),
 			 -ENOENT);
 	assert_int_equal(tfs_group_commit(f->t, "g", 0, 1), -ENOENT);
@@ -546,9 +591,9 @@ static void test_group_damaged(void **state)
 
 	assert_int_equal(tfs_part_create(f->t, 1, &p1), 0);
 	tfs_part_put(p1, 1);
-	assert_int_equal(tfs_part_append(f->p, "0123456789", 10,
-					 TFS_OFFSET_ANY, NULL),
-			 10);
+	assert_int_equal(
+		tfs_part_append(f->p, "0123456789", 10, TFS_OFFSET_ANY, NULL),
+		10);
 	fix_close(f);
 	assert_int_equal(mkdir(gpath(f, ""), 0755), 0);
 	assert_int_equal(th_write_text(gpath(f, "g"),
@@ -689,14 +734,16 @@ int main(void)
 						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_seek_time_clock_step,
 						fix_setup_small, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_seek_time_append_step,
+						fix_setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_seek_time_real,
 						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_seek_retention,
 						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_seek_compressed,
 						fix_setup_small, fix_teardown),
-		cmocka_unit_test_setup_teardown(test_seek_race,
-						fix_setup_small, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_seek_race, fix_setup_small,
+						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_group_names, fix_setup,
 						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, fix_setup,
