@@ -301,6 +301,10 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		tfs_config_write(req, tfs_ino_to_config(ino), buf, size);
 		return;
 	}
+	if (tfs_ino_to_vnode(ino)) {
+		tfs_view_write(req, tfs_ino_to_vnode(ino), buf, size, fi);
+		return;
+	}
 	if (tfs.stream) {
 		n = tfs_part_write_at(p, buf, size, (uint64_t)off);
 		if (n == -EIO) /* refused: the kernel's pages are wrong */
@@ -332,7 +336,8 @@ void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 
 void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, 0);
+	/* a group file commits at close() (FLUSH is synchronous with it) */
+	fuse_reply_err(req, tfs_ino_to_vnode(ino) ? -tfs_view_commit(fi) : 0);
 }
 
 void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -347,8 +352,11 @@ void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void tfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	       struct fuse_file_info *fi)
 {
-	/* .config is durable once a write returns; views hold nothing */
-	fuse_reply_err(req, tfs_ino_to_config(ino) || tfs_ino_to_vnode(ino)
-				    ? 0
-				    : -tfs_part_sync(fh_part(fi)));
+	/* .config is durable once a write returns; a group file commits */
+	if (tfs_ino_to_vnode(ino))
+		fuse_reply_err(req, -tfs_view_commit(fi));
+	else
+		fuse_reply_err(req, tfs_ino_to_config(ino)
+					    ? 0
+					    : -tfs_part_sync(fh_part(fi)));
 }

@@ -125,7 +125,8 @@ static void tfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if ((parent == FUSE_ROOT_ID && name[0] == '.') ||
 	    tfs_ino_to_vnode(parent) ||
 	    (t && (!strcmp(name, ".follow") || !strcmp(name, ".since") ||
-		   !strcmp(name, ".last")))) {
+		   !strcmp(name, ".last") || !strcmp(name, ".groups") ||
+		   !strcmp(name, TFS_PRODUCE_NAME)))) {
 		struct tfs_vnode *vn;
 
 		err = tfs_view_lookup(parent, name, &vn);
@@ -213,12 +214,14 @@ static void tfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
 		      FUSE_SET_ATTR_GID) ||
-	    (tfs_ino_to_vnode(ino) && (to_set & FUSE_SET_ATTR_SIZE))) {
+	    (tfs_ino_to_vnode(ino) && (to_set & FUSE_SET_ATTR_SIZE) &&
+	     attr->st_size != 0)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	if ((to_set & FUSE_SET_ATTR_SIZE) && tfs_ino_to_config(ino))
-		to_set &= ~FUSE_SET_ATTR_SIZE; /* > .config: keys are set */
+	if ((to_set & FUSE_SET_ATTR_SIZE) &&
+	    (tfs_ino_to_config(ino) || tfs_ino_to_vnode(ino)))
+		to_set &= ~FUSE_SET_ATTR_SIZE; /* > .config, > .produce */
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		if (!p) {
 			fuse_reply_err(req, EISDIR);
@@ -238,6 +241,23 @@ static void tfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct tfs_topic *t;
 	int err;
 
+	if (tfs_ino_to_vnode(parent) &&
+	    tfs_view_groups_of(tfs_ino_to_vnode(parent))) {
+		struct tfs_vnode *vn;
+
+		t = tfs_view_groups_of(tfs_ino_to_vnode(parent));
+		err = tfs_group_create(t, name);
+		if (!err)
+			err = tfs_view_lookup(parent, name, &vn);
+		if (err) {
+			fuse_reply_err(req, -err);
+			return;
+		}
+		tfs_log(LOG_INFO, "created group %s of topic %s", name,
+			tfs_topic_name(t));
+		reply_entry(req, tfs_ino_vnode(vn));
+		return;
+	}
 	if (parent != FUSE_ROOT_ID) {
 		fuse_reply_err(req, EPERM); /* topics hold only partitions */
 		return;
@@ -255,8 +275,19 @@ static void tfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	int err;
 
+	if (tfs_ino_to_vnode(parent) &&
+	    tfs_view_groups_of(tfs_ino_to_vnode(parent))) {
+		struct tfs_topic *t = tfs_view_groups_of(tfs_ino_to_vnode(parent));
+
+		err = tfs_group_delete(t, name);
+		if (err == 0)
+			tfs_log(LOG_INFO, "deleted group %s of topic %s", name,
+				tfs_topic_name(t));
+		fuse_reply_err(req, -err);
+		return;
+	}
 	if (parent != FUSE_ROOT_ID) {
-		fuse_reply_err(req, ENOTDIR);
+		fuse_reply_err(req, tfs_ino_to_vnode(parent) ? EPERM : ENOTDIR);
 		return;
 	}
 	err = tfs_topic_delete(tfs.st, name);
@@ -414,7 +445,16 @@ static void tfs_opendir(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	d->is_root = ino == FUSE_ROOT_ID;
-	if (vn) {
+	if (vn && tfs_view_groups_of(vn)) { /* names, like the root */
+		n = tfs_group_list(tfs_view_groups_of(vn), &d->names);
+		if (n < 0) {
+			free(d);
+			fuse_reply_err(req, (int)-n);
+			return;
+		}
+		d->is_root = 1;
+		d->count = (size_t)n;
+	} else if (vn) {
 		d->is_view = 1;
 		tfs_view_dir(vn, &vparts, &d->vfollow);
 		d->count = vparts;

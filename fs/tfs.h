@@ -34,6 +34,7 @@
 /* The mayor's files at the root. */
 #define TFS_STATS_NAME ".stats"
 #define TFS_METRICS_NAME ".metrics"
+#define TFS_PRODUCE_NAME ".produce"
 
 struct tfs_vnode;
 /* The name of a topic's config file. */
@@ -178,6 +179,16 @@ void tfs_view_poll(fuse_req_t req, struct tfs_vnode *vn,
 		   struct fuse_file_info *fi, struct fuse_pollhandle *ph);
 /* After an append to p: answer the parked reads and polls it satisfies. */
 void tfs_view_wake(struct tfs_part *p);
+void tfs_view_write(fuse_req_t req, struct tfs_vnode *vn, const char *buf,
+		    size_t size, struct fuse_file_info *fi);
+/* The topic whose .groups directory vn is, or NULL. */
+struct tfs_topic *tfs_view_groups_of(const struct tfs_vnode *vn);
+/* A group file's close or fsync: commit what it read contiguously from
+ * its start; 0 or -errno (logged). */
+int tfs_view_commit(struct fuse_file_info *fi);
+/* Get (or, with set, commit) the committed offset of a group file's
+ * partition; -ENODATA not a group file; as tfs_group_offset/_commit. */
+int tfs_view_group_offset(struct tfs_vnode *vn, uint64_t *off, bool set);
 /* View files open now. */
 int tfs_view_open_count(void);
 /* p is going away (NULL: the daemon is): parked reads get EOF. */

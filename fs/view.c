@@ -4,7 +4,12 @@
  *   T/.follow/P            partition P from its start; reads at the end wait
  *   T/.since/WHEN/P        from the first record at or after WHEN
  *   T/.last/N/P            from N records before the end
- *   T/.since/WHEN/.follow/P, T/.last/N/.follow/P   the same, waiting
+ *   T/.groups/G/P          from group G's committed offset; close()
+ *                          commits what was read contiguously from 0
+ *   T/.since/WHEN/.follow/P, T/.last/N/.follow/P, T/.groups/G/.follow/P
+ *                          the same, waiting
+ *   T/.produce             write-only: each write() is a record, routed
+ *                          to a partition by its key (murmur2, as Kafka)
  *   .stats, .metrics       at the root: every partition, as text and in
  *                          Prometheus text format
  *
@@ -46,7 +51,9 @@ enum vkind {
 	VK_SINCE_DIR,  /* .since: holds WHEN directories */
 	VK_LAST_DIR,   /* .last: holds N directories */
 	VK_WINDOW_DIR, /* .since/WHEN, .last/N: partitions and .follow */
+	VK_GROUPS_DIR, /* .groups: one directory per consumer group */
 	VK_FILE,       /* a window onto partition part */
+	VK_PRODUCE,    /* .produce: keyed appends */
 	VK_STATS,      /* /.stats */
 	VK_METRICS,    /* /.metrics */
 };
@@ -56,6 +63,7 @@ enum vbase {
 	VB_START, /* the partition's start */
 	VB_TIME,  /* the first record at or after when_ms */
 	VB_LAST,  /* n records before the end */
+	VB_GROUP, /* the group's committed offset */
 };
 
 struct tfs_vnode {
@@ -67,6 +75,7 @@ struct tfs_vnode {
 	int64_t when_ms;	/* VB_TIME */
 	uint64_t n;		/* VB_LAST */
 	uint32_t part;		/* VK_FILE: the partition number */
+	char *group;		/* VB_GROUP: the group's name, owned */
 };
 
 /* An open view file (fi->fh). */
@@ -75,6 +84,10 @@ struct vfile {
 	struct tfs_part *p;   /* one reference */
 	uint64_t base;	      /* partition offset of file offset 0 */
 	_Atomic uint64_t next; /* file offset after the last read: poll */
+	_Atomic uint64_t pos; /* bytes read contiguously from offset 0: a
+				 group commits base + pos at close */
+	uint32_t sticky;      /* .produce: the partition of keyless
+				 records (tfs_topic_route) */
 	int nonblock;	      /* opened O_NONBLOCK */
 };
 
@@ -133,6 +146,7 @@ void tfs_vnode_put(struct tfs_vnode *vn, uint64_t n)
 		return;
 	if (vn->t)
 		tfs_topic_put(vn->t, 1);
+	free(vn->group);
 	free(vn);
 }
 
@@ -147,6 +161,13 @@ static struct tfs_vnode *vnode_derive(const struct tfs_vnode *parent,
 		vn->follow = parent->follow;
 		vn->when_ms = parent->when_ms;
 		vn->n = parent->n;
+		if (parent->group) {
+			vn->group = strdup(parent->group);
+			if (!vn->group) {
+				tfs_vnode_put(vn, 1);
+				return NULL;
+			}
+		}
 	}
 	return vn;
 }
@@ -241,6 +262,10 @@ int tfs_view_lookup(fuse_ino_t parent, const char *name,
 			vn = vnode_new(VK_SINCE_DIR, t);
 		} else if (!strcmp(name, ".last")) {
 			vn = vnode_new(VK_LAST_DIR, t);
+		} else if (!strcmp(name, ".groups")) {
+			vn = vnode_new(VK_GROUPS_DIR, t);
+		} else if (!strcmp(name, TFS_PRODUCE_NAME)) {
+			vn = vnode_new(VK_PRODUCE, t);
 		} else {
 			return -ENOENT;
 		}
@@ -274,6 +299,18 @@ int tfs_view_lookup(fuse_ino_t parent, const char *name,
 		if (vn) {
 			vn->base = VB_LAST;
 			vn->n = v;
+		}
+	} else if (pv->kind == VK_GROUPS_DIR) {
+		if (!tfs_group_exists(pv->t, name))
+			return -ENOENT;
+		vn = vnode_derive(pv, VK_WINDOW_DIR);
+		if (vn) {
+			vn->base = VB_GROUP;
+			vn->group = strdup(name);
+			if (!vn->group) {
+				tfs_vnode_put(vn, 1);
+				vn = NULL;
+			}
 		}
 	} else if (pv->kind == VK_WINDOW_DIR && !strcmp(name, ".follow")) {
 		vn = vnode_derive(pv, VK_FOLLOW_DIR);
@@ -313,6 +350,11 @@ static uint64_t view_base(const struct tfs_vnode *vn, struct tfs_part *p)
 	case VB_START:
 		off = info.start;
 		break;
+	case VB_GROUP:
+		if (tfs_group_offset(vn->t, vn->group, vn->part, &off,
+				     &(bool){ false }))
+			off = info.start;
+		break;
 	}
 	return off < info.start ? info.start : off;
 }
@@ -326,6 +368,11 @@ int tfs_view_attr(struct tfs_vnode *vn, struct stat *s)
 	struct tfs_part *p;
 	char *text;
 
+	if (vn->kind == VK_PRODUCE) {
+		s->st_mode = S_IFREG | 0222;
+		s->st_nlink = 1;
+		return 0;
+	}
 	if (vn->kind == VK_STATS || vn->kind == VK_METRICS) {
 		s->st_mode = S_IFREG | 0444;
 		s->st_nlink = 1;
@@ -364,6 +411,7 @@ int tfs_view_dir(struct tfs_vnode *vn, uint32_t *parts, int *follow)
 		return 0;
 	case VK_SINCE_DIR:
 	case VK_LAST_DIR:
+	case VK_GROUPS_DIR:
 		return 0;
 	default:
 		return -ENOTDIR;
@@ -373,7 +421,44 @@ int tfs_view_dir(struct tfs_vnode *vn, uint32_t *parts, int *follow)
 bool tfs_view_is_dir(const struct tfs_vnode *vn)
 {
 	return vn->kind != VK_FILE && vn->kind != VK_STATS &&
-	       vn->kind != VK_METRICS;
+	       vn->kind != VK_METRICS && vn->kind != VK_PRODUCE;
+}
+
+struct tfs_topic *tfs_view_groups_of(const struct tfs_vnode *vn)
+{
+	return vn->kind == VK_GROUPS_DIR ? vn->t : NULL;
+}
+
+/* ---- consumer groups ------------------------------------------------------ */
+
+/* Commit what vf read contiguously from its offset 0 (FLUSH is
+ * synchronous with close(); several FLUSHes of one open are harmless). */
+int tfs_view_commit(struct fuse_file_info *fi)
+{
+	struct vfile *vf = (struct vfile *)(uintptr_t)fi->fh;
+	uint64_t pos = atomic_load(&vf->pos);
+	int err;
+
+	if (vf->vn->base != VB_GROUP || vf->vn->kind != VK_FILE || !pos)
+		return 0;
+	err = tfs_group_commit(vf->vn->t, vf->vn->group, vf->vn->part,
+			       vf->base + pos);
+	if (err)
+		tfs_log(LOG_ERR, "%s/.groups/%s/%u: commit at %llu: %s",
+			tfs_topic_name(vf->vn->t), vf->vn->group, vf->vn->part,
+			(unsigned long long)(vf->base + pos), tfs_strerror(err));
+	return err;
+}
+
+int tfs_view_group_offset(struct tfs_vnode *vn, uint64_t *off, bool set)
+{
+	bool committed;
+
+	if (vn->kind != VK_FILE || vn->base != VB_GROUP)
+		return -ENODATA;
+	if (set)
+		return tfs_group_commit(vn->t, vn->group, vn->part, *off);
+	return tfs_group_offset(vn->t, vn->group, vn->part, off, &committed);
 }
 
 /* ---- the mayor's files -------------------------------------------------- */
@@ -507,7 +592,17 @@ void tfs_view_open(fuse_req_t req, struct tfs_vnode *vn,
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+	if (vn->kind == VK_PRODUCE) {
+		if ((fi->flags & O_ACCMODE) == O_RDONLY) {
+			fuse_reply_err(req, EACCES); /* write-only */
+			return;
+		}
+		if (tfs.stream) { /* the kernel owns partition sizes there */
+			fuse_reply_err(req, EPERM);
+			return;
+		}
+	} else if ((fi->flags & O_ACCMODE) != O_RDONLY ||
+		   (fi->flags & O_TRUNC)) {
 		fuse_reply_err(req, EACCES); /* views are read-only */
 		return;
 	}
@@ -527,6 +622,7 @@ void tfs_view_open(fuse_req_t req, struct tfs_vnode *vn,
 	atomic_fetch_add(&vn->refs, 1);
 	atomic_fetch_add(&views_open, 1);
 	vf->vn = vn;
+	vf->sticky = TFS_STICKY_NONE;
 	vf->nonblock = !!(fi->flags & O_NONBLOCK);
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
@@ -572,9 +668,13 @@ static void view_serve(fuse_req_t req, struct vfile *vf, size_t size,
 		       uint64_t off)
 {
 	ssize_t n = tfs_reply_read(req, vf->p, size, vf->base + off);
+	uint64_t at = off;
 
-	if (n > 0)
-		atomic_store(&vf->next, off + (uint64_t)n);
+	if (n <= 0)
+		return;
+	atomic_store(&vf->next, off + (uint64_t)n);
+	/* contiguous from 0: what a group may commit */
+	atomic_compare_exchange_strong(&vf->pos, &at, off + (uint64_t)n);
 }
 
 /* Interrupt of a parked READ (libfuse holds the request's lock; we may
@@ -642,6 +742,30 @@ static void view_park(fuse_req_t req, struct vfile *vf, size_t size,
 	pthread_mutex_unlock(&views.lock);
 }
 
+void tfs_view_write(fuse_req_t req, struct tfs_vnode *vn, const char *buf,
+		    size_t size, struct fuse_file_info *fi)
+{
+	struct vfile *vf = (struct vfile *)(uintptr_t)fi->fh;
+	int64_t n = vn->kind == VK_PRODUCE
+			    ? tfs_topic_route(vn->t, buf, size, &vf->sticky)
+			    : -EBADF;
+	struct tfs_part *p;
+	ssize_t r;
+
+	if (n < 0 || tfs_part_open(vn->t, (uint32_t)n, &p)) {
+		fuse_reply_err(req, n < 0 ? (int)-n : ENOENT);
+		return;
+	}
+	r = tfs_part_append(p, buf, size, TFS_OFFSET_ANY, NULL);
+	if (r < 0) {
+		fuse_reply_err(req, (int)-r);
+	} else {
+		fuse_reply_write(req, (size_t)r);
+		tfs_view_wake(p);
+	}
+	tfs_part_put(p, 1);
+}
+
 void tfs_view_read(fuse_req_t req, struct tfs_vnode *vn, size_t size,
 		   off_t off, struct fuse_file_info *fi)
 {
@@ -649,6 +773,10 @@ void tfs_view_read(fuse_req_t req, struct tfs_vnode *vn, size_t size,
 	char *text;
 	size_t len;
 
+	if (vn->kind == VK_PRODUCE) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
 	if (vn->kind == VK_STATS || vn->kind == VK_METRICS) {
 		len = view_text(vn, &text);
 		if ((uint64_t)off >= len)

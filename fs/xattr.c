@@ -4,6 +4,7 @@
  * have user.topicfs.base (the partition offset of their offset 0).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +52,19 @@ void tfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	 */
 	if (tfs.stream) {
 		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	if (tfs_ino_to_vnode(ino) && !strcmp(name, TFS_XATTR_PREFIX "offset")) {
+		/* a group file: the group's committed offset */
+		int err = tfs_view_group_offset(tfs_ino_to_vnode(ino), &v,
+						false);
+
+		if (err) {
+			fuse_reply_err(req, -err);
+			return;
+		}
+		len = snprintf(val, sizeof(val), "%" PRIu64, v);
+		reply_value(req, val, (size_t)len, size);
 		return;
 	}
 	if (tfs_ino_to_vnode(ino)) {
@@ -116,10 +130,40 @@ static int set_refusal(const char *name)
 		       : ENOTSUP;
 }
 
+/*
+ * user.topicfs.offset of a group file sets the group's committed offset
+ * for that partition (rewind, skip): decimal text, at most the end.
+ */
 void tfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		  const char *value, size_t size, int flags)
 {
-	fuse_reply_err(req, set_refusal(name));
+	char text[32], *end;
+	uint64_t off;
+	int err;
+
+	if (!tfs_ino_to_vnode(ino) || strcmp(name, TFS_XATTR_PREFIX "offset")) {
+		fuse_reply_err(req, set_refusal(name));
+		return;
+	}
+	if (size == 0 || size >= sizeof(text)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	memcpy(text, value, size);
+	text[size] = '\0';
+	errno = 0;
+	off = strtoull(text, &end, 10);
+	if (text[0] < '0' || text[0] > '9' || *end || errno) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	err = tfs_view_group_offset(tfs_ino_to_vnode(ino), &off, true);
+	if (err == -ENODATA)
+		err = -EPERM;
+	if (!err)
+		tfs_log(LOG_INFO, "group offset set to %llu by setfattr",
+			(unsigned long long)off);
+	fuse_reply_err(req, -err);
 }
 
 void tfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)

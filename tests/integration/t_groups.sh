@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# t_groups: consumer groups and keyed produce with file tools.
+# mkdir/rmdir .groups/G; cat .groups/G/P prints what G has not consumed
+# and commits at close(); ls -l shows lag; getfattr/setfattr
+# user.topicfs.offset read and set the committed offset; offsets survive
+# remount and kill -9; .groups/G/.follow/P waits.  .produce routes keyed
+# records as Kafka's default partitioner would, keyless ones to one
+# partition per open file.
+. "$(dirname "$0")/lib.sh"
+
+mount_tfs
+mkdir "$MNT/t"
+touch "$MNT/t/0" "$MNT/t/1" "$MNT/t/2"
+G=$MNT/t/.groups
+printf 'r1\n' >>"$MNT/t/0"
+printf 'r2\n' >>"$MNT/t/0"
+mkdir "$G/billing"
+assert_eq billing "$(ls "$G")" "ls .groups"
+expect_errno "File exists" mkdir "$G/billing"
+expect_errno "Invalid argument" mkdir "$G/.bad"
+assert_eq "$(printf 'r1\nr2')" "$(cat "$G/billing/0")" "first read: everything"
+assert_eq "" "$(cat "$G/billing/0")" "second read: nothing new"
+printf 'r3\n' >>"$MNT/t/0"
+assert_eq 3 "$(stat -c %s "$G/billing/0")" "lag in bytes"
+assert_eq "r3" "$(cat "$G/billing/0")" "only what arrived since"
+assert_eq 9 "$(getfattr --absolute-names --only-values -n user.topicfs.offset "$G/billing/0")" "committed offset"
+# a reader that stops early commits only what it read
+head -c 3 "$G/billing/0" >/dev/null
+setfattr -n user.topicfs.offset -v 3 "$G/billing/0"
+assert_eq "$(printf 'r2\nr3')" "$(cat "$G/billing/0")" "after a rewind to 3"
+expect_errno "Invalid argument" setfattr -n user.topicfs.offset -v 100 "$G/billing/0"
+expect_errno "Invalid argument" setfattr -n user.topicfs.offset -v x "$G/billing/0"
+# a group per consumer: another group starts from the start
+mkdir "$G/audit"
+assert_eq "$(printf 'r1\nr2\nr3')" "$(cat "$G/audit/0")" "a new group reads from the start"
+# the waiting form
+rc=0
+out=$(timeout 1 cat "$G/billing/.follow/0") || rc=$?
+assert_eq 124 "$rc" ".groups/G/.follow waits"
+# offsets survive kill -9 and remount
+setfattr -n user.topicfs.offset -v 6 "$G/billing/0"
+kill9_tfs
+mount_tfs
+assert_eq "billing audit" "$(ls "$G" | sort -r | tr '\n' ' ' | sed 's/ $//')" "groups after kill -9"
+assert_eq "r3" "$(cat "$G/billing/0")" "offset after kill -9"
+rmdir "$G/audit"
+assert_eq billing "$(ls "$G")" "rmdir a group"
+expect_errno "No such file or directory" cat "$G/audit/0"
+
+# keyed produce: murmur2 as Kafka (Kafka's own vectors: "21" -> 0, for
+# 3 partitions; "a-little-bit-long-string" -985981536 -> 1161502112 % 3 = 2)
+echo 'key.separator=:' >>"$MNT/t/.config"
+echo '21:x' >>"$MNT/t/.produce"
+echo 'a-little-bit-long-string:y' >>"$MNT/t/.produce"
+assert_eq "21:x" "$(tail -n 1 "$MNT/t/0")" "key 21 -> partition 0"
+assert_eq "a-little-bit-long-string:y" "$(tail -n 1 "$MNT/t/2")" "the long key -> partition 2"
+# keyless: one partition per open file (sticky)
+printf 'k1\nk2\nk3\n' >"$T/nokeys"
+dd if="$T/nokeys" of="$MNT/t/.produce" bs=3 status=none
+n=0
+for p in 0 1 2; do grep -q '^k3$' "$MNT/t/$p" && n=$((n + $(grep -c '^k[123]$' "$MNT/t/$p"))); done
+assert_eq 3 "$n" "keyless records of one open file land on one partition"
+expect_errno "Permission denied" cat "$MNT/t/.produce"
+umount_tfs
