@@ -133,6 +133,7 @@ bench: deps
 	@$(MAKE) --no-print-directory all tools
 	BUILD=$(BUILD) contrib/bench.sh
 	BUILD=$(BUILD) contrib/bench-compress.sh
+	BUILD=$(BUILD) contrib/bench-follow.sh
 
 # The crash torture, long: t_torture's round summaries on the terminal.  Its
 # temp dir (and mount) is under its own dir, as tests/run.sh does it.
