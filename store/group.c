@@ -13,6 +13,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -81,23 +82,8 @@ static int group_path(char *buf, size_t size, const struct tfs_topic *t,
 /* Position of name in t->groups, or where it would go; grp_lock held. */
 static size_t group_find(struct tfs_topic *t, const char *name, bool *found)
 {
-	size_t lo = 0, hi = t->ngroups;
-
-	*found = false;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(t->groups[mid]->name, name);
-
-		if (!c) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return store_find_name((void *const *)t->groups, t->ngroups,
+			       offsetof(struct group, name), name, found);
 }
 
 /* Position of part in g->offs, or where it would go. */

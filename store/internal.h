@@ -242,6 +242,11 @@ int store_fsync_path(const char *path);
  * doubling it when full.  @return v, moved if it grew (and *cap updated),
  * or NULL when out of memory (v still valid, unchanged). */
 void *store_grow(void *v, size_t *cap, size_t n, size_t size);
+/* Binary search of a name-sorted array v of n pointers to objects whose
+ * `char *name` is at byte name_off: the position of name, or where it
+ * would go (*found false). */
+size_t store_find_name(void *const *v, size_t n, size_t name_off,
+		       const char *name, bool *found);
 /* Join a and b with '/', malloc'ed; NULL when out of memory. */
 char *store_join(const char *a, const char *b);
 /* CLOCK_MONOTONIC in ms. */

@@ -329,6 +329,30 @@ static int64_t store_sync_once(struct tfs_store *st)
 	return nap;
 }
 
+size_t store_find_name(void *const *v, size_t n, size_t name_off,
+		       const char *name, bool *found)
+{
+	size_t lo = 0, hi = n;
+
+	*found = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *at = *(char *const *)((const char *)v[mid] +
+						   name_off);
+		int c = strcmp(at, name);
+
+		if (!c) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 void *store_grow(void *v, size_t *cap, size_t n, size_t size)
 {
 	size_t ncap;

@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -237,23 +238,12 @@ int topic_load(struct tfs_store *st, const char *name, struct tfs_topic **out)
  * caller holds st->lock. */
 static size_t topic_find(struct tfs_store *st, const char *name, int *found)
 {
-	size_t lo = 0, hi = st->ntopics;
+	bool f;
+	size_t i = store_find_name((void *const *)st->topics, st->ntopics,
+				   offsetof(struct tfs_topic, name), name, &f);
 
-	*found = 0;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(st->topics[mid]->name, name);
-
-		if (!c) {
-			*found = 1;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	*found = f;
+	return i;
 }
 
 int topic_insert(struct tfs_store *st, struct tfs_topic *t)
