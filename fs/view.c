@@ -531,6 +531,42 @@ static void stats_part(struct sbuf *b, bool prom, const char *topic,
 		  topic, n, rate);
 }
 
+/* Every group's committed offset and lag per partition of topic t. */
+static void stats_groups(struct sbuf *b, bool prom, struct tfs_topic *t,
+			 uint32_t np)
+{
+	const char *topic = tfs_topic_name(t);
+	char **groups = NULL;
+	ssize_t ng = tfs_group_list(t, &groups);
+
+	for (ssize_t g = 0; g < ng; g++) {
+		for (uint32_t j = 0; j < np; j++) {
+			struct tfs_part *p;
+			uint64_t off, lag;
+			bool committed;
+
+			if (tfs_part_open(t, j, &p))
+				continue;
+			if (tfs_group_offset(t, groups[g], j, &off,
+					     &committed)) {
+				tfs_part_put(p, 1);
+				continue;
+			}
+			lag = tfs_part_end(p) - off;
+			tfs_part_put(p, 1);
+			if (prom)
+				sb_printf(b,
+					  "topicfs_group_lag_bytes{topic=\"%s\",group=\"%s\",partition=\"%u\"} %" PRIu64 "\n",
+					  topic, groups[g], j, lag);
+			else
+				sb_printf(b,
+					  "group %s of %s, partition %u: offset %" PRIu64 ", lag %" PRIu64 " bytes\n",
+					  groups[g], topic, j, off, lag);
+		}
+	}
+	tfs_names_free(groups, ng > 0 ? (size_t)ng : 0);
+}
+
 static const char *const prom_help =
 	"# HELP topicfs_partition_start_offset First readable byte offset.\n"
 	"# TYPE topicfs_partition_start_offset gauge\n"
@@ -543,7 +579,9 @@ static const char *const prom_help =
 	"# HELP topicfs_partition_disk_bytes Bytes of segment files on disk.\n"
 	"# TYPE topicfs_partition_disk_bytes gauge\n"
 	"# HELP topicfs_partition_append_rate Records appended per second, last minute.\n"
-	"# TYPE topicfs_partition_append_rate gauge\n";
+	"# TYPE topicfs_partition_append_rate gauge\n"
+	"# HELP topicfs_group_lag_bytes Bytes a consumer group has not committed.\n"
+	"# TYPE topicfs_group_lag_bytes gauge\n";
 
 /* The text of .stats or .metrics, malloc'ed into *text; its length. */
 static size_t view_text(const struct tfs_vnode *vn, char **text)
@@ -574,6 +612,7 @@ static size_t view_text(const struct tfs_vnode *vn, char **text)
 			stats_part(&b, prom, names[i], p);
 			tfs_part_put(p, 1);
 		}
+		stats_groups(&b, prom, t, np);
 		tfs_topic_put(t, 1);
 	}
 	tfs_names_free(names, nt > 0 ? (size_t)nt : 0);

@@ -43,6 +43,8 @@ kill9_tfs
 mount_tfs
 assert_eq "billing audit" "$(ls "$G" | sort -r | tr '\n' ' ' | sed 's/ $//')" "groups after kill -9"
 assert_eq "r3" "$(cat "$G/billing/0")" "offset after kill -9"
+grep -q "^group billing of t, partition 0: offset 9, lag 0 bytes$" "$MNT/.stats" || fail ".stats: $(cat "$MNT/.stats")"
+grep -q '^topicfs_group_lag_bytes{topic="t",group="audit",partition="0"} 0$' "$MNT/.metrics" || fail ".metrics lag"
 rmdir "$G/audit"
 assert_eq billing "$(ls "$G")" "rmdir a group"
 expect_errno "No such file or directory" cat "$G/audit/0"
