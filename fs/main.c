@@ -299,6 +299,7 @@ int main(int argc, char **argv)
 	tfs_stream_stop();
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
+	tfs_view_free_all();
 	tfs_store_close(tfs.st);
 	tfs_log(LOG_INFO, "unmounted %s", cli.mountpoint);
 out_session:

@@ -67,6 +67,7 @@ enum vbase {
 };
 
 struct tfs_vnode {
+	struct tfs_vnode *next, *prev; /* on vnodes.all, for the shutdown */
 	_Atomic uint64_t refs;	/* kernel lookups and open files */
 	enum vkind kind;	/* immutable, as every field below */
 	struct tfs_topic *t;	/* one reference; NULL for root files */
@@ -126,6 +127,33 @@ int tfs_view_open_count(void)
 
 /* ---- vnodes ------------------------------------------------------------ */
 
+/* Every live vnode: the kernel forgets no inode at unmount, so the
+ * daemon frees what is left (tfs_view_free_all). */
+static struct {
+	pthread_mutex_t lock; /* a leaf */
+	struct tfs_vnode *all;
+} vnodes = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void vnode_free(struct tfs_vnode *vn)
+{
+	if (vn->t)
+		tfs_topic_put(vn->t, 1);
+	free(vn->group);
+	free(vn);
+}
+
+void tfs_view_free_all(void)
+{
+	struct tfs_vnode *vn;
+
+	pthread_mutex_lock(&vnodes.lock);
+	while ((vn = vnodes.all)) {
+		vnodes.all = vn->next;
+		vnode_free(vn);
+	}
+	pthread_mutex_unlock(&vnodes.lock);
+}
+
 static struct tfs_vnode *vnode_new(enum vkind kind, struct tfs_topic *t)
 {
 	struct tfs_vnode *vn = calloc(1, sizeof(*vn));
@@ -137,6 +165,12 @@ static struct tfs_vnode *vnode_new(enum vkind kind, struct tfs_topic *t)
 	vn->t = t;
 	if (t)
 		tfs_topic_ref(t, 1);
+	pthread_mutex_lock(&vnodes.lock);
+	vn->next = vnodes.all;
+	if (vn->next)
+		vn->next->prev = vn;
+	vnodes.all = vn;
+	pthread_mutex_unlock(&vnodes.lock);
 	return vn;
 }
 
@@ -144,10 +178,15 @@ void tfs_vnode_put(struct tfs_vnode *vn, uint64_t n)
 {
 	if (atomic_fetch_sub(&vn->refs, n) != n)
 		return;
-	if (vn->t)
-		tfs_topic_put(vn->t, 1);
-	free(vn->group);
-	free(vn);
+	pthread_mutex_lock(&vnodes.lock);
+	if (vn->prev)
+		vn->prev->next = vn->next;
+	else
+		vnodes.all = vn->next;
+	if (vn->next)
+		vn->next->prev = vn->prev;
+	pthread_mutex_unlock(&vnodes.lock);
+	vnode_free(vn);
 }
 
 /* A child vnode like parent (its base and follow), of another kind. */
