@@ -395,7 +395,8 @@ static uint64_t view_base(const struct tfs_vnode *vn, struct tfs_part *p)
 			off = info.start;
 		break;
 	}
-	return off < info.start ? info.start : off;
+	/* a group that fell behind keeps its offset: reads fail (ERANGE) */
+	return off < info.start && vn->base != VB_GROUP ? info.start : off;
 }
 
 /* ---- attributes and listings -------------------------------------------- */

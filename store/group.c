@@ -643,9 +643,10 @@ int tfs_group_offset(struct tfs_topic *t, const char *name, uint32_t part,
 	pthread_mutex_unlock(&t->grp_lock);
 	if (!found)
 		return -ENOENT;
-	/* Kafka's auto.offset.reset=earliest, also for an offset retention
-	 * has passed */
-	*off = have && v >= info.start ? v : info.start;
+	/* never committed: Kafka's auto.offset.reset=earliest; an offset
+	 * retention has passed stays as it is, so the group's reads fail
+	 * with ERANGE ("fell behind") until someone sets a new one */
+	*off = have ? v : info.start;
 	*committed = have;
 	return 0;
 }

@@ -450,8 +450,9 @@ int tfs_group_exists(struct tfs_topic *t, const char *name);
  * The offset group name reads partition part from.  A partition the group
  * never committed starts at the partition's start offset (Kafka's
  * auto.offset.reset=earliest): *off = start, *committed = false.  A
- * committed offset that retention has passed (below the start) resets the
- * same way, to the start, with *committed = true.  O(log) in memory, plus
+ * committed offset that retention has passed is returned as it is (below
+ * the start: the group fell behind, and reads there fail with -ERANGE
+ * until a new offset is committed).  O(log) in memory, plus
  * tfs_part_info() for the start.
  * @param[out] off        the offset
  * @param[out] committed  whether the group committed one for part

@@ -3,7 +3,8 @@
 # mkdir/rmdir .groups/G; cat .groups/G/P prints what G has not consumed
 # and commits at close(); ls -l shows lag; getfattr/setfattr
 # user.topicfs.offset read and set the committed offset; offsets survive
-# remount and kill -9; .groups/G/.follow/P waits.  .produce routes keyed
+# remount and kill -9; .groups/G/.follow/P waits; a group that retention
+# overtook fails with ERANGE until its offset is set again.  .produce routes keyed
 # records as Kafka's default partitioner would, keyless ones to one
 # partition per open file.
 . "$(dirname "$0")/lib.sh"
@@ -63,4 +64,20 @@ n=0
 for p in 0 1 2; do grep -q '^k3$' "$MNT/t/$p" && n=$((n + $(grep -c '^k[123]$' "$MNT/t/$p"))); done
 assert_eq 3 "$n" "keyless records of one open file land on one partition"
 expect_errno "Permission denied" cat "$MNT/t/.produce"
+
+# a group that retention overtook fails with ERANGE until it is reset
+mkdir "$MNT/r"
+printf 'segment.bytes=4K\nretention.bytes=4K\n' | dd of="$MNT/r/.config" bs=1k status=none
+touch "$MNT/r/0"
+mkdir "$MNT/r/.groups/slow"
+printf "%02999d\n" 0 >>"$MNT/r/0"
+head -c 1 "$MNT/r/.groups/slow/0" >/dev/null # commits offset 1 (what it read)
+for i in 1 2 3 4; do printf "%02999d\n" "$i" >>"$MNT/r/0"; done
+for ((i = 0; i < 200; i++)); do (($(xattr "$MNT/r/0" start) > 1)) && break; sleep 0.1; done
+start=$(xattr "$MNT/r/0" start)
+((start > 1)) || fail "retention did not run (start $start)"
+expect_errno "Numerical result out of range" cat "$MNT/r/.groups/slow/0"
+assert_eq 1 "$(getfattr --absolute-names --only-values -n user.topicfs.offset "$MNT/r/.groups/slow/0")" "the offset stays"
+setfattr -n user.topicfs.offset -v "$start" "$MNT/r/.groups/slow/0"
+assert_eq $((15000 - start)) "$(cat "$MNT/r/.groups/slow/0" | wc -c)" "reads again after the reset"
 umount_tfs
