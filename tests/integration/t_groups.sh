@@ -46,6 +46,16 @@ assert_eq "billing audit" "$(ls "$G" | sort -r | tr '\n' ' ' | sed 's/ $//')" "g
 assert_eq "r3" "$(cat "$G/billing/0")" "offset after kill -9"
 grep -q "^group billing of t, partition 0: offset 9, lag 0 bytes$" "$MNT/.stats" || fail ".stats: $(cat "$MNT/.stats")"
 grep -q '^topicfs_group_lag_bytes{topic="t",group="audit",partition="0"} 0$' "$MNT/.metrics" || fail ".metrics lag"
+# two readers of one group file at once: each starts at the offset it
+# found at open, each close() commits what it read; the last close wins
+setfattr -n user.topicfs.offset -v 0 "$G/audit/0"
+exec 3<"$G/audit/0" 4<"$G/audit/0"
+cat <&3 >/dev/null
+dd bs=3 count=1 status=none <&4 >/dev/null
+exec 3<&-
+assert_eq 9 "$(getfattr --absolute-names --only-values -n user.topicfs.offset "$G/audit/0")" "after the first close"
+exec 4<&-
+assert_eq 3 "$(getfattr --absolute-names --only-values -n user.topicfs.offset "$G/audit/0")" "the last close wins"
 rmdir "$G/audit"
 assert_eq billing "$(ls "$G")" "rmdir a group"
 expect_errno "No such file or directory" cat "$G/audit/0"
