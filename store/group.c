@@ -186,7 +186,7 @@ static int group_write_text(struct tfs_topic *t, const char *name,
 			    const char *text, size_t len)
 {
 	char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX];
-	int fd, err;
+	int err;
 
 	if (group_path(dir, sizeof(dir), t, "", NULL, "") ||
 	    group_path(path, sizeof(path), t, "", name, "") ||
@@ -196,21 +196,7 @@ static int group_write_text(struct tfs_topic *t, const char *name,
 	err = group_mkdir(t, dir);
 	if (err)
 		return err;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	err = seg_pwrite_all(fd, text, len, 0);
-	if (!err && fsync(fd))
-		err = -errno;
-	if (close(fd) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err) {
-		unlink(tmp);
-		return err;
-	}
-	return store_fsync_path(dir);
+	return store_replace_file(dir, path, tmp, text, len);
 }
 
 /* Write g's file with ed applied (NULL: as it is); grp_lock held.

@@ -242,6 +242,10 @@ int store_fsync_path(const char *path);
  * doubling it when full.  @return v, moved if it grew (and *cap updated),
  * or NULL when out of memory (v still valid, unchanged). */
 void *store_grow(void *v, size_t *cap, size_t n, size_t size);
+/* Replace path with len bytes of buf atomically: write tmp, fsync it,
+ * rename it to path, fsync dir (tmp is removed on failure).  -errno. */
+int store_replace_file(const char *dir, const char *path, const char *tmp,
+		       const void *buf, size_t len);
 /* Binary search of a name-sorted array v of n pointers to objects whose
  * `char *name` is at byte name_off: the position of name, or where it
  * would go (*found false). */

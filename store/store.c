@@ -329,6 +329,28 @@ static int64_t store_sync_once(struct tfs_store *st)
 	return nap;
 }
 
+int store_replace_file(const char *dir, const char *path, const char *tmp,
+		       const void *buf, size_t len)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	err = seg_pwrite_all(fd, buf, len, 0);
+	if (!err && fsync(fd))
+		err = -errno;
+	if (close(fd) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err) {
+		unlink(tmp);
+		return err;
+	}
+	return store_fsync_path(dir);
+}
+
 size_t store_find_name(void *const *v, size_t n, size_t name_off,
 		       const char *name, bool *found)
 {

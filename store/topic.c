@@ -595,7 +595,6 @@ static int topic_config_write(struct tfs_topic *t, const struct tfs_config *own)
 {
 	char path[PATH_MAX], tmp[PATH_MAX], buf[TOPIC_CONFIG_MAX];
 	size_t n = strlen(FMT_TOPIC_CONFIG_HEAD);
-	int fd, err;
 
 	snprintf(path, sizeof(path), "%s/%s", t->path, FMT_TOPIC_CONFIG);
 	if (!own->set) {
@@ -606,21 +605,7 @@ static int topic_config_write(struct tfs_topic *t, const struct tfs_config *own)
 	memcpy(buf, FMT_TOPIC_CONFIG_HEAD, n);
 	n += tfs_config_format(own, false, buf + n, sizeof(buf) - n);
 	snprintf(tmp, sizeof(tmp), "%s/%s", t->path, FMT_TOPIC_CONFIG_TMP);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	err = seg_pwrite_all(fd, buf, n, 0);
-	if (!err && fsync(fd))
-		err = -errno;
-	if (close(fd) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err) {
-		unlink(tmp);
-		return err;
-	}
-	return store_fsync_path(t->path);
+	return store_replace_file(t->path, path, tmp, buf, n);
 }
 
 void tfs_topic_config(struct tfs_topic *t, struct tfs_config *out)
