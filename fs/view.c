@@ -94,7 +94,7 @@ struct vfile {
 
 /* A parked READ, or a poll handle waiting for data. */
 struct waiter {
-	struct waiter *next, *prev; /* on views.ws while queued */
+	struct waiter *next, *prev; /* on its bucket's list while queued */
 	struct vfile *vf;	    /* the open file (a parked READ keeps it
 				       open; a poll waiter is dropped at its
 				       release) */
@@ -104,18 +104,62 @@ struct waiter {
 	fuse_req_t req;		    /* the READ, or NULL for a poll */
 	struct fuse_pollhandle *ph; /* the poll handle, or NULL */
 	size_t size;		    /* the READ's size */
-	enum { W_REG, W_QUEUED, W_DONE } state; /* under views.lock */
+	enum { W_REG, W_QUEUED, W_DONE } state; /* under its bucket's lock */
 	bool early_intr;	    /* interrupted while registering */
 };
 
-/* Waiting reads and polls of every view; lock is a leaf (never held
- * while replying or calling the store). */
-static struct {
+/*
+ * Waiting reads and polls of every view, in buckets by partition, so an
+ * append looks only at its own partition's bucket and appends to
+ * different partitions take different locks.  A bucket's lock is a leaf
+ * (never held while replying or calling the store).
+ */
+#define WAIT_BUCKETS 64
+
+struct wbucket {
 	pthread_mutex_t lock;
-	struct waiter ws; /* list head */
-	bool closing;	  /* the daemon is stopping: no new waits */
-} views = { .lock = PTHREAD_MUTEX_INITIALIZER,
-	    .ws = { .next = &views.ws, .prev = &views.ws } };
+	struct waiter ws; /* list head; protected by lock */
+};
+
+static struct {
+	struct wbucket b[WAIT_BUCKETS];
+	pthread_once_t once;
+	_Atomic bool closing; /* the daemon is stopping: no new waits; set
+				 before the buckets are emptied */
+} views = { .once = PTHREAD_ONCE_INIT };
+
+static void buckets_init(void)
+{
+	for (int i = 0; i < WAIT_BUCKETS; i++) {
+		pthread_mutex_init(&views.b[i].lock, NULL);
+		views.b[i].ws.next = views.b[i].ws.prev = &views.b[i].ws;
+	}
+}
+
+/* The bucket of partition p's waiters. */
+static struct wbucket *bucket(const struct tfs_part *p)
+{
+	uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ull;
+
+	pthread_once(&views.once, buckets_init);
+	return &views.b[h >> 58]; /* 64 buckets: the top 6 bits */
+}
+
+/* Queue w at the tail of its bucket (b->lock held). */
+static void bucket_add(struct wbucket *b, struct waiter *w)
+{
+	w->state = W_QUEUED;
+	w->next = &b->ws;
+	w->prev = b->ws.prev;
+	b->ws.prev->next = w;
+	b->ws.prev = w;
+}
+
+static void bucket_del(struct waiter *w)
+{
+	w->prev->next = w->next;
+	w->next->prev = w->prev;
+}
 
 /* Open view files, so a stopping daemon can wait for followers to close. */
 static _Atomic int views_open;
@@ -714,20 +758,22 @@ void tfs_view_release(struct fuse_file_info *fi)
 {
 	struct vfile *vf = (struct vfile *)(uintptr_t)fi->fh;
 	struct waiter *w, *next, *gone = NULL;
+	struct wbucket *b = vf->p ? bucket(vf->p) : NULL;
 
 	/* its poll waiters go with it (parked READs cannot be here: a READ
-	 * in flight keeps the file open) */
-	pthread_mutex_lock(&views.lock);
-	for (w = views.ws.next; w != &views.ws; w = next) {
-		next = w->next;
-		if (w->vf != vf)
-			continue;
-		w->prev->next = w->next;
-		w->next->prev = w->prev;
-		w->next = gone;
-		gone = w;
+	 * in flight keeps the file open); only a partition's files wait */
+	if (b) {
+		pthread_mutex_lock(&b->lock);
+		for (w = b->ws.next; w != &b->ws; w = next) {
+			next = w->next;
+			if (w->vf != vf)
+				continue;
+			bucket_del(w);
+			w->next = gone;
+			gone = w;
+		}
+		pthread_mutex_unlock(&b->lock);
 	}
-	pthread_mutex_unlock(&views.lock);
 	while (gone) {
 		w = gone;
 		gone = w->next;
@@ -761,21 +807,21 @@ static void view_serve(fuse_req_t req, struct vfile *vf, size_t size,
 static void view_intr(fuse_req_t req, void *data)
 {
 	struct waiter *w = data;
+	struct wbucket *b = bucket(w->p);
 
-	pthread_mutex_lock(&views.lock);
+	pthread_mutex_lock(&b->lock);
 	if (w->state == W_REG) {
 		w->early_intr = true;
-		pthread_mutex_unlock(&views.lock);
+		pthread_mutex_unlock(&b->lock);
 		return;
 	}
 	if (w->state != W_QUEUED) { /* a waker owns it */
-		pthread_mutex_unlock(&views.lock);
+		pthread_mutex_unlock(&b->lock);
 		return;
 	}
-	w->prev->next = w->next;
-	w->next->prev = w->prev;
+	bucket_del(w);
 	w->state = W_DONE;
-	pthread_mutex_unlock(&views.lock);
+	pthread_mutex_unlock(&b->lock);
 	fuse_reply_err(req, EINTR);
 	free(w);
 }
@@ -785,6 +831,7 @@ static void view_park(fuse_req_t req, struct vfile *vf, size_t size,
 		      uint64_t off)
 {
 	struct waiter *w = calloc(1, sizeof(*w));
+	struct wbucket *b = bucket(vf->p);
 
 	if (!w) {
 		fuse_reply_err(req, ENOMEM);
@@ -797,12 +844,12 @@ static void view_park(fuse_req_t req, struct vfile *vf, size_t size,
 	w->size = size;
 	w->state = W_REG;
 	fuse_req_interrupt_func(req, view_intr, w); /* no lock held */
-	pthread_mutex_lock(&views.lock);
-	if (w->early_intr || views.closing ||
+	pthread_mutex_lock(&b->lock);
+	if (w->early_intr || atomic_load(&views.closing) ||
 	    w->off < tfs_part_end(vf->p)) {
-		bool intr = w->early_intr, closing = views.closing;
+		bool intr = w->early_intr, closing = atomic_load(&views.closing);
 
-		pthread_mutex_unlock(&views.lock);
+		pthread_mutex_unlock(&b->lock);
 		fuse_req_interrupt_func(req, NULL, NULL);
 		free(w);
 		if (intr)
@@ -813,12 +860,8 @@ static void view_park(fuse_req_t req, struct vfile *vf, size_t size,
 			view_serve(req, vf, size, off);
 		return;
 	}
-	w->state = W_QUEUED;
-	w->next = &views.ws;
-	w->prev = views.ws.prev;
-	views.ws.prev->next = w;
-	views.ws.prev = w;
-	pthread_mutex_unlock(&views.lock);
+	bucket_add(b, w);
+	pthread_mutex_unlock(&b->lock);
 }
 
 void tfs_view_write(fuse_req_t req, struct tfs_vnode *vn, const char *buf,
@@ -910,36 +953,46 @@ void tfs_view_poll(fuse_req_t req, struct tfs_vnode *vn,
 	w->p = vf->p;
 	w->off = want;
 	w->ph = ph;
-	pthread_mutex_lock(&views.lock);
-	w->state = W_QUEUED;
-	w->next = &views.ws;
-	w->prev = views.ws.prev;
-	views.ws.prev->next = w;
-	views.ws.prev = w;
-	pthread_mutex_unlock(&views.lock);
+	pthread_mutex_lock(&bucket(w->p)->lock);
+	bucket_add(bucket(w->p), w);
+	pthread_mutex_unlock(&bucket(w->p)->lock);
 	/* an append between the check and the queueing woke nobody */
 	fuse_reply_poll(req, want < tfs_part_end(vf->p) ? POLLIN | POLLRDNORM
 							 : 0);
 }
 
-/* Take the waiters of p (every waiter if p is NULL) whose offset is below
- * end (any offset if eof) off the list. */
-static struct waiter *view_take(struct tfs_part *p, uint64_t end, bool eof)
+/* Take the waiters of p in bucket b (every waiter of b if p is NULL)
+ * whose offset is below end (any offset if eof) off its list, onto ready. */
+static struct waiter *take_bucket(struct wbucket *b, struct tfs_part *p,
+				  uint64_t end, bool eof, struct waiter *ready)
 {
-	struct waiter *ready = NULL, *w, *next;
+	struct waiter *w, *next;
 
-	pthread_mutex_lock(&views.lock);
-	for (w = views.ws.next; w != &views.ws; w = next) {
+	pthread_mutex_lock(&b->lock);
+	for (w = b->ws.next; w != &b->ws; w = next) {
 		next = w->next;
 		if ((p && w->p != p) || (!eof && w->off >= end))
 			continue;
-		w->prev->next = w->next;
-		w->next->prev = w->prev;
+		bucket_del(w);
 		w->state = W_DONE;
 		w->next = ready;
 		ready = w;
 	}
-	pthread_mutex_unlock(&views.lock);
+	pthread_mutex_unlock(&b->lock);
+	return ready;
+}
+
+/* Take the waiters of p (every waiter if p is NULL) whose offset is below
+ * end (any offset if eof) off the lists. */
+static struct waiter *view_take(struct tfs_part *p, uint64_t end, bool eof)
+{
+	struct waiter *ready = NULL;
+
+	if (p)
+		return take_bucket(bucket(p), p, end, eof, NULL);
+	bucket(NULL); /* initialised */
+	for (int i = 0; i < WAIT_BUCKETS; i++)
+		ready = take_bucket(&views.b[i], NULL, end, eof, ready);
 	return ready;
 }
 
@@ -972,11 +1025,8 @@ void tfs_view_wake(struct tfs_part *p)
 
 void tfs_view_end(struct tfs_part *p)
 {
-	if (!p) {
-		pthread_mutex_lock(&views.lock);
-		views.closing = true;
-		pthread_mutex_unlock(&views.lock);
-	}
+	if (!p) /* before the buckets are emptied: see view_park() */
+		atomic_store(&views.closing, true);
 	view_answer(view_take(p, 0, true), true);
 }
 

@@ -44,6 +44,32 @@ echo stop >>"$MNT/t/0"
 wait "$looppid" || fail "the while-read loop failed"
 assert_eq "a b c d stop" "$(tr '\n' ' ' <"$T/loop.out" | sed 's/ $//')" "while read"
 
+# followers of many partitions: an append wakes its own partition's
+# followers with its own bytes, and no one else's (waiters are kept in
+# buckets by partition; 40 partitions share them)
+mkdir "$MNT/fan"
+fpids=()
+for ((i = 0; i < 40; i++)); do touch "$MNT/fan/$i"; done
+for ((i = 0; i < 40; i++)); do
+	head -c 5 "$MNT/fan/.follow/$i" >"$T/fan.$i" &
+	fpids+=($!)
+done
+sleep 0.5
+for ((i = 0; i < 40; i += 2)); do printf 'p%04d' $i >>"$MNT/fan/$i"; done
+for ((i = 0; i < 40; i += 2)); do
+	wait "${fpids[i]}" || fail "follower of fan/$i failed"
+	assert_eq "$(printf 'p%04d' $i)" "$(cat "$T/fan.$i")" "follower of fan/$i"
+done
+for ((i = 1; i < 40; i += 2)); do
+	kill -0 "${fpids[i]}" 2>/dev/null || fail "follower of fan/$i ended without an append"
+	[[ -s $T/fan.$i ]] && fail "follower of fan/$i got bytes of another partition"
+done
+for ((i = 1; i < 40; i += 2)); do printf 'q%04d' $i >>"$MNT/fan/$i"; done
+for ((i = 1; i < 40; i += 2)); do
+	wait "${fpids[i]}" || fail "follower of fan/$i failed"
+	assert_eq "$(printf 'q%04d' $i)" "$(cat "$T/fan.$i")" "follower of fan/$i"
+done
+
 # poll() and O_NONBLOCK (a C tool): EAGAIN at the end, then poll wakes
 "$TOOLS/pollwait" "$F" 5000 >"$T/poll.out" &
 pollpid=$!
