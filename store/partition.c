@@ -720,9 +720,17 @@ ssize_t tfs_part_append(struct tfs_part *p, const void *buf, size_t len,
 /* Refusal of tfs_part_write_at's helpers, beside 0 and -errno. */
 enum { PART_WA_DIFFERS = 1 };
 
-/* Most bytes held for out-of-order stream writes (the kernel has at most
- * max_background, 12, writeback requests of 1 MiB out at once). */
-#define PART_EARLY_MAX (64u << 20)
+/*
+ * Most bytes held for out-of-order stream writes.  The kernel writes a
+ * FUSE file back far out of order when its dirty pages are not held to
+ * the bdi's strict limit (/sys/class/bdi/0:N/strict_limit 0): 1 MiB
+ * writes of 512 MiB held up to 228 MiB behind one gap before it filled,
+ * and with a 64 MiB limit refused writes cut gaps that never filled.
+ * Holding costs memory only while a gap lasts; refusing loses data.  A
+ * hold past PART_EARLY_WARN is logged.
+ */
+#define PART_EARLY_MAX (1024ull << 20)
+#define PART_EARLY_WARN (64ull << 20)
 
 /* Compare buf with the stored bytes at [off, off+len), all below the end;
  * append_lock held (readers take only seg_lock).  @return 0 equal;
@@ -800,6 +808,13 @@ static int part_early_hold(struct tfs_part *p, const void *buf, size_t len,
 	e = malloc(sizeof(*e) + len);
 	if (!e)
 		return -ENOMEM;
+	if (p->early_bytes < PART_EARLY_WARN &&
+	    p->early_bytes + len >= PART_EARLY_WARN)
+		store_log(p->st, LOG_WARNING,
+			  "%s: %llu bytes of stream writes wait for offset %llu: the kernel writes back out of order",
+			  p->name,
+			  (unsigned long long)(p->early_bytes + len),
+			  (unsigned long long)atomic_load(&p->end));
 	e->off = off;
 	e->len = len;
 	memcpy(e->data, buf, len);
