@@ -125,7 +125,7 @@ static char *thread_buf(size_t size)
 }
 
 static ssize_t read_copy(fuse_req_t req, struct tfs_part *p, size_t size,
-			 uint64_t off)
+			 uint64_t off, const struct tfs_read_hook *hook)
 {
 	char small[TFS_COPY_MAX];
 	char *buf = size <= sizeof(small) ? small : thread_buf(size);
@@ -136,10 +136,13 @@ static ssize_t read_copy(fuse_req_t req, struct tfs_part *p, size_t size,
 		return -ENOMEM;
 	}
 	n = tfs_part_pread(p, buf, size, off);
-	if (n < 0)
+	if (n < 0) {
 		fuse_reply_err(req, (int)-n);
-	else
-		fuse_reply_buf(req, buf, (size_t)n);
+		return n;
+	}
+	if (hook)
+		hook->fn(hook->arg, (size_t)n);
+	fuse_reply_buf(req, buf, (size_t)n);
 	return n;
 }
 
@@ -148,7 +151,7 @@ static ssize_t read_copy(fuse_req_t req, struct tfs_part *p, size_t size,
  * splices them into /dev/fuse without copying through user space.
  */
 static ssize_t read_splice(fuse_req_t req, struct tfs_part *p, size_t size,
-			   uint64_t off)
+			   uint64_t off, const struct tfs_read_hook *hook)
 {
 	struct tfs_extent stack[TFS_READ_EXTENTS], *ext = stack;
 	size_t cap = TFS_READ_EXTENTS, n = 0, got = 0;
@@ -211,6 +214,8 @@ static ssize_t read_splice(fuse_req_t req, struct tfs_part *p, size_t size,
 		bv->buf[i].fd = ext[i].fd;
 		bv->buf[i].pos = (off_t)ext[i].pos;
 	}
+	if (hook)
+		hook->fn(hook->arg, got);
 	fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
 	tfs_part_read_unmap(ext, n);
 	if (bv != &small.bv)
@@ -239,15 +244,15 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		tfs_view_read(req, tfs_ino_to_vnode(ino), size, off, fi);
 		return;
 	}
-	tfs_reply_read(req, p, size, (uint64_t)off);
+	tfs_reply_read(req, p, size, (uint64_t)off, NULL);
 }
 
 ssize_t tfs_reply_read(fuse_req_t req, struct tfs_part *p, size_t size,
-		       uint64_t off)
+		       uint64_t off, const struct tfs_read_hook *hook)
 {
 	if (tfs.splice && size > TFS_COPY_MAX)
-		return read_splice(req, p, size, off);
-	return read_copy(req, p, size, off);
+		return read_splice(req, p, size, off, hook);
+	return read_copy(req, p, size, off, hook);
 }
 
 /*

@@ -151,10 +151,19 @@ void tfs_config_write(fuse_req_t req, struct tfs_topic *t, const char *buf,
 /* Every key back to its default (rm .config); 0 or -errno. */
 int tfs_config_reset(struct tfs_topic *t);
 
-/* Reply to a READ of p at partition offset off (splice or copy); the
- * bytes replied, or -errno (replied as an error). */
+/* Called with the byte count of a read reply just before it is sent:
+ * once the reply is out, the reader may close its file (RELEASE frees
+ * what arg points to) and FLUSH may look at what it read. */
+struct tfs_read_hook {
+	void (*fn)(void *arg, size_t n);
+	void *arg;
+};
+
+/* Reply to a READ of p at partition offset off (splice or copy), calling
+ * hook (may be NULL) first; the bytes replied, or -errno (replied as an
+ * error). */
 ssize_t tfs_reply_read(fuse_req_t req, struct tfs_part *p, size_t size,
-		       uint64_t off);
+		       uint64_t off, const struct tfs_read_hook *hook);
 
 /* Views (fs/view.c). */
 /* The child name of parent (root, topic or view dir) as a new vnode with

@@ -788,18 +788,35 @@ void tfs_view_release(struct fuse_file_info *fi)
 	atomic_fetch_sub(&views_open, 1);
 }
 
-/* Reply to a READ of vf at file offset off (the data is there). */
+/* A read of a view file at file offset at is about to be answered with n
+ * bytes: move its next offset, and what a group may commit. */
+struct view_read {
+	struct vfile *vf;
+	uint64_t at;
+};
+
+static void view_advance(void *arg, size_t n)
+{
+	struct view_read *r = arg;
+	uint64_t at = r->at;
+
+	if (!n)
+		return;
+	atomic_store(&r->vf->next, r->at + n);
+	/* contiguous from 0: what a group may commit */
+	atomic_compare_exchange_strong(&r->vf->pos, &at, r->at + n);
+}
+
+/* Reply to a READ of vf at file offset off (the data is there).  vf is
+ * updated before the reply goes out: after it, the reader may close the
+ * file, and its FLUSH commits what it read. */
 static void view_serve(fuse_req_t req, struct vfile *vf, size_t size,
 		       uint64_t off)
 {
-	ssize_t n = tfs_reply_read(req, vf->p, size, vf->base + off);
-	uint64_t at = off;
+	struct view_read r = { vf, off };
+	struct tfs_read_hook hook = { view_advance, &r };
 
-	if (n <= 0)
-		return;
-	atomic_store(&vf->next, off + (uint64_t)n);
-	/* contiguous from 0: what a group may commit */
-	atomic_compare_exchange_strong(&vf->pos, &at, off + (uint64_t)n);
+	tfs_reply_read(req, vf->p, size, vf->base + off, &hook);
 }
 
 /* Interrupt of a parked READ (libfuse holds the request's lock; we may

@@ -31,6 +31,17 @@ setfattr -n user.topicfs.offset -v 3 "$G/billing/0"
 assert_eq "$(printf 'r2\nr3')" "$(cat "$G/billing/0")" "after a rewind to 3"
 expect_errno "Invalid argument" setfattr -n user.topicfs.offset -v 100 "$G/billing/0"
 expect_errno "Invalid argument" setfattr -n user.topicfs.offset -v x "$G/billing/0"
+# a consumer taking one record at a time: each close() commits the read
+# that just returned (the daemon moves the offset before it replies, so
+# the FLUSH of a reader that exits at once cannot miss it)
+mkdir "$MNT/one"
+touch "$MNT/one/0"
+for ((i = 10; i < 50; i++)); do printf 'r%d\n' $i >>"$MNT/one/0"; done
+mkdir "$MNT/one/.groups/g"
+for ((i = 10; i < 50; i++)); do
+	assert_eq "r$i" "$(head -c 4 "$MNT/one/.groups/g/0")" "record $i, one at a time"
+	assert_eq $(((i - 9) * 4)) "$(getfattr --absolute-names --only-values -n user.topicfs.offset "$MNT/one/.groups/g/0")" "offset after record $i"
+done
 # a group per consumer: another group starts from the start
 mkdir "$G/audit"
 assert_eq "$(printf 'r1\nr2\nr3')" "$(cat "$G/audit/0")" "a new group reads from the start"
