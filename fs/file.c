@@ -322,8 +322,12 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		fuse_reply_err(req, (int)-n);
 		return;
 	}
+	/* the writer may close (RELEASE drops its reference) as soon as it
+	 * has the reply, and an rm -r may drop the topic's: hold one */
+	tfs_part_ref(p, 1);
 	fuse_reply_write(req, (size_t)n);
 	tfs_view_wake(p); /* followers waiting at the end */
+	tfs_part_put(p, 1);
 }
 
 void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
