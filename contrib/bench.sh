@@ -14,7 +14,14 @@
 #     (topicfs: partitions 0-3 of one topic), started together; aggregate
 #     appends/s over the wall time until the last close()
 #   - 1 MiB appends MB/s: LARGE_MB write()s of 1 MiB, O_APPEND
-#   - sequential read MB/s of that file, 1 MiB read() buffer (page cache warm)
+#   - sequential read MB/s of that file, 1 MiB read() buffer (page cache
+#     warm); applog also in keep_cache mode for this re-read
+#   - cold read MB/s: a COLD_MB file written once per system (1 MiB
+#     appends; applog's backing file serves its three modes, topicfs's data
+#     dir record and stream mode), then REPS runs (no warm-up) of a
+#     sequential read with 1 MiB read()s, each on a fresh mount (so it is
+#     also the daemon's first read: topicfs checks record CRCs then) after
+#     `sync; echo 3 >/proc/sys/vm/drop_caches` (untimed)
 #   - fan-out: FANOUT processes reading that same file at once (plain and
 #     topicfs); aggregate MB/s and the slowest reader's rate / the fastest's
 #   - the FUSE daemon's CPU time (utime+stime from /proc/PID/stat) per run
@@ -23,12 +30,18 @@
 #     with segment.bytes=4K (a segment per record); the time from starting
 #     `topicfs -f DATA MNT` until `mountpoint -q MNT` succeeds (page cache
 #     warm), and the daemon's VmRSS right after
+#   - data scale (topicfs, record mode): SCALE_TOPICS x SCALE_PARTS
+#     partitions of SCALE_DATA_MB MiB each (10 GiB by default), written with
+#     1 MiB appends (default segment size); per remount: mount time, and
+#     VmRSS right after it, after a find of every partition and after
+#     reading every partition once (cat), and the open fds
 # Files live under /var/tmp (same disk for all); `sync` (untimed) before
 # every run keeps writeback of the previous run out of the timing.
 # fs.pipe-max-size is raised to 2 MiB for the whole run (topicfs does that
 # itself when root, so its reads splice; applog gets the same) and restored
-# at exit.  Knobs (env): REPS SMALL_N LARGE_MB FANOUT SCALE_TOPICS
-# SCALE_PARTS SCALE_RECS BASELINE KEEP=1.
+# at exit.  Knobs (env): REPS SMALL_N LARGE_MB COLD_MB FANOUT SCALE_TOPICS
+# SCALE_PARTS SCALE_RECS SCALE_DATA_MB BASELINE KEEP=1 (COLD_MB=0 or
+# SCALE_DATA_MB=0 skips that part).
 set -uo pipefail
 export LC_ALL=C
 
@@ -41,10 +54,12 @@ BASELINE=${BASELINE:-$TOP/../shared/baseline}
 REPS=${REPS:-3}
 SMALL_N=${SMALL_N:-200000}
 LARGE_MB=${LARGE_MB:-1024}
+COLD_MB=${COLD_MB:-2048}
 FANOUT=${FANOUT:-8}
 SCALE_TOPICS=${SCALE_TOPICS:-10}
 SCALE_PARTS=${SCALE_PARTS:-100}
 SCALE_RECS=${SCALE_RECS:-10}
+SCALE_DATA_MB=${SCALE_DATA_MB:-10}
 PIPE_MAX=2097152
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -105,6 +120,7 @@ mount_fs() {
 
 getkey() { sed -n "s/.*\\b$2=\\([0-9.]*\\).*/\\1/p" <<<"$1" | head -1; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "-") }'; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; } # kB -> MiB
 cpu_ticks() {
 	if [[ -n $FSPID ]]; then awk '{ print $14 + $15 }' "/proc/$FSPID/stat"; else echo 0; fi
 }
@@ -164,15 +180,53 @@ bench_system() {
 	measure _setup_append "$TB" append "$file" "$LARGE_MB" 1048576
 	R[$name,large]=$MB
 	R[$name,large_cpu]=$(awk -v c="$CPU" -v m="$LARGE_MB" 'BEGIN { printf "%.2f", c / (m / 1024) }')
-	_setup_read() { sync; }
-	measure _setup_read "$TB" read "$file" 1048576
-	R[$name,read]=$MB
-	R[$name,read_cpu]=$(awk -v c="$CPU" -v m="$LARGE_MB" 'BEGIN { printf "%.2f", c / (m / 1024) }')
+	bench_read "$name" "$file"
 	if [[ -n $reset4 ]]; then
 		measure _setup_read "$TB" par-read "$FANOUT" "$file" 1048576
 		R[$name,fan]=$MB
 		R[$name,fan_minmax]=$(medkey min_max)
 	fi
+}
+
+# bench_read NAME FILE: the warm sequential read of FILE (LARGE_MB MiB)
+_setup_read() { sync; }
+bench_read() {
+	measure _setup_read "$TB" read "$2" 1048576
+	R[$1,read]=$MB
+	R[$1,read_cpu]=$(awk -v c="$CPU" -v m="$LARGE_MB" 'BEGIN { printf "%.2f", c / (m / 1024) }')
+}
+
+# cold_read NAME FILE [CMD...]: REPS sequential reads of FILE, 1 MiB
+# read()s, each after `sync` and dropping the page cache (untimed); with
+# CMD (a FUSE daemon) each run on a fresh mount of it, so every run is
+# also the daemon's first read of FILE.  Sets R[NAME,cold] (median MB/s)
+# and R[NAME,cold_cpu] (median daemon CPU s per GiB).
+cold_read() {
+	local name=$1 file=$2 r out t0 t1 mbs=() cpus=()
+	shift 2
+	note "=== $name: cold read"
+	note "    \$ $TB read $file 1048576"
+	for ((r = 1; r <= REPS; r++)); do
+		(($#)) && mount_fs "$name-cold" "$@"
+		sync
+		echo 3 >/proc/sys/vm/drop_caches || die "cannot drop the page cache"
+		t0=$(cpu_ticks)
+		out=$(timeout -k 5 300 "$TB" read "$file" 1048576) || die "cold read of $file failed"
+		t1=$(cpu_ticks)
+		(($#)) && umount_fs
+		note "    run $r:   $out cpu_ticks=$((t1 - t0))"
+		mbs+=("$(getkey "$out" MB_per_s)")
+		cpus+=("$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v m="$COLD_MB" 'BEGIN { printf "%.2f", t / hz / (m / 1024) }')")
+	done
+	R[$name,cold]=$(median "${mbs[@]}")
+	R[$name,cold_cpu]=$(median "${cpus[@]}")
+}
+
+# fill FILE: COLD_MB appends of 1 MiB to FILE, then sync (untimed)
+fill() {
+	note "    filling $1 with $COLD_MB MiB"
+	"$TB" append "$1" "$COLD_MB" 1048576 >/dev/null || die "filling $1"
+	sync
 }
 
 [[ -x $TFS && -x $TB ]] || die "build first: make all tools BUILD=$BUILD"
@@ -198,11 +252,17 @@ rm -f "$SCRATCH"/plain*.log
 # applog, write-through (default) and direct_io
 _reset_applog() { : >"$MNT/log"; }
 if [[ -n $APPLOG ]]; then
-	for mode in default direct_io; do
+	for mode in default keep_cache direct_io; do
 		rm -rf "$SCRATCH/applog-back"
 		mkdir -p "$SCRATCH/applog-back"
 		mount_fs "applog-$mode" env APPLOG_MODE=$mode "$APPLOG" "$SCRATCH/applog-back" "$MNT"
-		bench_system "applog-$mode" "$MNT/log" _reset_applog
+		if [[ $mode == keep_cache ]]; then # only the re-read
+			note "=== applog-$mode"
+			"$TB" append "$MNT/log" "$LARGE_MB" 1048576 >/dev/null || die "filling $MNT/log"
+			bench_read "applog-$mode" "$MNT/log"
+		else
+			bench_system "applog-$mode" "$MNT/log" _reset_applog
+		fi
 		umount_fs
 		note "    $(tail -1 "$SCRATCH/applog-$mode.log")"
 		rm -rf "$SCRATCH/applog-back"
@@ -227,6 +287,37 @@ for mode in record stream; do
 	umount_fs
 	rm -rf "$SCRATCH/tfs-data"
 done
+
+# cold reads: one COLD_MB file per system, read with the page cache dropped
+if ((COLD_MB > 0)) && [[ ! -w /proc/sys/vm/drop_caches ]]; then
+	note "bench: cannot drop the page cache (not root?): cold read rows skipped"
+	COLD_MB=0
+fi
+if ((COLD_MB > 0)); then
+	fill "$SCRATCH/cold.plain"
+	cold_read plain "$SCRATCH/cold.plain"
+	rm -f "$SCRATCH/cold.plain"
+	if [[ -n $APPLOG ]]; then # one backing file for the three modes
+		mkdir -p "$SCRATCH/applog-cold"
+		mount_fs applog-fill env APPLOG_MODE=direct_io "$APPLOG" "$SCRATCH/applog-cold" "$MNT"
+		fill "$MNT/log"
+		umount_fs
+		for mode in default keep_cache direct_io; do
+			cold_read "applog-$mode" "$MNT/log" \
+				env APPLOG_MODE=$mode "$APPLOG" "$SCRATCH/applog-cold" "$MNT"
+			note "    $(tail -1 "$SCRATCH/applog-$mode-cold.log")"
+		done
+		rm -rf "$SCRATCH/applog-cold"
+	fi
+	mkdir -p "$SCRATCH/tfs-cold" # one data dir for record and stream mode
+	mount_fs topicfs-fill "$TFS" -f "$SCRATCH/tfs-cold" "$MNT"
+	mkdir "$MNT/cold" || die "mkdir $MNT/cold"
+	fill "$MNT/cold/0"
+	umount_fs
+	cold_read topicfs "$MNT/cold/0" "$TFS" -f "$SCRATCH/tfs-cold" "$MNT"
+	cold_read stream "$MNT/cold/0" "$TFS" -f -o stream "$SCRATCH/tfs-cold" "$MNT"
+	rm -rf "$SCRATCH/tfs-cold"
+fi
 
 # mount scale: build the data dir in record mode with 4 KiB segments
 SDATA=$SCRATCH/scale-data
@@ -278,6 +369,76 @@ R[scale,rss_find]=$(awk -v k="$(median "${rss2[@]}")" 'BEGIN { printf "%.1f", k 
 R[scale,fds]=$(median "${nfds[@]}")
 rm -rf "$SDATA"
 
+# data scale: SCALE_TOPICS x SCALE_PARTS partitions of SCALE_DATA_MB MiB,
+# default segment size, written with 1 MiB appends
+SDATA=$SCRATCH/data-scale
+DATA_MB=$((SCALE_TOPICS * SCALE_PARTS * SCALE_DATA_MB))
+if ((DATA_MB > 0)) && (($(df -Pm /var/tmp | awk 'NR == 2 { print $4 }') < DATA_MB + 4096)); then
+	note "bench: less than $DATA_MB MiB + 4 GiB free in /var/tmp: data scale rows skipped"
+	DATA_MB=0
+fi
+if ((DATA_MB > 0)); then
+	mkdir -p "$SDATA"
+	note "=== data scale: $SCALE_TOPICS topics x $SCALE_PARTS partitions x $SCALE_DATA_MB MiB in 1 MiB appends"
+	mount_fs data-build "$TFS" -f "$SDATA" "$MNT"
+	for ((t = 0; t < SCALE_TOPICS; t++)); do
+		mkdir "$MNT/t$t" || die "mkdir $MNT/t$t"
+		parts=()
+		for ((p = 0; p < SCALE_PARTS; p++)); do parts+=("$MNT/t$t/$p"); done
+		touch "${parts[@]}" || die "touch partitions of t$t"
+		"$TB" par-append "$SCALE_DATA_MB" 1048576 "${parts[@]}" >/dev/null || die "filling t$t"
+	done
+	umount_fs
+	sync
+	R[data,parts]=$(find "$SDATA" -mindepth 2 -maxdepth 2 -type d | wc -l)
+	R[data,segs]=$(find "$SDATA" -name '*.log' | wc -l)
+	note "    ${R[data,parts]} partitions, ${R[data,segs]} segment files, $(du -sm "$SDATA" | cut -f1) MiB on disk"
+	mts=() rss=() rss2=() rss3=() nfds=() nfds2=() rmbs=()
+	for ((r = 0; r <= REPS; r++)); do
+		sync
+		mkdir -p "$MNT"
+		t0=$EPOCHREALTIME
+		"$TFS" -f "$SDATA" "$MNT" >"$SCRATCH/data-scale.log" 2>&1 &
+		FSPID=$!
+		until mountpoint -q "$MNT"; do
+			kill -0 "$FSPID" 2>/dev/null || { cat "$SCRATCH/data-scale.log" >&2; die "data scale mount failed"; }
+			(((${EPOCHREALTIME/./} - ${t0/./}) < 60000000)) || die "data scale mount took over 60 s"
+		done
+		t1=$EPOCHREALTIME
+		kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$FSPID/status")
+		fds=$(find "/proc/$FSPID/fd" -mindepth 1 | wc -l)
+		secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+		n=$(find "$MNT" -mindepth 2 | wc -l)
+		kb2=$(awk '/^VmRSS:/ { print $2 }' "/proc/$FSPID/status")
+		t2=$EPOCHREALTIME
+		for ((t = 0; t < SCALE_TOPICS; t++)); do
+			cat "$MNT/t$t"/* >/dev/null || die "reading the partitions of t$t"
+		done
+		t3=$EPOCHREALTIME
+		kb3=$(awk '/^VmRSS:/ { print $2 }' "/proc/$FSPID/status")
+		fds2=$(find "/proc/$FSPID/fd" -mindepth 1 | wc -l)
+		mbs=$(awk -v a="$t2" -v b="$t3" -v m="$DATA_MB" 'BEGIN { printf "%.1f", m * 1.048576 / (b - a) }')
+		note "    $( ((r)) && echo "run $r:  " || echo "warm-up:") mount ${secs} s, VmRSS ${kb} kB, $fds fds; after a find of $n entries: VmRSS ${kb2} kB; after reading every partition ($mbs MB/s): VmRSS ${kb3} kB, $fds2 fds"
+		umount_fs
+		((r)) || continue
+		mts+=("$secs")
+		rss+=("$kb")
+		rss2+=("$kb2")
+		rss3+=("$kb3")
+		nfds+=("$fds")
+		nfds2+=("$fds2")
+		rmbs+=("$mbs")
+	done
+	R[data,mount]=$(median "${mts[@]}")
+	R[data,rss]=$(mib "$(median "${rss[@]}")")
+	R[data,rss2]=$(mib "$(median "${rss2[@]}")")
+	R[data,rss3]=$(mib "$(median "${rss3[@]}")")
+	R[data,fds]=$(median "${nfds[@]}")
+	R[data,fds2]=$(median "${nfds2[@]}")
+	R[data,read]=$(median "${rmbs[@]}")
+	rm -rf "$SDATA"
+fi
+
 # ---- the report --------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2fx", a / b }'; }
 echo "topicfs benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'))"
@@ -301,14 +462,19 @@ row "100 B appends/s, fsync before close" small_fsync none
 row "1 MiB appends MB/s (applog write-through)" large applog-default
 row "1 MiB appends MB/s (applog direct_io)" large applog-direct_io
 row "seq. read MB/s (applog write-through)" read applog-default
+row "seq. read MB/s (applog keep_cache)" read applog-keep_cache
 row "seq. read MB/s (applog direct_io)" read applog-direct_io
-R[plain,small_cpu]=- R[plain,large_cpu]=- R[plain,read_cpu]=-
+row "cold read MB/s (applog write-through)" cold applog-default
+row "cold read MB/s (applog keep_cache)" cold applog-keep_cache
+row "cold read MB/s (applog direct_io)" cold applog-direct_io
+R[plain,small_cpu]=- R[plain,large_cpu]=- R[plain,read_cpu]=- R[plain,cold_cpu]=-
 row "daemon CPU us / 100 B append (wt)" small_cpu applog-default
 row "daemon CPU us / 100 B append (dio)" small_cpu applog-direct_io
 row "daemon CPU s / GiB, 1 MiB appends (wt)" large_cpu applog-default
 row "daemon CPU s / GiB, 1 MiB appends (dio)" large_cpu applog-direct_io
 row "daemon CPU s / GiB, seq. read (wt)" read_cpu applog-default
 row "daemon CPU s / GiB, seq. read (dio)" read_cpu applog-direct_io
+row "daemon CPU s / GiB, cold read (dio)" cold_cpu applog-direct_io
 echo
 # the scaling table: plain, topicfs (record), stream, and the target, which
 # applies to the topicfs column
@@ -333,9 +499,15 @@ srow "mount s: ${R[scale,parts]} partitions, ${R[scale,segs]} segments" - "${R[s
 srow "daemon VmRSS MiB after that mount" - "${R[scale,rss]}" - "<= 64 MiB"
 srow "  and after a find of every partition" - "${R[scale,rss_find]}" -
 srow "daemon open fds after that mount" - "${R[scale,fds]}" -
+srow "mount s: ${R[data,parts]:-} partitions, $DATA_MB MiB, ${R[data,segs]:-} segments" - "${R[data,mount]:-}" - "< 1 s"
+srow "daemon VmRSS MiB after that mount" - "${R[data,rss]:-}" - "<= 64 MiB"
+srow "  and after a find of every partition" - "${R[data,rss2]:-}" - "<= 64 MiB"
+srow "  and after reading every partition once" - "${R[data,rss3]:-}" - "<= 64 MiB"
+srow "  reading every partition once, MB/s (cat)" - "${R[data,read]:-}" -
+srow "daemon open fds after that mount / after the reads" - "${R[data,fds]:-}/${R[data,fds2]:-}" -
 echo
 floor() { # WHAT VALUE OK [LABEL]
-	printf '%-7s %-42s %s\n' "${4:-floor}:" "$1" "$(awk -v ok="$3" 'BEGIN { print (ok ? "met" : "NOT MET") }') ($2)"
+	printf '%-7s %-56s %s\n' "${4:-floor}:" "$1" "$(awk -v ok="$3" 'BEGIN { print (ok ? "met" : "NOT MET") }') ($2)"
 }
 ge() { awk -v a="${1%x}" -v b="$2" 'BEGIN { print (a != "-" && a != "" && a + 0 >= b) }'; }
 t=${R[topicfs,small]:-0}
@@ -354,4 +526,23 @@ t=${R[scale,mount]:--}
 floor "mount of ${R[scale,parts]} partitions < 1 s" "$t s" "$(awk -v t="$t" 'BEGIN { print (t != "-" && t + 0 < 1) }')" target
 t=${R[scale,rss]:--}
 floor "daemon VmRSS after it <= 64 MiB" "$t MiB" "$(awk -v t="$t" 'BEGIN { print (t != "-" && t + 0 <= 64) }')" target
+if ((DATA_MB > 0)); then
+	t=$(printf '%s\n' "${R[data,rss]}" "${R[data,rss2]}" "${R[data,rss3]}" | sort -g | tail -1)
+	floor "daemon VmRSS with ${R[data,parts]} partitions and $(awk -v m="$DATA_MB" 'BEGIN { printf "%.1f", m / 1024 }') GiB <= 64 MiB" \
+		"$t MiB, the most of the three" "$(awk -v t="$t" 'BEGIN { print (t + 0 <= 64) }')" target
+fi
+if ((COLD_MB > 0)); then
+	best=- bestmode=
+	for mode in default keep_cache direct_io; do
+		v=${R[applog-$mode,cold]:--}
+		[[ $v == - ]] && continue
+		if [[ $best == - ]] || (($(ge "$v" "$best"))); then best=$v bestmode=$mode; fi
+	done
+	t=$(ratio "${R[topicfs,cold]:--}" "$best")
+	floor "cold read >= 1.0x best applog mode" "$t of applog ${bestmode:--}" "$(ge "$t" 1.0)" target
+fi
+t=$(ratio "${R[topicfs,read]:--}" "${R[applog-direct_io,read]:--}")
+floor "re-read >= 1.0x applog direct_io" "$t" "$(ge "$t" 1.0)" target
+t=$(ratio "${R[stream,read]:--}" "${R[applog-keep_cache,read]:--}")
+floor "stream re-read >= 1.0x applog keep_cache" "$t" "$(ge "$t" 1.0)" target
 echo "total wall time: $((SECONDS - T_START)) s"
