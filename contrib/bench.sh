@@ -68,8 +68,13 @@ MNT=$SCRATCH/mnt
 FSPID=
 PIPE_MAX_ORIG=$(cat /proc/sys/fs/pipe-max-size)
 T_START=$SECONDS
+T_LAP=$SECONDS
 
 note() { echo "$*" >&2; }
+lap() { # note the seconds since the last lap
+	note "--- $1: $((SECONDS - T_LAP)) s"
+	T_LAP=$SECONDS
+}
 die() {
 	note "bench: FATAL: $*"
 	exit 1
@@ -249,6 +254,8 @@ _reset_plain4() { rm -f "$SCRATCH"/plain[0-3].log; }
 bench_system plain "$SCRATCH/plain.log" _reset_plain _reset_plain4 "$SCRATCH"/plain{0,1,2,3}.log
 rm -f "$SCRATCH"/plain*.log
 
+lap "plain"
+
 # applog, write-through (default) and direct_io
 _reset_applog() { : >"$MNT/log"; }
 if [[ -n $APPLOG ]]; then
@@ -269,6 +276,8 @@ if [[ -n $APPLOG ]]; then
 	done
 fi
 
+lap "applog"
+
 # topicfs, record mode (default options) and stream mode: a new topic for
 # every append run (partitions 0-3 for the 4-producer run)
 _reset_topicfs() {
@@ -287,6 +296,8 @@ for mode in record stream; do
 	umount_fs
 	rm -rf "$SCRATCH/tfs-data"
 done
+
+lap "topicfs and stream"
 
 # cold reads: one COLD_MB file per system, read with the page cache dropped
 if ((COLD_MB > 0)) && [[ ! -w /proc/sys/vm/drop_caches ]]; then
@@ -318,6 +329,8 @@ if ((COLD_MB > 0)); then
 	cold_read stream "$MNT/cold/0" "$TFS" -f -o stream "$SCRATCH/tfs-cold" "$MNT"
 	rm -rf "$SCRATCH/tfs-cold"
 fi
+
+lap "cold reads"
 
 # mount scale: build the data dir in record mode with 4 KiB segments
 SDATA=$SCRATCH/scale-data
@@ -368,6 +381,8 @@ R[scale,rss]=$(awk -v k="$(median "${rss[@]}")" 'BEGIN { printf "%.1f", k / 1024
 R[scale,rss_find]=$(awk -v k="$(median "${rss2[@]}")" 'BEGIN { printf "%.1f", k / 1024 }')
 R[scale,fds]=$(median "${nfds[@]}")
 rm -rf "$SDATA"
+
+lap "mount scale"
 
 # data scale: SCALE_TOPICS x SCALE_PARTS partitions of SCALE_DATA_MB MiB,
 # default segment size, written with 1 MiB appends
@@ -438,6 +453,8 @@ if ((DATA_MB > 0)); then
 	R[data,read]=$(median "${rmbs[@]}")
 	rm -rf "$SDATA"
 fi
+
+lap "data scale"
 
 # ---- the report --------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2fx", a / b }'; }
