@@ -21,7 +21,13 @@
 #     dir record and stream mode), then REPS runs (no warm-up) of a
 #     sequential read with 1 MiB read()s, each on a fresh mount (so it is
 #     also the daemon's first read: topicfs checks record CRCs then) after
-#     `sync; echo 3 >/proc/sys/vm/drop_caches` (untimed)
+#     `sync; echo 3 >/proc/sys/vm/drop_caches; sleep COLD_SETTLE` (untimed).
+#     The wait: this VM returns free memory to the host (virtio-balloon
+#     free page reporting, 2 s after it is freed), and a page the host took
+#     back costs a fault on the guest's first touch; reads right after the
+#     drop got such pages in some runs and not in others (2 GiB at 0.6 or
+#     1.5 GB/s, alternating), so every run waits until the freed cache has
+#     been reported: slower, but the same for every run and every system
 #   - fan-out: FANOUT processes reading that same file at once (plain and
 #     topicfs); aggregate MB/s and the slowest reader's rate / the fastest's
 #   - the FUSE daemon's CPU time (utime+stime from /proc/PID/stat) per run
@@ -39,9 +45,9 @@
 # every run keeps writeback of the previous run out of the timing.
 # fs.pipe-max-size is raised to 2 MiB for the whole run (topicfs does that
 # itself when root, so its reads splice; applog gets the same) and restored
-# at exit.  Knobs (env): REPS SMALL_N LARGE_MB COLD_MB FANOUT SCALE_TOPICS
-# SCALE_PARTS SCALE_RECS SCALE_DATA_MB BASELINE KEEP=1 (COLD_MB=0 or
-# SCALE_DATA_MB=0 skips that part).
+# at exit.  Knobs (env): REPS SMALL_N LARGE_MB COLD_MB COLD_SETTLE FANOUT
+# SCALE_TOPICS SCALE_PARTS SCALE_RECS SCALE_DATA_MB BASELINE KEEP=1
+# (COLD_MB=0 or SCALE_DATA_MB=0 skips that part).
 set -uo pipefail
 export LC_ALL=C
 
@@ -55,6 +61,7 @@ REPS=${REPS:-3}
 SMALL_N=${SMALL_N:-200000}
 LARGE_MB=${LARGE_MB:-1024}
 COLD_MB=${COLD_MB:-2048}
+COLD_SETTLE=${COLD_SETTLE:-2.5}
 FANOUT=${FANOUT:-8}
 SCALE_TOPICS=${SCALE_TOPICS:-10}
 SCALE_PARTS=${SCALE_PARTS:-100}
@@ -202,7 +209,8 @@ bench_read() {
 }
 
 # cold_read NAME FILE [CMD...]: REPS sequential reads of FILE, 1 MiB
-# read()s, each after `sync` and dropping the page cache (untimed); with
+# read()s, each after `sync`, dropping the page cache and COLD_SETTLE
+# seconds (untimed); with
 # CMD (a FUSE daemon) each run on a fresh mount of it, so every run is
 # also the daemon's first read of FILE.  Sets R[NAME,cold] (median MB/s)
 # and R[NAME,cold_cpu] (median daemon CPU s per GiB).
@@ -215,6 +223,7 @@ cold_read() {
 		(($#)) && mount_fs "$name-cold" "$@"
 		sync
 		echo 3 >/proc/sys/vm/drop_caches || die "cannot drop the page cache"
+		sleep "$COLD_SETTLE"
 		t0=$(cpu_ticks)
 		out=$(timeout -k 5 300 "$TB" read "$file" 1048576) || die "cold read of $file failed"
 		t1=$(cpu_ticks)
@@ -464,6 +473,7 @@ echo "disk:     $(df -T /var/tmp | awk 'NR == 2 { print $1, $2 }') at /var/tmp"
 echo "sysctl:   fs.pipe-max-size=$PIPE_MAX_ORIG before the run, $PIPE_MAX during it (topicfs sets that itself), restored at exit"
 echo "daemon:   $TFS ($("$TFS" -V 2>&1 | head -1)); topicfs = default options (record mode), stream = -o stream"
 echo "runs:     median of $REPS after a warm-up; SMALL_N=$SMALL_N x 100 B, LARGE_MB=$LARGE_MB x 1 MiB, 1 MiB read buffer"
+echo "cold:     COLD_MB=$COLD_MB, median of $REPS (no warm-up), each on a fresh mount after sync, drop_caches and ${COLD_SETTLE} s (freed memory goes back to the host)"
 echo
 W=120
 row() { # WHAT METRIC APPLOG-SYSTEM
