@@ -36,18 +36,13 @@
 #     with segment.bytes=4K (a segment per record); the time from starting
 #     `topicfs -f DATA MNT` until `mountpoint -q MNT` succeeds (page cache
 #     warm), and the daemon's VmRSS right after
-#   - data scale (topicfs, record mode): SCALE_TOPICS x SCALE_PARTS
-#     partitions of SCALE_DATA_MB MiB each (10 GiB by default), written with
-#     1 MiB appends (default segment size); per remount: mount time, and
-#     VmRSS right after it, after a find of every partition and after
-#     reading every partition once (cat), and the open fds
+#   (the same partitions holding 10 GiB: contrib/bench-scale.sh)
 # Files live under /var/tmp (same disk for all); `sync` (untimed) before
 # every run keeps writeback of the previous run out of the timing.
 # fs.pipe-max-size is raised to 2 MiB for the whole run (topicfs does that
 # itself when root, so its reads splice; applog gets the same) and restored
-# at exit.  Knobs (env): REPS SMALL_N LARGE_MB COLD_MB COLD_SETTLE FANOUT
-# SCALE_TOPICS SCALE_PARTS SCALE_RECS SCALE_DATA_MB BASELINE KEEP=1
-# (COLD_MB=0 or SCALE_DATA_MB=0 skips that part).
+# at exit.  Knobs (env): REPS SMALL_N LARGE_MB COLD_MB (0: no cold reads)
+# COLD_SETTLE FANOUT SCALE_TOPICS SCALE_PARTS SCALE_RECS BASELINE KEEP=1.
 set -uo pipefail
 export LC_ALL=C
 
@@ -66,7 +61,6 @@ FANOUT=${FANOUT:-8}
 SCALE_TOPICS=${SCALE_TOPICS:-10}
 SCALE_PARTS=${SCALE_PARTS:-100}
 SCALE_RECS=${SCALE_RECS:-10}
-SCALE_DATA_MB=${SCALE_DATA_MB:-10}
 PIPE_MAX=2097152
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -132,7 +126,6 @@ mount_fs() {
 
 getkey() { sed -n "s/.*\\b$2=\\([0-9.]*\\).*/\\1/p" <<<"$1" | head -1; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "-") }'; }
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; } # kB -> MiB
 cpu_ticks() {
 	if [[ -n $FSPID ]]; then awk '{ print $14 + $15 }' "/proc/$FSPID/stat"; else echo 0; fi
 }
@@ -393,78 +386,6 @@ rm -rf "$SDATA"
 
 lap "mount scale"
 
-# data scale: SCALE_TOPICS x SCALE_PARTS partitions of SCALE_DATA_MB MiB,
-# default segment size, written with 1 MiB appends
-SDATA=$SCRATCH/data-scale
-DATA_MB=$((SCALE_TOPICS * SCALE_PARTS * SCALE_DATA_MB))
-if ((DATA_MB > 0)) && (($(df -Pm /var/tmp | awk 'NR == 2 { print $4 }') < DATA_MB + 4096)); then
-	note "bench: less than $DATA_MB MiB + 4 GiB free in /var/tmp: data scale rows skipped"
-	DATA_MB=0
-fi
-if ((DATA_MB > 0)); then
-	mkdir -p "$SDATA"
-	note "=== data scale: $SCALE_TOPICS topics x $SCALE_PARTS partitions x $SCALE_DATA_MB MiB in 1 MiB appends"
-	mount_fs data-build "$TFS" -f "$SDATA" "$MNT"
-	for ((t = 0; t < SCALE_TOPICS; t++)); do
-		mkdir "$MNT/t$t" || die "mkdir $MNT/t$t"
-		parts=()
-		for ((p = 0; p < SCALE_PARTS; p++)); do parts+=("$MNT/t$t/$p"); done
-		touch "${parts[@]}" || die "touch partitions of t$t"
-		"$TB" par-append "$SCALE_DATA_MB" 1048576 "${parts[@]}" >/dev/null || die "filling t$t"
-	done
-	umount_fs
-	sync
-	R[data,parts]=$(find "$SDATA" -mindepth 2 -maxdepth 2 -type d | wc -l)
-	R[data,segs]=$(find "$SDATA" -name '*.log' | wc -l)
-	note "    ${R[data,parts]} partitions, ${R[data,segs]} segment files, $(du -sm "$SDATA" | cut -f1) MiB on disk"
-	mts=() rss=() rss2=() rss3=() nfds=() nfds2=() rmbs=()
-	for ((r = 0; r <= REPS; r++)); do
-		sync
-		mkdir -p "$MNT"
-		t0=$EPOCHREALTIME
-		"$TFS" -f "$SDATA" "$MNT" >"$SCRATCH/data-scale.log" 2>&1 &
-		FSPID=$!
-		until mountpoint -q "$MNT"; do
-			kill -0 "$FSPID" 2>/dev/null || { cat "$SCRATCH/data-scale.log" >&2; die "data scale mount failed"; }
-			(((${EPOCHREALTIME/./} - ${t0/./}) < 60000000)) || die "data scale mount took over 60 s"
-		done
-		t1=$EPOCHREALTIME
-		kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$FSPID/status")
-		fds=$(find "/proc/$FSPID/fd" -mindepth 1 | wc -l)
-		secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-		n=$(find "$MNT" -mindepth 2 | wc -l)
-		kb2=$(awk '/^VmRSS:/ { print $2 }' "/proc/$FSPID/status")
-		t2=$EPOCHREALTIME
-		for ((t = 0; t < SCALE_TOPICS; t++)); do
-			cat "$MNT/t$t"/* >/dev/null || die "reading the partitions of t$t"
-		done
-		t3=$EPOCHREALTIME
-		kb3=$(awk '/^VmRSS:/ { print $2 }' "/proc/$FSPID/status")
-		fds2=$(find "/proc/$FSPID/fd" -mindepth 1 | wc -l)
-		mbs=$(awk -v a="$t2" -v b="$t3" -v m="$DATA_MB" 'BEGIN { printf "%.1f", m * 1.048576 / (b - a) }')
-		note "    $( ((r)) && echo "run $r:  " || echo "warm-up:") mount ${secs} s, VmRSS ${kb} kB, $fds fds; after a find of $n entries: VmRSS ${kb2} kB; after reading every partition ($mbs MB/s): VmRSS ${kb3} kB, $fds2 fds"
-		umount_fs
-		((r)) || continue
-		mts+=("$secs")
-		rss+=("$kb")
-		rss2+=("$kb2")
-		rss3+=("$kb3")
-		nfds+=("$fds")
-		nfds2+=("$fds2")
-		rmbs+=("$mbs")
-	done
-	R[data,mount]=$(median "${mts[@]}")
-	R[data,rss]=$(mib "$(median "${rss[@]}")")
-	R[data,rss2]=$(mib "$(median "${rss2[@]}")")
-	R[data,rss3]=$(mib "$(median "${rss3[@]}")")
-	R[data,fds]=$(median "${nfds[@]}")
-	R[data,fds2]=$(median "${nfds2[@]}")
-	R[data,read]=$(median "${rmbs[@]}")
-	rm -rf "$SDATA"
-fi
-
-lap "data scale"
-
 # ---- the report --------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2fx", a / b }'; }
 echo "topicfs benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'))"
@@ -526,12 +447,6 @@ srow "mount s: ${R[scale,parts]} partitions, ${R[scale,segs]} segments" - "${R[s
 srow "daemon VmRSS MiB after that mount" - "${R[scale,rss]}" - "<= 64 MiB"
 srow "  and after a find of every partition" - "${R[scale,rss_find]}" -
 srow "daemon open fds after that mount" - "${R[scale,fds]}" -
-srow "mount s: ${R[data,parts]:-} partitions, $DATA_MB MiB, ${R[data,segs]:-} segments" - "${R[data,mount]:-}" - "< 1 s"
-srow "daemon VmRSS MiB after that mount" - "${R[data,rss]:-}" - "<= 64 MiB"
-srow "  and after a find of every partition" - "${R[data,rss2]:-}" - "<= 64 MiB"
-srow "  and after reading every partition once" - "${R[data,rss3]:-}" - "<= 64 MiB"
-srow "  reading every partition once, MB/s (cat)" - "${R[data,read]:-}" -
-srow "daemon open fds after that mount / after the reads" - "${R[data,fds]:-}/${R[data,fds2]:-}" -
 echo
 floor() { # WHAT VALUE OK [LABEL]
 	printf '%-7s %-56s %s\n' "${4:-floor}:" "$1" "$(awk -v ok="$3" 'BEGIN { print (ok ? "met" : "NOT MET") }') ($2)"
@@ -553,11 +468,6 @@ t=${R[scale,mount]:--}
 floor "mount of ${R[scale,parts]} partitions < 1 s" "$t s" "$(awk -v t="$t" 'BEGIN { print (t != "-" && t + 0 < 1) }')" target
 t=${R[scale,rss]:--}
 floor "daemon VmRSS after it <= 64 MiB" "$t MiB" "$(awk -v t="$t" 'BEGIN { print (t != "-" && t + 0 <= 64) }')" target
-if ((DATA_MB > 0)); then
-	t=$(printf '%s\n' "${R[data,rss]}" "${R[data,rss2]}" "${R[data,rss3]}" | sort -g | tail -1)
-	floor "daemon VmRSS with ${R[data,parts]} partitions and $(awk -v m="$DATA_MB" 'BEGIN { printf "%.1f", m / 1024 }') GiB <= 64 MiB" \
-		"$t MiB, the most of the three" "$(awk -v t="$t" 'BEGIN { print (t + 0 <= 64) }')" target
-fi
 if ((COLD_MB > 0)); then
 	best=- bestmode=
 	for mode in default keep_cache direct_io; do
