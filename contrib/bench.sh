@@ -23,11 +23,12 @@
 #     also the daemon's first read: topicfs checks record CRCs then) after
 #     `sync; echo 3 >/proc/sys/vm/drop_caches; sleep COLD_SETTLE` (untimed).
 #     The wait: this VM returns free memory to the host (virtio-balloon
-#     free page reporting, 2 s after it is freed), and a page the host took
-#     back costs a fault on the guest's first touch; reads right after the
-#     drop got such pages in some runs and not in others (2 GiB at 0.6 or
-#     1.5 GB/s, alternating), so every run waits until the freed cache has
-#     been reported: slower, but the same for every run and every system
+#     free page reporting, from 2 s after it is freed), and a page the
+#     host took back costs a fault on the guest's first touch (2 GiB of
+#     plain file read in 0.2 s of CPU, or in 2.2-2.7 s).  Read right after
+#     the drop, about half the runs got such pages (0.6-0.9 GB/s against
+#     1.5 GB/s); after the wait nearly all do (14 of 17 runs in a test):
+#     a slower read, but the same case in most runs of every system
 #   - fan-out: FANOUT processes reading that same file at once (plain and
 #     topicfs); aggregate MB/s and the slowest reader's rate / the fastest's
 #   - the FUSE daemon's CPU time (utime+stime from /proc/PID/stat) per run
@@ -203,10 +204,10 @@ bench_read() {
 
 # cold_read NAME FILE [CMD...]: REPS sequential reads of FILE, 1 MiB
 # read()s, each after `sync`, dropping the page cache and COLD_SETTLE
-# seconds (untimed); with
-# CMD (a FUSE daemon) each run on a fresh mount of it, so every run is
-# also the daemon's first read of FILE.  Sets R[NAME,cold] (median MB/s)
-# and R[NAME,cold_cpu] (median daemon CPU s per GiB).
+# seconds (untimed); with CMD (a FUSE daemon) each run on a fresh mount of
+# it, so every run is also the daemon's first read of FILE.  Sets
+# R[NAME,cold] (median MB/s) and R[NAME,cold_cpu] (median daemon CPU s
+# per GiB).
 cold_read() {
 	local name=$1 file=$2 r out t0 t1 mbs=() cpus=()
 	shift 2
@@ -258,7 +259,7 @@ rm -f "$SCRATCH"/plain*.log
 
 lap "plain"
 
-# applog, write-through (default) and direct_io
+# applog, write-through (default) and direct_io; keep_cache for the re-read
 _reset_applog() { : >"$MNT/log"; }
 if [[ -n $APPLOG ]]; then
 	for mode in default keep_cache direct_io; do
