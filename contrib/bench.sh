@@ -24,8 +24,8 @@
 #     `sync; echo 3 >/proc/sys/vm/drop_caches; sleep COLD_SETTLE` (untimed).
 #     The wait: this VM returns free memory to the host (virtio-balloon
 #     free page reporting, from 2 s after it is freed), and a page the
-#     host took back costs a fault on the guest's first touch (2 GiB of
-#     plain file read in 0.2 s of CPU, or in 2.2-2.7 s).  Read right after
+#     host took back costs a fault on the guest's first touch (a reader
+#     of a 2 GiB plain file used 0.2 s of CPU, or 2.2-2.7 s).  Read right after
 #     the drop, about half the runs got such pages (0.6-0.9 GB/s against
 #     1.5 GB/s); after the wait nearly all do (14 of 17 runs in a test):
 #     a slower read, but the same case in most runs of every system
