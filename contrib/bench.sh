@@ -25,10 +25,10 @@
 #     The wait: this VM returns free memory to the host (virtio-balloon
 #     free page reporting, from 2 s after it is freed), and a page the
 #     host took back costs a fault on the guest's first touch (a reader
-#     of a 2 GiB plain file used 0.2 s of CPU, or 2.2-2.7 s).  Read right after
-#     the drop, about half the runs got such pages (0.6-0.9 GB/s against
-#     1.5 GB/s); after the wait nearly all do (14 of 17 runs in a test):
-#     a slower read, but the same case in most runs of every system
+#     of a 2 GiB plain file used 0.2 s of CPU, or 2.2-2.7 s).  Read right
+#     after the drop, about half the runs got such pages (0.6-0.9 GB/s
+#     against 1.5 GB/s); after the wait nearly all do (14 of 17 runs in a
+#     test): a slower read, but the same case in most runs of every system
 #   - fan-out: FANOUT processes reading that same file at once (plain and
 #     topicfs); aggregate MB/s and the slowest reader's rate / the fastest's
 #   - the FUSE daemon's CPU time (utime+stime from /proc/PID/stat) per run
