@@ -68,6 +68,7 @@ CLK_TCK=$(getconf CLK_TCK)
 SCRATCH=$(mktemp -d /var/tmp/topicfs-bench.XXXXXX)
 MNT=$SCRATCH/mnt
 FSPID=
+FSLOG= # the running daemon's log (mount_fs)
 PIPE_MAX_ORIG=$(cat /proc/sys/fs/pipe-max-size)
 T_START=$SECONDS
 T_LAP=$SECONDS
@@ -79,6 +80,7 @@ lap() { # note the seconds since the last lap
 }
 die() {
 	note "bench: FATAL: $*"
+	[[ -n $FSPID && -f ${FSLOG:-} ]] && { note "--- the last lines of $FSLOG:"; tail -20 "$FSLOG" >&2; }
 	exit 1
 }
 
@@ -114,7 +116,8 @@ mount_fs() {
 	shift
 	mkdir -p "$MNT"
 	note "--- mount $name: $*"
-	"$@" >"$SCRATCH/$name.log" 2>&1 &
+	FSLOG=$SCRATCH/$name.log
+	"$@" >"$FSLOG" 2>&1 &
 	FSPID=$!
 	for ((i = 0; i < 100; i++)); do
 		awk -v m="$MNT" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo && return 0
