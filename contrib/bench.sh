@@ -11,8 +11,9 @@
 #     cached appends back, so that is inside the timing); again with
 #     fsync() before close() (plain and topicfs only)
 #   - 4 producers: 4 processes, SMALL_N/4 100-byte appends each, on 4 files
-#     (topicfs: partitions 0-3 of one topic), started together; aggregate
-#     appends/s over the wall time until the last close()
+#     (topicfs: partitions 0-3 of one topic; applog direct_io: its one
+#     file, to show how the FUSE stack alone scales), started together;
+#     aggregate appends/s over the wall time until the last close()
 #   - 1 MiB appends MB/s: LARGE_MB write()s of 1 MiB, O_APPEND
 #   - sequential read MB/s of that file, 1 MiB read() buffer (page cache
 #     warm); applog also in keep_cache mode for this re-read
@@ -276,6 +277,11 @@ if [[ -n $APPLOG ]]; then
 		else
 			bench_system "applog-$mode" "$MNT/log" _reset_applog
 		fi
+		if [[ $mode == direct_io ]]; then # does the FUSE stack scale?
+			_setup_applog4() { _reset_applog && sync; }
+			measure _setup_applog4 "$TB" par-append $((SMALL_N / 4)) 100 "$MNT"/log "$MNT"/log "$MNT"/log "$MNT"/log
+			R[applog-$mode,prod4]=$OPS
+		fi
 		umount_fs
 		note "    $(tail -1 "$SCRATCH/applog-$mode.log")"
 		rm -rf "$SCRATCH/applog-back"
@@ -443,6 +449,7 @@ srow "100 B appends/s, 1 producer" "${R[plain,small]}" "${R[topicfs,small]}" "${
 srow "100 B appends/s, 4 producers on 4 partitions" "${R[plain,prod4]}" "${R[topicfs,prod4]}" "${R[stream,prod4]}"
 srow "  4 producers / 1 producer" "${R[plain,prod4_ratio]}" "${R[topicfs,prod4_ratio]}" "${R[stream,prod4_ratio]}" ">= 1.6x"
 srow "  slowest / fastest producer" "${R[plain,prod4_minmax]}" "${R[topicfs,prod4_minmax]}" "${R[stream,prod4_minmax]}"
+srow "  applog direct_io, 4 producers on its file / 1" - "$(ratio "${R[applog-direct_io,prod4]:--}" "${R[applog-direct_io,small]:--}")" - "(the FUSE stack alone)"
 srow "seq. read MB/s, 1 reader" "${R[plain,read]}" "${R[topicfs,read]}" "${R[stream,read]}"
 srow "seq. read MB/s, $FANOUT readers of one file (sum)" "${R[plain,fan]}" "${R[topicfs,fan]}" "${R[stream,fan]}"
 srow "  $FANOUT readers / 1 reader" "${R[plain,fan_ratio]}" "${R[topicfs,fan_ratio]}" "${R[stream,fan_ratio]}" ">= 1.6x"
