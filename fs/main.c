@@ -156,8 +156,6 @@ static int serve(struct fuse_session *se, int single)
 
 	if (single)
 		return fuse_session_loop(se);
-	if (!getenv("TFS_LIBFUSE_LOOP"))
-		return tfs_loop_run(se, 64);
 	cfg = fuse_loop_cfg_create();
 	if (!cfg)
 		return -ENOMEM;

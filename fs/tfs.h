@@ -207,10 +207,6 @@ void tfs_view_end(struct tfs_part *p);
 /* Parse a .since WHEN; 0 and *ms, or -EINVAL (exported for tests). */
 int tfs_view_parse_when(const char *s, int64_t now_ms, int64_t *ms);
 
-/* The multi-threaded request loop (fs/loop.c): serve se until it ends,
- * with at most max_threads threads; 0 or a negative errno. */
-int tfs_loop_run(struct fuse_session *se, unsigned max_threads);
-
 /* Stream mode (fs/stream.c). */
 int tfs_stream_start(struct fuse_session *se);
 void tfs_stream_stop(void);
