@@ -9,7 +9,7 @@
 #   - 100-byte appends/s: SMALL_N write()s, O_APPEND, one producer, timed
 #     from the first write to close() (in stream mode close() writes the
 #     cached appends back, so that is inside the timing); again with
-#     fsync() before close() (plain and topicfs only)
+#     fsync() before close(), SMALL_N/4 writes (plain and topicfs only)
 #   - 4 producers: 4 processes, SMALL_N/4 100-byte appends each, on 4 files
 #     (topicfs: partitions 0-3 of one topic; applog direct_io: its one
 #     file, to show how the FUSE stack alone scales), started together;
@@ -180,7 +180,7 @@ bench_system() {
 	R[$name,small]=$OPS
 	R[$name,small_cpu]=$(awk -v c="$CPU" -v n="$SMALL_N" 'BEGIN { printf "%.1f", c / n * 1e6 }')
 	if [[ -n $reset4 ]]; then
-		measure _setup_append "$TB" append "$file" "$SMALL_N" 100 --fsync
+		measure _setup_append "$TB" append "$file" $((SMALL_N / 4)) 100 --fsync
 		R[$name,small_fsync]=$OPS
 		_setup_append4() { $reset4 && sync; }
 		measure _setup_append4 "$TB" par-append $((SMALL_N / 4)) 100 "$@"
@@ -416,7 +416,7 @@ printf '%-42s %9s %9s %9s %9s %8s %8s %8s\n' what plain applog topicfs stream tf
 printf '%s\n' "$(printf '%.0s-' $(seq $W))"
 row "100 B appends/s (applog write-through)" small applog-default
 row "100 B appends/s (applog direct_io)" small applog-direct_io
-row "100 B appends/s, fsync before close" small_fsync none
+row "100 B appends/s, fsync before close (N/4)" small_fsync none
 row "1 MiB appends MB/s (applog write-through)" large applog-default
 row "1 MiB appends MB/s (applog direct_io)" large applog-direct_io
 row "seq. read MB/s (applog write-through)" read applog-default

@@ -4,8 +4,9 @@
 #   make bench | tee bench.txt; contrib/chart.sh bench.txt docs/benchmarks.png
 #
 # One group of bars per measurement (100 B appends, 1 MiB appends,
-# sequential read): applog direct_io, topicfs record mode and topicfs
-# stream mode, each as a ratio to the plain file of the same run.
+# sequential re-read, cold read): applog direct_io, topicfs record mode
+# and topicfs stream mode, each as a ratio to the plain file of the same
+# run.
 # Needs gnuplot (apt-get install gnuplot-nox).
 set -euo pipefail
 in=${1:?bench output} out=${2:?png}
@@ -15,7 +16,8 @@ trap 'rm -f "$dat"' EXIT
 awk '
 /^100 B appends\/s \(applog direct_io\)/ { n = "100 B appends" }
 /^1 MiB appends MB\/s \(applog direct_io\)/ { n = "1 MiB appends" }
-/^seq. read MB\/s \(applog direct_io\)/ { n = "sequential read" }
+/^seq. read MB\/s \(applog direct_io\)/ { n = "sequential re-read" }
+/^cold read MB\/s \(applog direct_io\)/ { n = "cold read" }
 n != "" {
 	f = NF - 7   # columns from the right: plain applog topicfs stream 3 ratios
 	printf "\"%s\" %.3f %.3f %.3f\n", n, $(f+2)/$(f+1), $(f+3)/$(f+1), $(f+4)/$(f+1)
@@ -31,7 +33,7 @@ set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set boxwidth 0.9
-set yrange [0:1.2]
+set yrange [0:*]
 set ylabel "ratio to plain file (same run)"
 set grid ytics
 set key top right
