@@ -36,7 +36,7 @@ set boxwidth 0.9
 set yrange [0:*]
 set ylabel "ratio to plain file (same run)"
 set grid ytics
-set key top right
+set key top left
 plot "$dat" using 2:xtic(1) title "applog direct_io (FUSE limit)", \
      "" using 3 title "topicfs record mode", \
      "" using 4 title "topicfs stream mode"
