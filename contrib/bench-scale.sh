@@ -19,11 +19,7 @@
 set -uo pipefail
 export LC_ALL=C
 
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-build}
-[[ $BUILD == /* ]] || BUILD=$TOP/$BUILD
-TFS=$BUILD/topicfs
-TB=$BUILD/tools/tfsbench
+. "$(dirname "$0")/bench-lib.sh"
 TOPICS=${TOPICS:-10}
 PARTS=${PARTS:-100}
 PART_MB=${PART_MB:-10}
@@ -36,25 +32,9 @@ DATA=$SCRATCH/data
 FSPID=
 T_START=$SECONDS
 
-note() { echo "$*" >&2; }
 die() {
 	note "bench-scale: FATAL: $*"
 	exit 1
-}
-
-umount_fs() {
-	[[ -n $FSPID ]] || return 0
-	fusermount3 -u -z "$MNT" 2>/dev/null
-	local i
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$FSPID" 2>/dev/null || break
-		[[ $(awk '{print $3}' "/proc/$FSPID/stat" 2>/dev/null) == Z ]] && break
-		sleep 0.1
-	done
-	kill -0 "$FSPID" 2>/dev/null && [[ $(awk '{print $3}' "/proc/$FSPID/stat") != Z ]] &&
-		{ note "daemon $FSPID hangs after unmount; kill -9"; kill -9 "$FSPID"; }
-	wait "$FSPID" 2>/dev/null
-	FSPID=
 }
 
 cleanup() {

@@ -48,11 +48,7 @@
 set -uo pipefail
 export LC_ALL=C
 
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-build}
-[[ $BUILD == /* ]] || BUILD=$TOP/$BUILD
-TFS=$BUILD/topicfs
-TB=$BUILD/tools/tfsbench
+. "$(dirname "$0")/bench-lib.sh"
 BASELINE=${BASELINE:-$TOP/../shared/baseline}
 REPS=${REPS:-3}
 SMALL_N=${SMALL_N:-100000}
@@ -74,7 +70,6 @@ PIPE_MAX_ORIG=$(cat /proc/sys/fs/pipe-max-size)
 T_START=$SECONDS
 T_LAP=$SECONDS
 
-note() { echo "$*" >&2; }
 lap() { # note the seconds since the last lap
 	note "--- $1: $((SECONDS - T_LAP)) s"
 	T_LAP=$SECONDS
@@ -83,21 +78,6 @@ die() {
 	note "bench: FATAL: $*"
 	[[ -n $FSPID && -f ${FSLOG:-} ]] && { note "--- the last lines of $FSLOG:"; tail -20 "$FSLOG" >&2; }
 	exit 1
-}
-
-umount_fs() {
-	[[ -n $FSPID ]] || return 0
-	fusermount3 -u -z "$MNT" 2>/dev/null
-	local i
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$FSPID" 2>/dev/null || break
-		[[ $(awk '{print $3}' "/proc/$FSPID/stat" 2>/dev/null) == Z ]] && break
-		sleep 0.1
-	done
-	kill -0 "$FSPID" 2>/dev/null && [[ $(awk '{print $3}' "/proc/$FSPID/stat") != Z ]] &&
-		{ note "daemon $FSPID hangs after unmount; kill -9"; kill -9 "$FSPID"; }
-	wait "$FSPID" 2>/dev/null
-	FSPID=
 }
 
 cleanup() {
