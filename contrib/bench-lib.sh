@@ -27,3 +27,17 @@ umount_fs() {
 	wait "$FSPID" 2>/dev/null
 	FSPID=
 }
+
+# fill_topics TOPICS PARTS COUNT SIZE: topics t0.. of PARTS partitions
+# each under $MNT, every partition given COUNT appends of SIZE bytes by one
+# producer per partition, all at once (calls the caller's die on failure)
+fill_topics() {
+	local t p parts
+	for ((t = 0; t < $1; t++)); do
+		mkdir "$MNT/t$t" || die "mkdir $MNT/t$t"
+		parts=()
+		for ((p = 0; p < $2; p++)); do parts+=("$MNT/t$t/$p"); done
+		touch "${parts[@]}" || die "touch partitions of t$t" # in order: partitions are dense
+		"$TB" par-append "$3" "$4" "${parts[@]}" >/dev/null || die "filling t$t"
+	done
+}

@@ -76,13 +76,7 @@ fi
 note "=== $TOPICS topics x $PARTS partitions x $PART_MB MiB in 1 MiB appends"
 mkdir -p "$DATA"
 start_fs
-for ((t = 0; t < TOPICS; t++)); do
-	mkdir "$MNT/t$t" || die "mkdir $MNT/t$t"
-	parts=()
-	for ((p = 0; p < PARTS; p++)); do parts+=("$MNT/t$t/$p"); done
-	touch "${parts[@]}" || die "touch partitions of t$t" # in order: partitions are dense
-	"$TB" par-append "$PART_MB" 1048576 "${parts[@]}" >/dev/null || die "filling t$t"
-done
+fill_topics "$TOPICS" "$PARTS" "$PART_MB" 1048576
 umount_fs
 sync
 nparts=$(find "$DATA" -mindepth 2 -maxdepth 2 -type d | wc -l)

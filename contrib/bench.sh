@@ -331,13 +331,7 @@ note "=== mount scale: $SCALE_TOPICS topics x $SCALE_PARTS partitions x $SCALE_R
 # The daemon keeps one fd per segment it has written or read (and the
 # active segment's index); this VM's hard RLIMIT_NOFILE is 20,000.
 mount_fs scale-build "$TFS" -f -o segment.bytes=4K "$SDATA" "$MNT"
-for ((t = 0; t < SCALE_TOPICS; t++)); do
-	mkdir "$MNT/t$t" || die "mkdir $MNT/t$t"
-	parts=()
-	for ((p = 0; p < SCALE_PARTS; p++)); do parts+=("$MNT/t$t/$p"); done
-	touch "${parts[@]}" || die "touch partitions of t$t" # in order: partitions are dense
-	"$TB" par-append "$SCALE_RECS" 4000 "${parts[@]}" >/dev/null || die "filling t$t"
-done
+fill_topics "$SCALE_TOPICS" "$SCALE_PARTS" "$SCALE_RECS" 4000
 umount_fs
 R[scale,parts]=$(find "$SDATA" -mindepth 2 -maxdepth 2 -type d | wc -l)
 R[scale,segs]=$(find "$SDATA" -name '*.log' | wc -l)
