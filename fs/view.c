@@ -943,6 +943,7 @@ void tfs_view_poll(fuse_req_t req, struct tfs_vnode *vn,
 {
 	struct vfile *vf = (struct vfile *)(uintptr_t)fi->fh;
 	struct waiter *w;
+	struct wbucket *b;
 	uint64_t want;
 
 	if (vn->kind != VK_FILE || !vn->follow) {
@@ -970,9 +971,10 @@ void tfs_view_poll(fuse_req_t req, struct tfs_vnode *vn,
 	w->p = vf->p;
 	w->off = want;
 	w->ph = ph;
-	pthread_mutex_lock(&bucket(w->p)->lock);
-	bucket_add(bucket(w->p), w);
-	pthread_mutex_unlock(&bucket(w->p)->lock);
+	b = bucket(w->p);
+	pthread_mutex_lock(&b->lock);
+	bucket_add(b, w);
+	pthread_mutex_unlock(&b->lock);
 	/* an append between the check and the queueing woke nobody */
 	fuse_reply_poll(req, want < tfs_part_end(vf->p) ? POLLIN | POLLRDNORM
 							 : 0);
