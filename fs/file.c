@@ -97,12 +97,21 @@ static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
 
 struct thread_buf {
 	size_t cap;
-	char data[];
+	char *data; /* page-aligned: pread() into it runs at full speed */
 };
+
+static void buf_free(void *v)
+{
+	struct thread_buf *b = v;
+
+	if (b)
+		free(b->data);
+	free(b);
+}
 
 static void buf_key_make(void)
 {
-	pthread_key_create(&buf_key, free);
+	pthread_key_create(&buf_key, buf_free);
 }
 
 /* A per-thread copy buffer of at least size bytes (freed at thread exit):
@@ -110,16 +119,19 @@ static void buf_key_make(void)
 static char *thread_buf(size_t size)
 {
 	struct thread_buf *b;
+	void *data;
 
 	pthread_once(&buf_once, buf_key_make);
 	b = pthread_getspecific(buf_key);
 	if (b && b->cap >= size)
 		return b->data;
-	free(b);
-	b = malloc(sizeof(*b) + size);
-	pthread_setspecific(buf_key, b);
-	if (!b)
+	if (!b && !(b = calloc(1, sizeof(*b))))
 		return NULL;
+	pthread_setspecific(buf_key, b);
+	if (posix_memalign(&data, 4096, size))
+		return NULL;
+	free(b->data);
+	b->data = data;
 	b->cap = size;
 	return b->data;
 }

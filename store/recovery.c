@@ -208,7 +208,7 @@ static int rec_data_crc(struct rec *r, uint64_t pos, uint64_t len,
 			uint32_t *crc)
 {
 	size_t chunk = len < REC_DATA_CHUNK ? (size_t)len : REC_DATA_CHUNK;
-	unsigned char *buf = malloc(chunk ? chunk : 1);
+	unsigned char *buf = seg_buf_alloc(chunk);
 	int err = 0;
 
 	if (!buf)

@@ -140,6 +140,13 @@ int seg_parse_name(const char *name, uint64_t *base, bool *is_log)
 	return 0;
 }
 
+void *seg_buf_alloc(size_t len)
+{
+	void *p;
+
+	return posix_memalign(&p, 4096, len ? len : 1) ? NULL : p;
+}
+
 int seg_pread_all(int fd, void *buf, size_t len, uint64_t pos)
 {
 	char *p = buf;

@@ -163,7 +163,7 @@ void vfy_segment(struct tfs_part *p, struct tfs_seg *seg)
 	snprintf(name, sizeof(name), "%020llu%s", (unsigned long long)seg->base,
 		 FMT_IDX_SUFFIX);
 	ifd = openat(p->dir_fd, name, O_RDONLY | O_CLOEXEC);
-	d.buf = malloc(VFY_CHUNK);
+	d.buf = seg_buf_alloc(VFY_CHUNK);
 	if (d.fd < 0 || ifd < 0 || !d.buf) {
 		/* not damage we can name: try again at the next read */
 		store_log(p->st, LOG_ERR, "%s/%020llu: cannot check it: %s",

@@ -151,7 +151,7 @@ static int zseg_wr_init(struct zseg_wr *w, uint64_t nframes, int level,
 {
 	w->out_cap = ZSTD_compressBound(frame_bytes);
 	w->cctx = ZSTD_createCCtx();
-	w->raw = malloc(frame_bytes);
+	w->raw = seg_buf_alloc(frame_bytes);
 	w->out = malloc(w->out_cap);
 	w->table = malloc(nframes ? nframes * FMT_ZST_ENT_SIZE : 1);
 	w->coff = FMT_ZST_HDR_SIZE;
@@ -548,7 +548,7 @@ static struct zseg_work *zseg_work_get(size_t need)
 	}
 	if (w && w->cap < need) {
 		free(w->in);
-		w->in = malloc(need);
+		w->in = seg_buf_alloc(need);
 		w->cap = w->in ? need : 0;
 		if (!w->in) {
 			ZSTD_freeDCtx(w->dctx);
@@ -692,7 +692,7 @@ again:
 	pthread_mutex_unlock(&z->lock);
 
 	if (!s->buf)
-		s->buf = malloc(z->frame_bytes);
+		s->buf = seg_buf_alloc(z->frame_bytes);
 	err = s->buf ? zseg_decode(z, i, s->buf) : -ENOMEM;
 	atomic_fetch_add(&z->decoded, 1);
 
@@ -771,7 +771,7 @@ static int zseg_copy(struct zseg *z, uint32_t i, unsigned char *dst,
 	}
 	if (err != -EAGAIN)
 		return err;
-	tmp = malloc(f->rlen);
+	tmp = seg_buf_alloc(f->rlen);
 	if (!tmp)
 		return -ENOMEM;
 	atomic_fetch_add(&z->decoded, 1);
@@ -818,7 +818,7 @@ ssize_t zseg_pread(struct zseg *z, void *buf, size_t len, uint64_t pos,
 
 int zseg_verify(struct zseg *z, uint64_t *bad)
 {
-	unsigned char *tmp = malloc(z->frame_bytes);
+	unsigned char *tmp = seg_buf_alloc(z->frame_bytes);
 	int err = tmp ? 0 : -ENOMEM;
 
 	for (uint32_t i = 0; !err && i < z->nframes; i++) {
