@@ -77,6 +77,7 @@ struct tfs_seg {
 	_Atomic bool checked;	  /* [0, check_size) is checked (or needs
 				     no check); release-stored after bad */
 	pthread_mutex_t vfy_lock; /* serialises the check */
+	_Atomic bool vfy_queued;  /* handed to the checker (once) */
 	struct seg_bad *bad;	  /* damaged ranges, ascending; written
 				     only before checked is set */
 	size_t nbad;		  /* entries of bad */
@@ -204,6 +205,10 @@ static inline size_t topic_key_sep(struct tfs_topic *t,
 	return strnlen(sep, TFS_KEY_SEP_MAX);
 }
 
+/* Segment checks queued ahead of readers at most (more are left to the
+ * first read itself). */
+#define VFY_AHEAD_MAX 16
+
 struct tfs_store {
 	char *dir;		       /* data directory path, owned */
 	int dir_fd;		       /* O_DIRECTORY fd of dir, for fsync */
@@ -224,6 +229,16 @@ struct tfs_store {
 					  background, and every flush_ms */
 	bool cleaner_started;	       /* cleaner is valid and joinable */
 	pthread_t cleaner;	       /* retention, every STORE_CLEAN_MS */
+	pthread_mutex_t vfy_mu;	       /* a leaf lock for the five below */
+	pthread_cond_t vfy_cond;       /* wakes the checker */
+	struct vfy_job {	       /* a segment to check ahead of its */
+		struct tfs_part *p;    /* first read: a partition reference */
+		struct tfs_seg *seg;   /* and a pin, dropped when done */
+	} vfy_q[VFY_AHEAD_MAX];	       /* ring of queued checks */
+	size_t vfy_head, vfy_n;	       /* first and count in vfy_q */
+	bool vfy_stop;		       /* the checker is stopping */
+	bool checker_started;	       /* checker is valid and joinable */
+	pthread_t checker;	       /* checks segments ahead of readers */
 };
 
 /* ---- config.c -------------------------------------------------------- */
@@ -430,7 +445,18 @@ int seg_pwrite_all(int fd, const void *buf, size_t len, uint64_t pos);
  * damaged records become damaged ranges (logged with file and offset).
  * Sets checked, unless the files cannot be opened (then the next read
  * tries again). */
-void vfy_segment(struct tfs_part *p, struct tfs_seg *seg);
+void vfy_segment(struct tfs_part *p, struct tfs_seg *seg, bool background);
+/* A read is at segment i of p (seg_lock held shared): queue the check of
+ * segment i + 1 for the checker thread if it still needs one, so a
+ * sequential reader finds it checked (the check overlaps the reads of
+ * segment i, and pulls a cold segment into the page cache ahead of
+ * them). */
+void vfy_ahead(struct tfs_part *p, size_t i);
+/* The checker thread (arg: the store); stops at vfy_stop. */
+void *vfy_checker(void *arg);
+/* Drop the queued checks, without vfy_mu (the checker has stopped and
+ * vfy_stop keeps the queue as it is). */
+void vfy_drain(struct tfs_store *st);
 /* Damage the whole segment (its files are missing or do not match its
  * index; why says how), logged; sets checked. */
 void vfy_mark_all(struct tfs_part *p, struct tfs_seg *seg, const char *why);

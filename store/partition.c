@@ -1029,14 +1029,16 @@ again:
 	pthread_rwlock_rdlock(&p->seg_lock);
 	end = atomic_load_explicit(&p->end, memory_order_acquire);
 	if (off >= p->segs[0]->base && off < end) {
-		struct tfs_seg *seg = p->segs[part_find_seg(p, off)];
+		size_t i = part_find_seg(p, off);
+		struct tfs_seg *seg = p->segs[i];
 
+		vfy_ahead(p, i);
 		if (!atomic_load_explicit(&seg->checked,
 					  memory_order_acquire)) {
 			/* first read of it: check its records, unlocked */
 			seg_pin(seg);
 			pthread_rwlock_unlock(&p->seg_lock);
-			vfy_segment(p, seg);
+			vfy_segment(p, seg, false);
 			ret = atomic_load(&seg->checked) ? 0 : -EIO;
 			seg_put(seg);
 			if (ret)
@@ -1463,7 +1465,7 @@ static int part_compress_one(struct tfs_part *p)
 	if (!seg)
 		return 0;
 	/* never launder damage into a fresh, valid .zst */
-	vfy_segment(p, seg);
+	vfy_segment(p, seg, false);
 	if (!atomic_load(&seg->checked) || seg->nbad) {
 		err = atomic_load(&seg->checked) ? 1 : -EIO;
 		seg_put(seg);

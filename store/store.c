@@ -524,21 +524,34 @@ static struct tfs_store *store_alloc(const char *dir,
 	pthread_mutex_init(&st->sync_mu, NULL);
 	pthread_cond_init(&st->sync_cond, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&st->vfy_mu, NULL);
+	pthread_cond_init(&st->vfy_cond, NULL);
 	return st;
 }
 
-/* Stop and join the syncer and the cleaner. */
+/* Stop and join the syncer, the cleaner and the checker; drop the checks
+ * still queued. */
 static void store_stop_threads(struct tfs_store *st)
 {
 	pthread_mutex_lock(&st->sync_mu);
 	st->stopping = true;
 	pthread_cond_broadcast(&st->sync_cond);
 	pthread_mutex_unlock(&st->sync_mu);
+	pthread_mutex_lock(&st->vfy_mu);
+	st->vfy_stop = true;
+	pthread_cond_broadcast(&st->vfy_cond);
+	pthread_mutex_unlock(&st->vfy_mu);
 	if (st->syncer_started)
 		pthread_join(st->syncer, NULL);
 	if (st->cleaner_started)
 		pthread_join(st->cleaner, NULL);
+	if (st->checker_started)
+		pthread_join(st->checker, NULL);
 	st->syncer_started = st->cleaner_started = false;
+	pthread_mutex_lock(&st->vfy_mu);
+	st->checker_started = false;
+	pthread_mutex_unlock(&st->vfy_mu);
+	vfy_drain(st); /* vfy_stop: nothing is queued any more */
 }
 
 /* Free every object without syncing. */
@@ -563,6 +576,8 @@ static void store_free(struct tfs_store *st)
 		close(st->dir_fd);
 	pthread_cond_destroy(&st->sync_cond);
 	pthread_mutex_destroy(&st->sync_mu);
+	pthread_cond_destroy(&st->vfy_cond);
+	pthread_mutex_destroy(&st->vfy_mu);
 	pthread_mutex_destroy(&st->lock);
 	free(st->dir);
 	free(st);
@@ -604,6 +619,12 @@ int tfs_store_open(const char *dir, const struct tfs_store_opts *opts,
 	if (!err) {
 		err = -pthread_create(&st->cleaner, NULL, store_cleaner, st);
 		st->cleaner_started = !err;
+	}
+	if (!err) {
+		pthread_mutex_lock(&st->vfy_mu);
+		err = -pthread_create(&st->checker, NULL, vfy_checker, st);
+		st->checker_started = !err;
+		pthread_mutex_unlock(&st->vfy_mu);
 	}
 	if (err)
 		goto out_free;

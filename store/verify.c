@@ -5,6 +5,11 @@
  * as EIO (the rest of the partition stays readable).  Segments whose files
  * are missing or do not match their index at mount are damaged whole.
  * Each damage is logged once with the file and the partition offsets.
+ *
+ * A read at segment i also queues segment i + 1 for the checker thread,
+ * so a sequential reader rarely waits for a check: it runs on the other
+ * CPU while segment i is served, and pulls a cold segment into the page
+ * cache ahead of the reader.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -150,7 +155,7 @@ static int vfy_walk(struct tfs_part *p, struct tfs_seg *seg, int ifd,
 	return 0;
 }
 
-void vfy_segment(struct tfs_part *p, struct tfs_seg *seg)
+void vfy_segment(struct tfs_part *p, struct tfs_seg *seg, bool background)
 {
 	char name[FMT_SEG_NAME_LEN + 1];
 	struct vfy_data d = { .fd = -1 };
@@ -165,10 +170,14 @@ void vfy_segment(struct tfs_part *p, struct tfs_seg *seg)
 	ifd = openat(p->dir_fd, name, O_RDONLY | O_CLOEXEC);
 	d.buf = seg_buf_alloc(VFY_CHUNK);
 	if (d.fd < 0 || ifd < 0 || !d.buf) {
-		/* not damage we can name: try again at the next read */
-		store_log(p->st, LOG_ERR, "%s/%020llu: cannot check it: %s",
-			  p->name, (unsigned long long)seg->base,
-			  d.buf ? strerror(errno) : "out of memory");
+		/* not damage we can name: try again at the next read, which
+		 * says why (the checker may be looking at a partition being
+		 * deleted) */
+		if (!background)
+			store_log(p->st, LOG_ERR,
+				  "%s/%020llu: cannot check it: %s", p->name,
+				  (unsigned long long)seg->base,
+				  d.buf ? strerror(errno) : "out of memory");
 		goto out_free;
 	}
 	if (vfy_walk(p, seg, ifd, &d) == 0)
@@ -180,6 +189,76 @@ out_free:
 		close(ifd);
 out_unlock:
 	pthread_mutex_unlock(&seg->vfy_lock);
+}
+
+void vfy_ahead(struct tfs_part *p, size_t i)
+{
+	struct tfs_store *st = p->st;
+	struct tfs_seg *seg;
+	bool queued = false;
+
+	if (i + 1 >= p->nsegs)
+		return;
+	seg = p->segs[i + 1];
+	if (atomic_load_explicit(&seg->checked, memory_order_acquire) ||
+	    atomic_exchange(&seg->vfy_queued, true))
+		return;
+	pthread_mutex_lock(&st->vfy_mu);
+	if (st->checker_started && !st->vfy_stop &&
+	    st->vfy_n < VFY_AHEAD_MAX) {
+		seg_pin(seg);
+		tfs_part_ref(p, 1);
+		st->vfy_q[(st->vfy_head + st->vfy_n++) % VFY_AHEAD_MAX] =
+			(struct vfy_job){ p, seg };
+		pthread_cond_signal(&st->vfy_cond);
+		queued = true;
+	}
+	pthread_mutex_unlock(&st->vfy_mu);
+	if (!queued) /* the first read checks it; a later one may queue it */
+		atomic_store(&seg->vfy_queued, false);
+}
+
+/* Take the next job, waiting for one; false when stopping. */
+static bool vfy_next(struct tfs_store *st, struct vfy_job *job)
+{
+	bool ok;
+
+	pthread_mutex_lock(&st->vfy_mu);
+	while (!st->vfy_stop && !st->vfy_n)
+		pthread_cond_wait(&st->vfy_cond, &st->vfy_mu);
+	ok = !st->vfy_stop;
+	if (ok) {
+		*job = st->vfy_q[st->vfy_head];
+		st->vfy_head = (st->vfy_head + 1) % VFY_AHEAD_MAX;
+		st->vfy_n--;
+	}
+	pthread_mutex_unlock(&st->vfy_mu);
+	return ok;
+}
+
+void *vfy_checker(void *arg)
+{
+	struct tfs_store *st = arg;
+	struct vfy_job job;
+
+	while (vfy_next(st, &job)) {
+		vfy_segment(job.p, job.seg, true);
+		seg_put(job.seg);
+		tfs_part_put(job.p, 1);
+	}
+	return NULL;
+}
+
+void vfy_drain(struct tfs_store *st)
+{
+	while (st->vfy_n) {
+		struct vfy_job *job = &st->vfy_q[st->vfy_head];
+
+		st->vfy_head = (st->vfy_head + 1) % VFY_AHEAD_MAX;
+		st->vfy_n--;
+		seg_put(job->seg);
+		tfs_part_put(job->p, 1);
+	}
 }
 
 ssize_t vfy_clip(const struct tfs_seg *seg, uint64_t pos, size_t len)

@@ -667,6 +667,39 @@ static void test_failed_write(void **state)
 	r_expect(f, 5, 100, NULL, NULL);
 }
 
+/* A read in segment 0 has the checker thread check segment 4000 ahead of
+ * any read of it: its damage is logged with no read past offset 500,
+ * then reads there fail with EIO and the rest reads. */
+static void test_check_ahead(void **state)
+{
+	struct rfix *f = *state;
+	unsigned char buf[500];
+	int waited = 0;
+
+	r_fill(f, 10, 1000);
+	assert_int_equal(th_write(th_seg(f->dir, "t", 0, 4000, ".log"), 1500,
+				  "#", 1),
+			 0);
+	assert_int_equal(r_open(f), 0);
+	assert_int_equal(tfs_part_pread(f->p, buf, sizeof(buf), 0),
+			 sizeof(buf));
+	/* an event, not a timing: the check takes microseconds; 60 s is
+	 * only there so a broken checker fails instead of hanging */
+	while (!th_logged("00000000000000004000.log: record at offset 5000",
+			  "data CRC mismatch", NULL) &&
+	       waited++ < 60000)
+		usleep(1000);
+	if (waited > 60000) {
+		th_log_dump();
+		fail_msg("segment 4000 was not checked ahead of its reads");
+	}
+	assert_int_equal(tfs_part_pread(f->p, buf, sizeof(buf), 5200), -EIO);
+	assert_int_equal(tfs_part_pread(f->p, buf, sizeof(buf), 4000),
+			 sizeof(buf));
+	assert_int_equal(buf[0], r_byte(4000, 1000));
+	r_close(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -701,6 +734,7 @@ int main(void)
 		T(test_sealed_flip),
 		T(test_active_flip),
 		T(test_sealed_entry_flip),
+		T(test_check_ahead),
 		T(test_segment_gap),
 		T(test_partition_gap),
 		T(test_idx_version),
