@@ -259,12 +259,27 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	tfs_reply_read(req, p, size, (uint64_t)off, NULL);
 }
 
+struct tfs_read_stats tfs_reads;
+
 ssize_t tfs_reply_read(fuse_req_t req, struct tfs_part *p, size_t size,
 		       uint64_t off, const struct tfs_read_hook *hook)
 {
+	uint64_t max = atomic_load_explicit(&tfs_reads.size_max,
+					    memory_order_relaxed);
+	ssize_t n;
+
+	while (size > max && !atomic_compare_exchange_weak(&tfs_reads.size_max,
+							   &max, size))
+		;
 	if (tfs.splice && size > TFS_COPY_MAX)
-		return read_splice(req, p, size, off, hook);
-	return read_copy(req, p, size, off, hook);
+		n = read_splice(req, p, size, off, hook);
+	else
+		n = read_copy(req, p, size, off, hook);
+	atomic_fetch_add_explicit(&tfs_reads.requests, 1, memory_order_relaxed);
+	if (n > 0)
+		atomic_fetch_add_explicit(&tfs_reads.bytes, (uint64_t)n,
+					  memory_order_relaxed);
+	return n;
 }
 
 /*

@@ -1,6 +1,6 @@
 /*
- * fs/main.c - the topicfs daemon: command line, logging, daemonizing, the
- * splice set-up, and the FUSE session around the store.
+ * fs/main.c - the topicfs daemon: command line, logging, daemonizing, and
+ * the FUSE session around the store.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,48 +37,6 @@ static void fuse_log_to_tfs(enum fuse_log_level level, const char *fmt,
 		msg[n - 1] = '\0';
 	tfs_log_msg((int)level, msg);
 	msg[0] = '\0';
-}
-
-/*
- * libfuse splices a read reply only when its pipe can hold 1 MiB plus the
- * header, which rounds up to a 2 MiB pipe; fs.pipe-max-size is 1 MiB by
- * default, and without CAP_SYS_RESOURCE libfuse then silently copies
- * through a buffer it allocates per reply.  As root we raise the limit
- * (logged); otherwise reads are copied through our own buffer.
- */
-#define TFS_PIPE_NEED (2u << 20)
-#define PIPE_MAX_PATH "/proc/sys/fs/pipe-max-size"
-
-static void setup_splice(int want)
-{
-	unsigned long cur = 0;
-	FILE *f;
-
-	tfs.splice = 0;
-	if (!want)
-		return;
-	f = fopen(PIPE_MAX_PATH, "r");
-	if (!f || fscanf(f, "%lu", &cur) != 1)
-		cur = 0;
-	if (f)
-		fclose(f);
-	if (cur >= TFS_PIPE_NEED) {
-		tfs.splice = 1;
-		return;
-	}
-	f = geteuid() == 0 ? fopen(PIPE_MAX_PATH, "w") : NULL;
-	if (f && fprintf(f, "%u\n", TFS_PIPE_NEED) > 0 && fclose(f) == 0) {
-		tfs_log(LOG_NOTICE,
-			"raised fs.pipe-max-size from %lu to %u so reads can splice (-o nosplice leaves it)",
-			cur, TFS_PIPE_NEED);
-		tfs.splice = 1;
-		return;
-	}
-	if (f)
-		fclose(f);
-	tfs_log(LOG_NOTICE,
-		"fs.pipe-max-size is %lu (< %u) and cannot be raised: reads are copied, not spliced",
-		cur, TFS_PIPE_NEED);
 }
 
 /* Segment files are opened lazily, but thousands of partitions still want
@@ -213,7 +171,7 @@ static int start(struct fuse_session *se, struct tfs_cli *cli,
 	int err;
 
 	raise_nofile();
-	setup_splice(!cli->nosplice);
+	tfs_io_setup(!cli->nosplice);
 	so->log = tfs_log_msg;
 	err = tfs_store_open(tfs.datadir, so, &tfs.st);
 	if (err) {
@@ -225,6 +183,8 @@ static int start(struct fuse_session *se, struct tfs_cli *cli,
 		goto out_close;
 	if (fuse_session_mount(se, cli->mountpoint) != 0)
 		goto out_handlers;
+	if (tfs_io_attach(se) != 0)
+		goto out_unmount;
 	if (tfs.stream && tfs_stream_start(se) != 0)
 		goto out_unmount;
 	return 0;

@@ -21,9 +21,9 @@
  * on every O_APPEND write(). */
 #define TFS_ENTRY_TIMEOUT 3600.0
 #define TFS_ATTR_TIMEOUT (tfs.stream ? 3600.0 : 0.0)
-/* Reported block size: cat, cp and friends read this much at a time, and a
- * 1 MiB read is one FUSE request. */
-#define TFS_BLKSIZE (1 << 20)
+/* Reported block size: cat, cp and friends read this much at a time, one
+ * READ request's worth (1 or 4 MiB, fs/io.c). */
+#define TFS_BLKSIZE ((blksize_t)tfs.read_pages * 4096)
 
 static void fill_time(struct stat *s, int64_t ms)
 {
@@ -97,6 +97,8 @@ static void reply_entry(fuse_req_t req, fuse_ino_t ino)
 static void tfs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	unsigned splice = FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
+
+	tfs_io_init_reply(); /* libfuse sends INIT's reply next (fs/io.c) */
 
 	/* Partition files are DIRECT_IO (docs/DESIGN.md): one WRITE per
 	 * write(), no page cache to keep coherent.  Never let libfuse drop

@@ -19,6 +19,7 @@
 
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -49,6 +50,8 @@ struct tfs_fs {
 	char *mountpoint;     /* absolute path of the mount point */
 	int splice;           /* answer reads with fd buffers libfuse can
 				 splice; 0: copy through a per-thread buffer */
+	unsigned read_pages;  /* pages one READ request may carry (fs/io.c);
+				 also st_blksize */
 	int foreground;       /* log to stderr (else syslog) */
 	int stream;           /* -o stream: the kernel's writeback cache holds
 				 appends; partition files are cached */
@@ -60,6 +63,19 @@ struct tfs_fs {
 };
 
 extern struct tfs_fs tfs;
+
+/* Pages of a READ request when reads splice and the kernel allows it
+ * (fs/io.c): 4 MiB. */
+#define TFS_READ_PAGES 1024u
+/* Decide tfs.splice and tfs.read_pages (splice: 0 for -o nosplice),
+ * raising fs.pipe-max-size and fs.fuse.max_pages_limit as root
+ * (logged). */
+void tfs_io_setup(int splice);
+/* After fuse_session_mount: send replies through fs/io.c when READs are
+ * to be larger than libfuse offers; 0 or -1. */
+int tfs_io_attach(struct fuse_session *se);
+/* Called by the init handler: the thread's next reply is INIT's. */
+void tfs_io_init_reply(void);
 extern const struct fuse_lowlevel_ops tfs_ops;
 
 static inline fuse_ino_t tfs_ino_topic(struct tfs_topic *t)
@@ -159,9 +175,16 @@ struct tfs_read_hook {
 	void *arg;
 };
 
+/* READ requests on partitions and views (for .metrics). */
+struct tfs_read_stats {
+	_Atomic uint64_t requests; /* answered */
+	_Atomic uint64_t bytes;	   /* returned */
+	_Atomic uint64_t size_max; /* largest the kernel asked for */
+};
+extern struct tfs_read_stats tfs_reads;
 /* Reply to a READ of p at partition offset off (splice or copy), calling
  * hook (may be NULL) first; the bytes replied, or -errno (replied as an
- * error). */
+ * error).  Counted in tfs_reads. */
 ssize_t tfs_reply_read(fuse_req_t req, struct tfs_part *p, size_t size,
 		       uint64_t off, const struct tfs_read_hook *hook);
 

@@ -665,7 +665,13 @@ static const char *const prom_help =
 	"# HELP topicfs_partition_append_rate Records appended per second, last minute.\n"
 	"# TYPE topicfs_partition_append_rate gauge\n"
 	"# HELP topicfs_group_lag_bytes Bytes a consumer group has not committed.\n"
-	"# TYPE topicfs_group_lag_bytes gauge\n";
+	"# TYPE topicfs_group_lag_bytes gauge\n"
+	"# HELP topicfs_read_requests_total READ requests on partitions and views.\n"
+	"# TYPE topicfs_read_requests_total counter\n"
+	"# HELP topicfs_read_bytes_total Bytes those READ requests returned.\n"
+	"# TYPE topicfs_read_bytes_total counter\n"
+	"# HELP topicfs_read_request_max_bytes Largest READ request the kernel sent.\n"
+	"# TYPE topicfs_read_request_max_bytes gauge\n";
 
 /* The text of .stats or .metrics, malloc'ed into *text; its length. */
 static size_t view_text(const struct tfs_vnode *vn, char **text)
@@ -676,7 +682,13 @@ static size_t view_text(const struct tfs_vnode *vn, char **text)
 	ssize_t nt = tfs_store_list(tfs.st, &names);
 
 	if (prom)
-		sb_printf(&b, "%s", prom_help);
+		sb_printf(&b,
+			  "%stopicfs_read_requests_total %" PRIu64
+			  "\ntopicfs_read_bytes_total %" PRIu64
+			  "\ntopicfs_read_request_max_bytes %" PRIu64 "\n",
+			  prom_help, atomic_load(&tfs_reads.requests),
+			  atomic_load(&tfs_reads.bytes),
+			  atomic_load(&tfs_reads.size_max));
 	else
 		sb_printf(&b, "%-24s %5s %14s %14s %12s %8s %14s %10s\n",
 			  "topic", "part", "start", "end", "records",
