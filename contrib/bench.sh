@@ -15,12 +15,13 @@
 #     file, to show how the FUSE stack alone scales), started together;
 #     aggregate appends/s over the wall time until the last close()
 #   - 1 MiB appends MB/s: LARGE_MB write()s of 1 MiB, O_APPEND
-#   - sequential read MB/s of that file, 1 MiB read() buffer (page cache
-#     warm); applog also in keep_cache mode for this re-read
+#   - sequential read MB/s of that file, READ_BS read() buffer (4 MiB, what
+#     cat uses on topicfs: its st_blksize; page cache warm); applog also in
+#     keep_cache mode for this re-read
 #   - cold read MB/s: a COLD_MB file written once per system (1 MiB
 #     appends; applog's backing file serves its three modes, topicfs's data
 #     dir record and stream mode), then REPS runs (no warm-up) of a
-#     sequential read with 1 MiB read()s, each on a fresh mount (so it is
+#     sequential read with READ_BS read()s, each on a fresh mount (so it is
 #     also the daemon's first read: topicfs checks record CRCs then) after
 #     `sync; echo 3 >/proc/sys/vm/drop_caches; sleep COLD_SETTLE` (untimed).
 #     The wait: this VM returns free memory to the host (virtio-balloon
@@ -41,10 +42,12 @@
 #   (the same partitions holding 10 GiB: contrib/bench-scale.sh)
 # Files live under /var/tmp (same disk for all); `sync` (untimed) before
 # every run keeps writeback of the previous run out of the timing.
-# fs.pipe-max-size is raised to 2 MiB for the whole run (topicfs does that
-# itself when root, so its reads splice; applog gets the same) and restored
-# at exit.  Knobs (env): REPS SMALL_N LARGE_MB COLD_MB (0: no cold reads)
-# COLD_SETTLE FANOUT SCALE_TOPICS SCALE_PARTS SCALE_RECS BASELINE KEEP=1.
+# fs.pipe-max-size is raised to 8 MiB for the whole run (topicfs does that
+# itself when root, so its 4 MiB reads splice; applog gets the same, though
+# libfuse gives it 1 MiB requests) and restored at exit, as is
+# fs.fuse.max_pages_limit (topicfs raises it to 1024).  Knobs (env): REPS
+# SMALL_N LARGE_MB READ_BS COLD_MB (0: no cold reads) COLD_SETTLE FANOUT
+# SCALE_TOPICS SCALE_PARTS SCALE_RECS BASELINE KEEP=1.
 set -uo pipefail
 export LC_ALL=C
 
@@ -53,13 +56,15 @@ BASELINE=${BASELINE:-$TOP/../shared/baseline}
 REPS=${REPS:-3}
 SMALL_N=${SMALL_N:-100000}
 LARGE_MB=${LARGE_MB:-1024}
+READ_BS=${READ_BS:-4194304}
 COLD_MB=${COLD_MB:-2048}
 COLD_SETTLE=${COLD_SETTLE:-2.5}
 FANOUT=${FANOUT:-8}
 SCALE_TOPICS=${SCALE_TOPICS:-10}
 SCALE_PARTS=${SCALE_PARTS:-100}
 SCALE_RECS=${SCALE_RECS:-10}
-PIPE_MAX=2097152
+PIPE_MAX=8388608
+PAGES_PATH=/proc/sys/fs/fuse/max_pages_limit
 CLK_TCK=$(getconf CLK_TCK)
 
 SCRATCH=$(mktemp -d /var/tmp/topicfs-bench.XXXXXX)
@@ -67,6 +72,7 @@ MNT=$SCRATCH/mnt
 FSPID=
 FSLOG= # the running daemon's log (mount_fs)
 PIPE_MAX_ORIG=$(cat /proc/sys/fs/pipe-max-size)
+PAGES_ORIG=$(cat $PAGES_PATH 2>/dev/null)
 T_START=$SECONDS
 T_LAP=$SECONDS
 
@@ -84,6 +90,9 @@ cleanup() {
 	umount_fs
 	if [[ $(cat /proc/sys/fs/pipe-max-size) != "$PIPE_MAX_ORIG" ]]; then
 		echo "$PIPE_MAX_ORIG" >/proc/sys/fs/pipe-max-size
+	fi
+	if [[ -n $PAGES_ORIG && $(cat $PAGES_PATH) != "$PAGES_ORIG" ]]; then
+		echo "$PAGES_ORIG" >$PAGES_PATH
 	fi
 	[[ ${KEEP:-0} == 1 ]] || rm -rf --one-file-system "$SCRATCH"
 }
@@ -172,7 +181,7 @@ bench_system() {
 	R[$name,large_cpu]=$(awk -v c="$CPU" -v m="$LARGE_MB" 'BEGIN { printf "%.2f", c / (m / 1024) }')
 	bench_read "$name" "$file"
 	if [[ -n $reset4 ]]; then
-		measure _setup_read "$TB" par-read "$FANOUT" "$file" 1048576
+		measure _setup_read "$TB" par-read "$FANOUT" "$file" "$READ_BS"
 		R[$name,fan]=$MB
 		R[$name,fan_minmax]=$(medkey min_max)
 	fi
@@ -181,7 +190,7 @@ bench_system() {
 # bench_read NAME FILE: the warm sequential read of FILE (LARGE_MB MiB)
 _setup_read() { sync; }
 bench_read() {
-	measure _setup_read "$TB" read "$2" 1048576
+	measure _setup_read "$TB" read "$2" "$READ_BS"
 	R[$1,read]=$MB
 	R[$1,read_cpu]=$(awk -v c="$CPU" -v m="$LARGE_MB" 'BEGIN { printf "%.2f", c / (m / 1024) }')
 }
@@ -196,14 +205,14 @@ cold_read() {
 	local name=$1 file=$2 r out t0 t1 mbs=() cpus=()
 	shift 2
 	note "=== $name: cold read"
-	note "    \$ $TB read $file 1048576"
+	note "    \$ $TB read $file $READ_BS"
 	for ((r = 1; r <= REPS; r++)); do
 		(($#)) && mount_fs "$name-cold" "$@"
 		sync
 		echo 3 >/proc/sys/vm/drop_caches || die "cannot drop the page cache"
 		sleep "$COLD_SETTLE"
 		t0=$(cpu_ticks)
-		out=$(timeout -k 5 300 "$TB" read "$file" 1048576) || die "cold read of $file failed"
+		out=$(timeout -k 5 300 "$TB" read "$file" "$READ_BS") || die "cold read of $file failed"
 		t1=$(cpu_ticks)
 		(($#)) && umount_fs
 		note "    run $r:   $out cpu_ticks=$((t1 - t0))"
@@ -375,9 +384,9 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "-" ||
 echo "topicfs benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'))"
 echo "machine:  $(uname -sr), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
 echo "disk:     $(df -T /var/tmp | awk 'NR == 2 { print $1, $2 }') at /var/tmp"
-echo "sysctl:   fs.pipe-max-size=$PIPE_MAX_ORIG before the run, $PIPE_MAX during it (topicfs sets that itself), restored at exit"
+echo "sysctl:   fs.pipe-max-size=$PIPE_MAX_ORIG and fs.fuse.max_pages_limit=${PAGES_ORIG:-none} before the run, $PIPE_MAX and $(cat $PAGES_PATH 2>/dev/null || echo none) during it (topicfs sets both itself), restored at exit"
 echo "daemon:   $TFS ($("$TFS" -V 2>&1 | head -1)); topicfs = default options (record mode), stream = -o stream"
-echo "runs:     median of $REPS after a warm-up; SMALL_N=$SMALL_N x 100 B, LARGE_MB=$LARGE_MB x 1 MiB, 1 MiB read buffer"
+echo "runs:     median of $REPS after a warm-up; SMALL_N=$SMALL_N x 100 B, LARGE_MB=$LARGE_MB x 1 MiB, READ_BS=$READ_BS read buffer"
 echo "cold:     COLD_MB=$COLD_MB, median of $REPS (no warm-up), each on a fresh mount after sync, drop_caches and ${COLD_SETTLE} s (freed memory goes back to the host)"
 echo
 W=120
