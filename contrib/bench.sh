@@ -15,9 +15,10 @@
 #     file, to show how the FUSE stack alone scales), started together;
 #     aggregate appends/s over the wall time until the last close()
 #   - 1 MiB appends MB/s: LARGE_MB write()s of 1 MiB, O_APPEND
-#   - sequential read MB/s of that file, READ_BS read() buffer (4 MiB, what
-#     cat uses on topicfs: its st_blksize; page cache warm); applog also in
-#     keep_cache mode for this re-read
+#   - sequential read MB/s of that file, READ_BS read() buffer (1 MiB; page
+#     cache warm), and again with BIG_BS (4 MiB: what cat uses on topicfs,
+#     its st_blksize, and topicfs's READ request size); applog also in
+#     keep_cache mode for these re-reads
 #   - cold read MB/s: a COLD_MB file written once per system (1 MiB
 #     appends; applog's backing file serves its three modes, topicfs's data
 #     dir record and stream mode), then REPS runs (no warm-up) of a
@@ -46,7 +47,7 @@
 # itself when root, so its 4 MiB reads splice; applog gets the same, though
 # libfuse gives it 1 MiB requests) and restored at exit, as is
 # fs.fuse.max_pages_limit (topicfs raises it to 1024).  Knobs (env): REPS
-# SMALL_N LARGE_MB READ_BS COLD_MB (0: no cold reads) COLD_SETTLE FANOUT
+# SMALL_N LARGE_MB READ_BS BIG_BS COLD_MB (0: no cold reads) COLD_SETTLE FANOUT
 # SCALE_TOPICS SCALE_PARTS SCALE_RECS BASELINE KEEP=1.
 set -uo pipefail
 export LC_ALL=C
@@ -56,7 +57,8 @@ BASELINE=${BASELINE:-$TOP/../shared/baseline}
 REPS=${REPS:-3}
 SMALL_N=${SMALL_N:-100000}
 LARGE_MB=${LARGE_MB:-1024}
-READ_BS=${READ_BS:-4194304}
+READ_BS=${READ_BS:-1048576}
+BIG_BS=${BIG_BS:-4194304}
 COLD_MB=${COLD_MB:-2048}
 COLD_SETTLE=${COLD_SETTLE:-2.5}
 FANOUT=${FANOUT:-8}
@@ -193,6 +195,8 @@ bench_read() {
 	measure _setup_read "$TB" read "$2" "$READ_BS"
 	R[$1,read]=$MB
 	R[$1,read_cpu]=$(awk -v c="$CPU" -v m="$LARGE_MB" 'BEGIN { printf "%.2f", c / (m / 1024) }')
+	measure _setup_read "$TB" read "$2" "$BIG_BS"
+	R[$1,read4]=$MB
 }
 
 # cold_read NAME FILE [CMD...]: REPS sequential reads of FILE, 1 MiB
@@ -386,7 +390,7 @@ echo "machine:  $(uname -sr), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuin
 echo "disk:     $(df -T /var/tmp | awk 'NR == 2 { print $1, $2 }') at /var/tmp"
 echo "sysctl:   fs.pipe-max-size=$PIPE_MAX_ORIG and fs.fuse.max_pages_limit=${PAGES_ORIG:-none} before the run, $PIPE_MAX and $(cat $PAGES_PATH 2>/dev/null || echo none) during it (topicfs sets both itself), restored at exit"
 echo "daemon:   $TFS ($("$TFS" -V 2>&1 | head -1)); topicfs = default options (record mode), stream = -o stream"
-echo "runs:     median of $REPS after a warm-up; SMALL_N=$SMALL_N x 100 B, LARGE_MB=$LARGE_MB x 1 MiB, READ_BS=$READ_BS read buffer"
+echo "runs:     median of $REPS after a warm-up; SMALL_N=$SMALL_N x 100 B, LARGE_MB=$LARGE_MB x 1 MiB, READ_BS=$READ_BS read buffer (BIG_BS=$BIG_BS in the rows that say so)"
 echo "cold:     COLD_MB=$COLD_MB, median of $REPS (no warm-up), each on a fresh mount after sync, drop_caches and ${COLD_SETTLE} s (freed memory goes back to the host)"
 echo
 W=120
@@ -405,6 +409,8 @@ row "1 MiB appends MB/s (applog direct_io)" large applog-direct_io
 row "seq. read MB/s (applog write-through)" read applog-default
 row "seq. read MB/s (applog keep_cache)" read applog-keep_cache
 row "seq. read MB/s (applog direct_io)" read applog-direct_io
+row "seq. read MB/s, BIG_BS (applog keep_cache)" read4 applog-keep_cache
+row "seq. read MB/s, BIG_BS (applog direct_io)" read4 applog-direct_io
 row "cold read MB/s (applog write-through)" cold applog-default
 row "cold read MB/s (applog keep_cache)" cold applog-keep_cache
 row "cold read MB/s (applog direct_io)" cold applog-direct_io
@@ -451,7 +457,9 @@ floor ">= 30,000 100 B appends/s" "$t/s" "$(ge "$t" 30000)"
 t=$(ratio "${R[topicfs,large]:-0}" "${R[plain,large]:-1}")
 floor "1 MiB appends >= 0.5x plain" "$t" "$(ge "$t" 0.5)"
 t=$(ratio "${R[topicfs,read]:-0}" "${R[plain,read]:-1}")
-floor "sequential reads >= 0.5x plain" "$t" "$(ge "$t" 0.5)"
+floor "sequential reads >= 0.5x plain (READ_BS)" "$t" "$(ge "$t" 0.5)"
+t=$(ratio "${R[topicfs,read4]:-0}" "${R[plain,read4]:-1}")
+floor "sequential reads >= 0.5x plain (BIG_BS)" "$t" "$(ge "$t" 0.5)"
 t=${R[topicfs,prod4_ratio]}
 floor "4 producers >= 1.6x 1 producer" "$t" "$(ge "$t" 1.6)" target
 t=${R[topicfs,fan_ratio]}
@@ -473,7 +481,9 @@ if ((COLD_MB > 0)); then
 	floor "cold read >= 1.0x best applog mode" "$t of applog ${bestmode:--}" "$(ge "$t" 1.0)" target
 fi
 t=$(ratio "${R[topicfs,read]:--}" "${R[applog-direct_io,read]:--}")
-floor "re-read >= 1.0x applog direct_io" "$t" "$(ge "$t" 1.0)" target
+floor "re-read >= 1.0x applog direct_io (READ_BS)" "$t" "$(ge "$t" 1.0)" target
+t=$(ratio "${R[topicfs,read4]:--}" "${R[applog-direct_io,read4]:--}")
+floor "re-read >= 1.0x applog direct_io (BIG_BS)" "$t" "$(ge "$t" 1.0)" target
 t=$(ratio "${R[stream,read]:--}" "${R[applog-keep_cache,read]:--}")
 floor "stream re-read >= 1.0x applog keep_cache" "$t" "$(ge "$t" 1.0)" target
 echo "total wall time: $((SECONDS - T_START)) s"

@@ -4,7 +4,7 @@
 #   make bench | tee bench.txt; contrib/chart.sh bench.txt docs/benchmarks.png
 #
 # One group of bars per measurement (100 B appends, 1 MiB appends,
-# sequential re-read, cold read): applog direct_io, topicfs record mode
+# re-read with 1 and 4 MiB read()s, cold read): applog direct_io, topicfs record mode
 # and topicfs stream mode, each as a ratio to the plain file of the same
 # run.
 # Needs gnuplot (apt-get install gnuplot-nox).
@@ -16,7 +16,8 @@ trap 'rm -f "$dat"' EXIT
 awk '
 /^100 B appends\/s \(applog direct_io\)/ { n = "100 B appends" }
 /^1 MiB appends MB\/s \(applog direct_io\)/ { n = "1 MiB appends" }
-/^seq. read MB\/s \(applog direct_io\)/ { n = "sequential re-read" }
+/^seq. read MB\/s \(applog direct_io\)/ { n = "re-read, 1 MiB read()s" }
+/^seq. read MB\/s, BIG_BS \(applog direct_io\)/ { n = "re-read, 4 MiB read()s" }
 /^cold read MB\/s \(applog direct_io\)/ { n = "cold read" }
 n != "" {
 	f = NF - 7   # columns from the right: plain applog topicfs stream 3 ratios
