@@ -132,6 +132,7 @@ check: all unit tools
 bench: deps
 	@$(MAKE) --no-print-directory all tools
 	BUILD=$(BUILD) contrib/bench.sh
+	BUILD=$(BUILD) contrib/bench-ab.sh
 	BUILD=$(BUILD) contrib/bench-scale.sh
 	BUILD=$(BUILD) contrib/bench-compress.sh
 	BUILD=$(BUILD) contrib/bench-follow.sh
