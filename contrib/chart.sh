@@ -16,8 +16,8 @@ trap 'rm -f "$dat"' EXIT
 awk '
 /^100 B appends\/s \(applog direct_io\)/ { n = "100 B appends" }
 /^1 MiB appends MB\/s \(applog direct_io\)/ { n = "1 MiB appends" }
-/^seq. read MB\/s \(applog direct_io\)/ { n = "re-read, 1 MiB read()s" }
-/^seq. read MB\/s, BIG_BS \(applog direct_io\)/ { n = "re-read, 4 MiB read()s" }
+/^seq. read MB\/s \(applog direct_io\)/ { n = "re-read (1 MiB)" }
+/^seq. read MB\/s, BIG_BS \(applog direct_io\)/ { n = "re-read (4 MiB)" }
 /^cold read MB\/s \(applog direct_io\)/ { n = "cold read" }
 n != "" {
 	f = NF - 7   # columns from the right: plain applog topicfs stream 3 ratios
@@ -27,7 +27,7 @@ n != "" {
 [[ -s $dat ]] || { echo "chart: no bench rows in $in" >&2; exit 1; }
 when=$(sed -n 's/^topicfs benchmark (\(.*\))$/\1/p' "$in" | head -1)
 gnuplot <<GP
-set terminal pngcairo size 900,500 font ",11" noenhanced
+set terminal pngcairo size 1000,500 font ",11" noenhanced
 set output "$out"
 set title "topicfs vs a plain file (= 1.0) and the minimal FUSE file, $when"
 set style data histograms
