@@ -98,7 +98,8 @@ static void tfs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	unsigned splice = FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
 
-	tfs_io_init_reply(); /* libfuse sends INIT's reply next (fs/io.c) */
+	/* libfuse sends INIT's reply next (fs/io.c) */
+	tfs_io_init_reply(conn->proto_minor);
 
 	/* Partition files are DIRECT_IO (docs/DESIGN.md): one WRITE per
 	 * write(), no page cache to keep coherent.  Never let libfuse drop

@@ -71,11 +71,15 @@ extern struct tfs_fs tfs;
  * raising fs.pipe-max-size and fs.fuse.max_pages_limit as root
  * (logged). */
 void tfs_io_setup(int splice);
-/* After fuse_session_mount: send replies through fs/io.c when READs are
- * to be larger than libfuse offers; 0 or -1. */
+/* After fuse_session_mount: send replies through fs/io.c, which edits
+ * INIT's reply (READ size, HANDLE_KILLPRIV_V2); 0 or -1. */
 int tfs_io_attach(struct fuse_session *se);
-/* Called by the init handler: the thread's next reply is INIT's. */
-void tfs_io_init_reply(void);
+/* Called by the init handler with the kernel's protocol minor version:
+ * the thread's next reply is INIT's. */
+void tfs_io_init_reply(unsigned proto_minor);
+/* The kernel took HANDLE_KILLPRIV_V2 (known once INIT is answered): it no
+ * longer asks for security.capability before each buffered write(). */
+bool tfs_io_nosec(void);
 extern const struct fuse_lowlevel_ops tfs_ops;
 
 static inline fuse_ino_t tfs_ino_topic(struct tfs_topic *t)

@@ -33,6 +33,12 @@ static void reply_value(fuse_req_t req, const char *val, size_t len,
 		fuse_reply_buf(req, val, len);
 }
 
+/* Stream mode without HANDLE_KILLPRIV_V2: no attributes (tfs_getxattr). */
+static bool xattrs_off(void)
+{
+	return tfs.stream && !tfs_io_nosec();
+}
+
 void tfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		  size_t size)
 {
@@ -43,14 +49,14 @@ void tfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	int len;
 
 	/*
-	 * Stream mode: the kernel's buffered write path asks for
-	 * security.capability before every write() (file_remove_privs), a
-	 * round trip that would cap appends at the record-mode rate.  ENOSYS
-	 * makes the kernel stop asking for any attribute on this mount
-	 * (libfuse 3.14 cannot negotiate HANDLE_KILLPRIV_V2, which would
-	 * avoid that), so stream mode has no user.topicfs.* attributes.
+	 * Stream mode: unless the kernel took HANDLE_KILLPRIV_V2 (fs/io.c),
+	 * its buffered write path asks for security.capability before every
+	 * write() (file_remove_privs), a round trip that would cap appends at
+	 * the record-mode rate.  ENOSYS then makes the kernel stop asking for
+	 * any attribute on this mount, so there are no user.topicfs.*
+	 * attributes.
 	 */
-	if (tfs.stream) {
+	if (xattrs_off()) {
 		fuse_reply_err(req, ENOSYS);
 		return;
 	}
@@ -106,12 +112,12 @@ void tfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 	uint64_t base;
 
-	if (tfs_ino_to_vnode(ino) && !tfs.stream &&
+	if (tfs_ino_to_vnode(ino) && !xattrs_off() &&
 	    !tfs_view_base(tfs_ino_to_vnode(ino), &base)) {
 		memcpy(list, TFS_XATTR_PREFIX "base", sizeof(TFS_XATTR_PREFIX "base"));
 		len = sizeof(TFS_XATTR_PREFIX "base");
 	}
-	if (tfs_ino_to_part(ino) && !tfs.stream) {
+	if (tfs_ino_to_part(ino) && !xattrs_off()) {
 		for (size_t i = 0; i < N_XATTRS; i++) {
 			size_t n = strlen(xattr_names[i]) + 1;
 
