@@ -14,6 +14,9 @@
 #   - 1 MiB appends MB/s: LARGE_MB write()s of 1 MiB on a new file
 #   - re-read MB/s of that file with 1 MiB and 4 MiB read()s (page cache
 #     warm; topicfs takes 4 MiB READ requests, applog 1 MiB)
+#   - 100 B appends/s with both daemons and the producer on CPU 0
+#     (taskset), after the rest: a wake-up on the same CPU instead of
+#     across CPUs (issue 3's stretch goal)
 # applog is the minimal FUSE file of ../shared/baseline (direct_io: the
 # open flags topicfs uses); without it the script says so and stops.
 # Knobs (env): ROUNDS SMALL_N LARGE_MB BASELINE KEEP=1.
@@ -118,6 +121,20 @@ for ((r = -1; r < ROUNDS; r++)); do
 	note "    $(for s in "${systems[@]}"; do printf '%s: %s/s %s %s %s MB/s; ' $s "${V[$s,small,$r]}" "${V[$s,large,$r]}" "${V[$s,read1048576,$r]}" "${V[$s,read4194304,$r]}"; done)"
 done
 
+# the same CPU: both daemons (all their threads) and the producer on CPU 0
+taskset -a -p -c 0 "$FSPID" >/dev/null && taskset -a -p -c 0 "$APID" >/dev/null ||
+	die "taskset of the daemons"
+for ((r = -1; r < ROUNDS; r++)); do
+	k=$(((r + 3) % 3))
+	order=("${systems[@]:k}" "${systems[@]:0:k}")
+	for s in "${order[@]}"; do
+		f=$(new_file $s) || die "new file on $s"
+		sync
+		V[$s,cpu0,$r]=$(taskset -c 0 "$TB" append "$f" "$SMALL_N" 100 | val ops_per_s) || die "small appends on $s, CPU 0"
+	done
+	note "    CPU 0, $( ((r < 0)) && echo warm-up || echo "round $((r + 1))"): $(for s in "${systems[@]}"; do printf '%s: %s/s; ' $s "${V[$s,cpu0,$r]}"; done)"
+done
+
 # stats NUMBERS...: "median (min-max)"
 stats() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2fx (%.2f-%.2f)", m, v[1], v[NR] }'; }
 medv() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.1f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -137,4 +154,5 @@ line "100 B appends/s" small
 line "1 MiB appends MB/s" large
 line "re-read MB/s, 1 MiB read()s" read1048576
 line "re-read MB/s, 4 MiB read()s" read4194304
+line "100 B appends/s, all on CPU 0" cpu0
 echo "(medians of the $ROUNDS rounds; each ratio is the median of the per-round ratios)"
