@@ -27,7 +27,7 @@ export LC_ALL=C
 BASELINE=${BASELINE:-$TOP/../shared/baseline}
 ROUNDS=${ROUNDS:-5}
 SMALL_N=${SMALL_N:-20000}
-LARGE_MB=${LARGE_MB:-512}
+LARGE_MB=${LARGE_MB:-256}
 
 SCRATCH=$(mktemp -d /var/tmp/topicfs-ab.XXXXXX)
 MNT=$SCRATCH/mnt-t # topicfs; bench-lib's umount_fs unmounts MNT/FSPID

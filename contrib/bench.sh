@@ -55,7 +55,7 @@ export LC_ALL=C
 . "$(dirname "$0")/bench-lib.sh"
 BASELINE=${BASELINE:-$TOP/../shared/baseline}
 REPS=${REPS:-3}
-SMALL_N=${SMALL_N:-100000}
+SMALL_N=${SMALL_N:-50000}
 LARGE_MB=${LARGE_MB:-1024}
 READ_BS=${READ_BS:-1048576}
 BIG_BS=${BIG_BS:-4194304}
