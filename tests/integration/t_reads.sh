@@ -3,7 +3,8 @@
 # offered at INIT (4 MiB when it could raise the kernel's limits, else
 # 1 MiB), st_blksize says the same, and reads of every size across 1 MiB
 # segments return the partition's bytes, spliced and with -o nosplice
-# (1 MiB requests, the limits left alone).
+# (1 MiB requests, the limits left alone); a 1 MiB write() from an
+# unaligned buffer is one record with 4 MiB requests, two with 1 MiB.
 . "$(dirname "$0")/lib.sh"
 
 metric() { awk -v m="$1" '$1 == m { print $2 }' "$MNT/.metrics"; }
@@ -52,9 +53,18 @@ check_reads() {
 }
 check_reads
 
+# with 4 MiB requests (max_pages 1024) a 1 MiB write() from a buffer that
+# is not page-aligned is still one WRITE, so one record; with 1 MiB
+# requests the kernel splits it after 1 MiB - 4 KiB (README, Records)
+touch "$MNT/r/1"
+"$TOOLS/wr" -a -n 1048576 -u "$MNT/r/1" abc >/dev/null || fail "unaligned 1 MiB append"
+assert_eq $((want == 4194304 ? 1 : 2)) "$(xattr "$MNT/r/1" records)" "records of an unaligned 1 MiB write()"
+
 remount_tfs nosplice
 assert_eq 1048576 "$(stat -c %o "$P")" "st_blksize with -o nosplice"
 cmp "$T/ref" "$P" || fail "cat with -o nosplice"
 check_reads
 assert_eq 1048576 "$(metric topicfs_read_request_max_bytes)" "largest READ request with -o nosplice"
+"$TOOLS/wr" -a -n 1048576 -u "$MNT/r/1" abc >/dev/null || fail "unaligned 1 MiB append with -o nosplice"
+assert_eq $(((want == 4194304 ? 1 : 2) + 2)) "$(xattr "$MNT/r/1" records)" "records after an unaligned 1 MiB write() with -o nosplice"
 umount_tfs
