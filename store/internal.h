@@ -16,7 +16,10 @@
  * grp_lock are leaves: each is taken with nothing inside it, and never
  * together (a topic delete takes one after the other).  Group calls take
  * topic->lock and part->seg_lock (tfs_part_open, tfs_part_info) before
- * grp_lock, never while they hold it.
+ * grp_lock, never while they hold it.  store->vfy_mu is a leaf too, taken
+ * inside part->seg_lock (shared) to queue a check ahead (vfy_ahead); the
+ * checker thread holds nothing while it checks, and seg->vfy_lock only
+ * around one segment's check.
  */
 #ifndef TOPICFS_STORE_INTERNAL_H
 #define TOPICFS_STORE_INTERNAL_H
