@@ -14,12 +14,15 @@
 #   - 1 MiB appends MB/s: LARGE_MB write()s of 1 MiB on a new file
 #   - re-read MB/s of that file with 1 MiB and 4 MiB read()s (page cache
 #     warm; topicfs takes 4 MiB READ requests, applog 1 MiB)
+#   - 100 B appends/s in stream mode (a third daemon, -o stream): STREAM_N
+#     appends in each round right after the others, then the plain file
+#     with STREAM_N (stream mode is too fast for SMALL_N to time)
 #   - 100 B appends/s with both daemons and the producer on CPU 0
 #     (taskset), after the rest: a wake-up on the same CPU instead of
 #     across CPUs (issue 3's stretch goal)
 # applog is the minimal FUSE file of ../shared/baseline (direct_io: the
 # open flags topicfs uses); without it the script says so and stops.
-# Knobs (env): ROUNDS SMALL_N LARGE_MB BASELINE KEEP=1.
+# Knobs (env): ROUNDS SMALL_N STREAM_N LARGE_MB BASELINE KEEP=1.
 set -uo pipefail
 export LC_ALL=C
 
@@ -27,25 +30,32 @@ export LC_ALL=C
 BASELINE=${BASELINE:-$TOP/../shared/baseline}
 ROUNDS=${ROUNDS:-5}
 SMALL_N=${SMALL_N:-20000}
+STREAM_N=${STREAM_N:-200000}
 LARGE_MB=${LARGE_MB:-256}
 
 SCRATCH=$(mktemp -d /var/tmp/topicfs-ab.XXXXXX)
 MNT=$SCRATCH/mnt-t # topicfs; bench-lib's umount_fs unmounts MNT/FSPID
 MNT_A=$SCRATCH/mnt-a
-FSPID= APID=
+MNT_S=$SCRATCH/mnt-s # topicfs -o stream
+FSPID= APID= SPID=
 
 die() {
 	note "bench-ab: FATAL: $*"
 	exit 1
 }
+# umount_at DIR PID: bench-lib's umount_fs for another mount
+umount_at() {
+	[[ -n $2 ]] || return 0
+	local m=$MNT f=$FSPID
+	MNT=$1 FSPID=$2
+	umount_fs
+	MNT=$m FSPID=$f
+}
 cleanup() {
 	umount_fs
-	if [[ -n $APID ]]; then
-		local m=$MNT f=$FSPID
-		MNT=$MNT_A FSPID=$APID
-		umount_fs
-		MNT=$m FSPID=$f APID=
-	fi
+	umount_at "$MNT_A" "$APID"
+	umount_at "$MNT_S" "$SPID"
+	APID= SPID=
 	[[ ${KEEP:-0} == 1 ]] || rm -rf --one-file-system "$SCRATCH"
 }
 trap cleanup EXIT
@@ -70,14 +80,18 @@ wait_mount() {
 	done
 	die "$1 not mounted after 10 s"
 }
-mkdir -p "$MNT" "$MNT_A" "$SCRATCH/tfs-data" "$SCRATCH/applog-back" "$SCRATCH/plain"
+mkdir -p "$MNT" "$MNT_A" "$MNT_S" "$SCRATCH/tfs-data" "$SCRATCH/tfs-stream" \
+	"$SCRATCH/applog-back" "$SCRATCH/plain"
 "$TFS" -f "$SCRATCH/tfs-data" "$MNT" 2>"$SCRATCH/topicfs.log" &
 FSPID=$!
 APPLOG_MODE=direct_io "$SCRATCH/baseline/applog" "$SCRATCH/applog-back" "$MNT_A" 2>"$SCRATCH/applog.log" &
 APID=$!
+"$TFS" -f -o stream "$SCRATCH/tfs-stream" "$MNT_S" 2>"$SCRATCH/stream.log" &
+SPID=$!
 wait_mount "$MNT" "$FSPID"
 wait_mount "$MNT_A" "$APID"
-mkdir "$MNT/ab" || die "mkdir $MNT/ab"
+wait_mount "$MNT_S" "$SPID"
+mkdir "$MNT/ab" "$MNT_S/ab" || die "mkdir ab"
 
 # new_file SYSTEM: an empty file of SYSTEM to append to; prints its path
 new_file() {
@@ -85,6 +99,7 @@ new_file() {
 	plain) rm -f "$SCRATCH/plain/f" && echo "$SCRATCH/plain/f" ;;
 	applog) : >"$MNT_A/log" && echo "$MNT_A/log" ;;
 	topicfs) { [[ ! -e $MNT/ab/0 ]] || rm "$MNT/ab/0"; } && touch "$MNT/ab/0" && echo "$MNT/ab/0" ;;
+	stream) { [[ ! -e $MNT_S/ab/0 ]] || rm "$MNT_S/ab/0"; } && touch "$MNT_S/ab/0" && echo "$MNT_S/ab/0" ;;
 	esac
 }
 file_of() {
@@ -102,11 +117,16 @@ for ((r = -1; r < ROUNDS; r++)); do
 	k=$(((r + 3) % 3))
 	order=("${systems[@]:k}" "${systems[@]:0:k}")
 	note "--- $( ((r < 0)) && echo "warm-up round" || echo "round $((r + 1)) of $ROUNDS"): ${order[*]}"
-	for s in "${order[@]}"; do
+	for s in "${order[@]}" stream; do
 		f=$(new_file $s) || die "new file on $s"
 		sync
-		V[$s,small,$r]=$("$TB" append "$f" "$SMALL_N" 100 | val ops_per_s) || die "small appends on $s"
+		n=$SMALL_N
+		[[ $s == stream ]] && n=$STREAM_N
+		V[$s,small,$r]=$("$TB" append "$f" "$n" 100 | val ops_per_s) || die "small appends on $s"
 	done
+	# the plain file again with STREAM_N, for the stream ratio
+	f=$(new_file plain) && sync && V[plain,smallS,$r]=$("$TB" append "$f" "$STREAM_N" 100 | val ops_per_s) ||
+		die "small appends on plain"
 	for s in "${order[@]}"; do
 		f=$(new_file $s) || die "new file on $s"
 		sync
@@ -118,7 +138,7 @@ for ((r = -1; r < ROUNDS; r++)); do
 			V[$s,read$bs,$r]=$("$TB" read "$(file_of $s)" $bs | val MB_per_s) || die "read on $s"
 		done
 	done
-	note "    $(for s in "${systems[@]}"; do printf '%s: %s/s %s %s %s MB/s; ' $s "${V[$s,small,$r]}" "${V[$s,large,$r]}" "${V[$s,read1048576,$r]}" "${V[$s,read4194304,$r]}"; done)"
+	note "    $(for s in "${systems[@]}"; do printf '%s: %s/s %s %s %s MB/s; ' $s "${V[$s,small,$r]}" "${V[$s,large,$r]}" "${V[$s,read1048576,$r]}" "${V[$s,read4194304,$r]}"; done)stream: ${V[stream,small,$r]}/s"
 done
 
 # the same CPU: both daemons (all their threads) and the producer on CPU 0
@@ -147,7 +167,7 @@ line() { # WHAT METRIC
 	done
 	printf '%-30s %10s %10s %10s   %-20s %-20s\n' "$1" "$(medv "${p[@]}")" "$(medv "${a[@]}")" "$(medv "${t[@]}")" "$(stats "${ta[@]}")" "$(stats "${tp[@]}")"
 }
-echo "topicfs against applog direct_io, interleaved ($(date -u '+%Y-%m-%d %H:%M UTC')): $ROUNDS rounds after a warm-up, order rotated each round; SMALL_N=$SMALL_N, LARGE_MB=$LARGE_MB"
+echo "topicfs against applog direct_io, interleaved ($(date -u '+%Y-%m-%d %H:%M UTC')): $ROUNDS rounds after a warm-up, order rotated each round; SMALL_N=$SMALL_N, STREAM_N=$STREAM_N, LARGE_MB=$LARGE_MB"
 printf '%-30s %10s %10s %10s   %-20s %-20s\n' what plain applog topicfs "tfs/applog (range)" "tfs/plain (range)"
 printf '%s\n' "$(printf '%.0s-' $(seq 110))"
 line "100 B appends/s" small
@@ -155,4 +175,10 @@ line "1 MiB appends MB/s" large
 line "re-read MB/s, 1 MiB read()s" read1048576
 line "re-read MB/s, 4 MiB read()s" read4194304
 line "100 B appends/s, all on CPU 0" cpu0
+ts=() ps=() sp=()
+for ((i = 0; i < ROUNDS; i++)); do
+	ts+=("${V[stream,small,$i]}") ps+=("${V[plain,smallS,$i]}")
+	sp+=("$(awk -v x="${V[stream,small,$i]}" -v y="${V[plain,smallS,$i]}" 'BEGIN { print x / y }')")
+done
+printf '%-30s %10s %10s %10s   %-20s %-20s\n' "stream 100 B appends/s" "$(medv "${ps[@]}")" - "$(medv "${ts[@]}")" "(stream/plain:)" "$(stats "${sp[@]}")"
 echo "(medians of the $ROUNDS rounds; each ratio is the median of the per-round ratios)"
