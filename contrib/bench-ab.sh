@@ -43,18 +43,10 @@ die() {
 	note "bench-ab: FATAL: $*"
 	exit 1
 }
-# umount_at DIR PID: bench-lib's umount_fs for another mount
-umount_at() {
-	[[ -n $2 ]] || return 0
-	local m=$MNT f=$FSPID
-	MNT=$1 FSPID=$2
-	umount_fs
-	MNT=$m FSPID=$f
-}
 cleanup() {
 	umount_fs
-	umount_at "$MNT_A" "$APID"
-	umount_at "$MNT_S" "$SPID"
+	umount_fs "$MNT_A" "$APID"
+	umount_fs "$MNT_S" "$SPID"
 	APID= SPID=
 	[[ ${KEEP:-0} == 1 ]] || rm -rf --one-file-system "$SCRATCH"
 }

@@ -12,20 +12,22 @@ TB=$BUILD/tools/tfsbench
 
 note() { echo "$*" >&2; }
 
-# Unmount MNT and wait for the daemon FSPID to exit (kill -9 after 10 s).
+# umount_fs [DIR PID]: unmount DIR and wait for the daemon PID to exit
+# (kill -9 after 10 s); without arguments MNT and FSPID, and FSPID is
+# cleared.
 umount_fs() {
-	[[ -n $FSPID ]] || return 0
-	fusermount3 -u -z "$MNT" 2>/dev/null
-	local i
+	local mnt=${1:-$MNT} pid=${2-$FSPID} i
+	[[ -n $pid ]] || return 0
+	fusermount3 -u -z "$mnt" 2>/dev/null
 	for ((i = 0; i < 100; i++)); do
-		kill -0 "$FSPID" 2>/dev/null || break
-		[[ $(awk '{print $3}' "/proc/$FSPID/stat" 2>/dev/null) == Z ]] && break
+		kill -0 "$pid" 2>/dev/null || break
+		[[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) == Z ]] && break
 		sleep 0.1
 	done
-	kill -0 "$FSPID" 2>/dev/null && [[ $(awk '{print $3}' "/proc/$FSPID/stat") != Z ]] &&
-		{ note "daemon $FSPID hangs after unmount; kill -9"; kill -9 "$FSPID"; }
-	wait "$FSPID" 2>/dev/null
-	FSPID=
+	kill -0 "$pid" 2>/dev/null && [[ $(awk '{print $3}' "/proc/$pid/stat") != Z ]] &&
+		{ note "daemon $pid hangs after unmount; kill -9"; kill -9 "$pid"; }
+	wait "$pid" 2>/dev/null
+	(($#)) || FSPID=
 }
 
 # fill_topics TOPICS PARTS COUNT SIZE: topics t0.. of PARTS partitions
