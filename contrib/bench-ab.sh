@@ -20,9 +20,14 @@
 #   - 100 B appends/s with both daemons and the producer on CPU 0
 #     (taskset), after the rest: a wake-up on the same CPU instead of
 #     across CPUs (issue 3's stretch goal)
+#   - 100 B appends/s with the guest's halt polling on (HALTPOLL_NS, 200 us;
+#     this VM boots with haltpoll.guest_halt_poll_ns=0, so an idle vCPU
+#     halts at once and waking it costs a trip through the host): where
+#     /sys/module/haltpoll is writable, set for these rounds only and
+#     restored at exit
 # applog is the minimal FUSE file of ../shared/baseline (direct_io: the
 # open flags topicfs uses); without it the script says so and stops.
-# Knobs (env): ROUNDS SMALL_N STREAM_N LARGE_MB BASELINE KEEP=1.
+# Knobs (env): ROUNDS SMALL_N STREAM_N LARGE_MB HALTPOLL_NS BASELINE KEEP=1.
 set -uo pipefail
 export LC_ALL=C
 
@@ -32,6 +37,9 @@ ROUNDS=${ROUNDS:-5}
 SMALL_N=${SMALL_N:-20000}
 STREAM_N=${STREAM_N:-200000}
 LARGE_MB=${LARGE_MB:-256}
+HALTPOLL_NS=${HALTPOLL_NS:-200000}
+HALTPOLL=/sys/module/haltpoll/parameters/guest_halt_poll_ns
+HALTPOLL_ORIG=
 
 SCRATCH=$(mktemp -d /var/tmp/topicfs-ab.XXXXXX)
 MNT=$SCRATCH/mnt-t # topicfs; bench-lib's umount_fs unmounts MNT/FSPID
@@ -44,6 +52,7 @@ die() {
 	exit 1
 }
 cleanup() {
+	[[ -z $HALTPOLL_ORIG ]] || echo "$HALTPOLL_ORIG" >"$HALTPOLL"
 	umount_fs
 	umount_fs "$MNT_A" "$APID"
 	umount_fs "$MNT_S" "$SPID"
@@ -147,6 +156,27 @@ for ((r = -1; r < ROUNDS; r++)); do
 	note "    CPU 0, $( ((r < 0)) && echo warm-up || echo "round $((r + 1))"): $(for s in "${systems[@]}"; do printf '%s: %s/s; ' $s "${V[$s,cpu0,$r]}"; done)"
 done
 
+# guest halt polling: an idle vCPU polls up to HALTPOLL_NS before it halts
+haltpoll=0
+taskset -a -p -c "0-$(($(nproc) - 1))" "$FSPID" >/dev/null && taskset -a -p -c "0-$(($(nproc) - 1))" "$APID" >/dev/null ||
+	die "taskset of the daemons back to every CPU"
+if [[ -w $HALTPOLL ]] && HALTPOLL_ORIG=$(cat "$HALTPOLL") && echo "$HALTPOLL_NS" >"$HALTPOLL"; then
+	haltpoll=1
+	for ((r = -1; r < ROUNDS; r++)); do
+		k=$(((r + 3) % 3))
+		order=("${systems[@]:k}" "${systems[@]:0:k}")
+		for s in "${order[@]}"; do
+			f=$(new_file $s) || die "new file on $s"
+			sync
+			V[$s,hpoll,$r]=$("$TB" append "$f" "$SMALL_N" 100 | val ops_per_s) || die "small appends on $s, halt polling"
+		done
+		note "    halt polling, $( ((r < 0)) && echo warm-up || echo "round $((r + 1))"): $(for s in "${systems[@]}"; do printf '%s: %s/s; ' $s "${V[$s,hpoll,$r]}"; done)"
+	done
+	echo "$HALTPOLL_ORIG" >"$HALTPOLL" && HALTPOLL_ORIG=
+else
+	note "bench-ab: $HALTPOLL not writable: no halt-polling rows"
+fi
+
 # stats NUMBERS...: "median (min-max)"
 stats() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2fx (%.2f-%.2f)", m, v[1], v[NR] }'; }
 medv() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.1f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -167,6 +197,7 @@ line "1 MiB appends MB/s" large
 line "re-read MB/s, 1 MiB read()s" read1048576
 line "re-read MB/s, 4 MiB read()s" read4194304
 line "100 B appends/s, all on CPU 0" cpu0
+((haltpoll)) && line "100 B appends/s, halt polling" hpoll
 ts=() ps=() sp=()
 for ((i = 0; i < ROUNDS; i++)); do
 	ts+=("${V[stream,small,$i]}") ps+=("${V[plain,smallS,$i]}")
@@ -174,3 +205,4 @@ for ((i = 0; i < ROUNDS; i++)); do
 done
 printf '%-30s %10s %10s %10s   %-20s %-20s\n' "stream 100 B appends/s" "$(medv "${ps[@]}")" - "$(medv "${ts[@]}")" "(stream/plain:)" "$(stats "${sp[@]}")"
 echo "(medians of the $ROUNDS rounds; each ratio is the median of the per-round ratios)"
+((haltpoll)) && echo "(halt polling: guest_halt_poll_ns=$HALTPOLL_NS for those rounds, $(cat "$HALTPOLL") otherwise)"
