@@ -120,8 +120,34 @@ static bool pages_allow(void)
 			    "so a read request carries 4 MiB");
 }
 
+#define CPUIDLE_PATH "/sys/devices/system/cpu/cpuidle/current_driver"
+#define HALTPOLL_PATH "/sys/module/haltpoll/parameters/guest_halt_poll_ns"
+
+/* On a VM whose idle vCPUs halt at once (the haltpoll cpuidle driver with
+ * polling off, as this project's VM boots), every round trip waits for
+ * the host to wake a halted vCPU: say so once, since the fix is the
+ * machine's to make (docs/benchmarks.md, "Wake-ups"). */
+static void haltpoll_hint(void)
+{
+	char drv[32] = "";
+	FILE *f = fopen(CPUIDLE_PATH, "r");
+
+	if (f) {
+		if (!fgets(drv, sizeof(drv), f))
+			drv[0] = 0;
+		fclose(f);
+	}
+	if (strcmp(drv, "haltpoll\n") || access(HALTPOLL_PATH, R_OK) ||
+	    sysctl_get(HALTPOLL_PATH) != 0)
+		return;
+	tfs_log(LOG_INFO,
+		"guest halt polling is off (%s is 0): each record-mode append waits for the host to wake an idle vCPU (README, Limits)",
+		HALTPOLL_PATH);
+}
+
 void tfs_io_setup(int splice)
 {
+	haltpoll_hint();
 	tfs.splice = 0;
 	tfs.read_pages = LIBFUSE_PAGES;
 	if (!splice)

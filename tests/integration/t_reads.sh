@@ -4,7 +4,8 @@
 # 1 MiB), st_blksize says the same, and reads of every size across 1 MiB
 # segments return the partition's bytes, spliced and with -o nosplice
 # (1 MiB requests, the limits left alone); a 1 MiB write() from an
-# unaligned buffer is one record with 4 MiB requests, two with 1 MiB.
+# unaligned buffer is one record with 4 MiB requests, two with 1 MiB; the
+# daemon says when the guest's idle vCPUs halt at once.
 . "$(dirname "$0")/lib.sh"
 
 metric() { awk -v m="$1" '$1 == m { print $2 }' "$MNT/.metrics"; }
@@ -39,6 +40,13 @@ n=$(($(metric topicfs_read_requests_total) - before))
 # 12 MiB in requests of want bytes, plus the reads that find the end (dd
 # with fullblock reads on after a short read)
 ((n <= 12 * 1048576 / want + 3)) || fail "$n READ requests for 12 MiB of $want-byte requests"
+
+# the start-up hint of fs/io.c: logged exactly when idle vCPUs halt at once
+# (the haltpoll cpuidle driver with guest_halt_poll_ns 0, as this VM boots)
+hint=0
+[[ $(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null) == haltpoll &&
+	$(cat /sys/module/haltpoll/parameters/guest_halt_poll_ns 2>/dev/null) == 0 ]] && hint=1
+assert_eq $hint "$(grep -c 'guest halt polling is off' "$TFS_LOG")" "halt-polling hint in the log"
 
 # reads at every alignment and size across segment boundaries
 check_reads() {
