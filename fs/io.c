@@ -40,6 +40,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -218,11 +219,99 @@ static ssize_t init_writev(int fd, struct iovec *iov, int count)
 	return writev(fd, v, 2);
 }
 
+/* ---- readahead of cached opens (stream mode) ---------------------------- */
+
+/* Undo mountinfo's octal escapes (\040 for a space) in place. */
+static void unescape(char *s)
+{
+	char *d = s;
+
+	for (; *s; s++, d++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
+		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*d = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
+				    (s[3] - '0'));
+			s += 3;
+		} else {
+			*d = *s;
+		}
+	}
+	*d = 0;
+}
+
+/* The device ("0:NN", the name of its backing device in /sys/class/bdi)
+ * of the last mount at tfs.mountpoint, from /proc/self/mountinfo (a
+ * stat() of the mount point would be a request to ourselves). */
+static bool mount_dev(char *dev, size_t n)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char *line = NULL, *save, *mnt, *d;
+	size_t cap = 0;
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (getline(&line, &cap, f) > 0) {
+		if (!strtok_r(line, " ", &save) || !strtok_r(NULL, " ", &save) ||
+		    !(d = strtok_r(NULL, " ", &save)) ||
+		    !strtok_r(NULL, " ", &save) ||
+		    !(mnt = strtok_r(NULL, " ", &save)))
+			continue;
+		unescape(mnt);
+		if (strcmp(mnt, tfs.mountpoint) == 0 && strlen(d) < n) {
+			strcpy(dev, d);
+			found = true;
+		}
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* In stream mode readers are cached, and the kernel fills their cache by
+ * readahead: 128 KiB READ requests by default, and INIT cannot offer
+ * more (the kernel takes the smaller of its default and the reply).  As
+ * root, raise the mount's own read_ahead_kb to one request (4 MiB): the
+ * first read of 2 GiB after a mount went from 680-700 MB/s to 1.7-2.0
+ * GB/s.  Called once INIT's reply has been taken. */
+static void stream_readahead(void)
+{
+	unsigned want = tfs.read_pages * (PAGE / 1024);
+	char dev[64], path[128];
+	unsigned long cur;
+	FILE *f;
+
+	if (!tfs.stream || !mount_dev(dev, sizeof(dev)))
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
+	cur = sysctl_get(path);
+	if (cur >= want)
+		return;
+	f = geteuid() == 0 ? fopen(path, "w") : NULL;
+	if (f) {
+		bool ok = fprintf(f, "%u\n", want) > 0;
+
+		if (fclose(f) == 0 && ok) {
+			tfs_log(LOG_INFO,
+				"stream mode: readahead %u KiB (was %lu)",
+				want, cur);
+			return;
+		}
+	}
+	tfs_log(LOG_INFO, "stream mode: readahead stays %lu KiB (%s not writable)",
+		cur, path);
+}
+
 static ssize_t io_writev(int fd, struct iovec *iov, int count, void *data)
 {
 	if (init_reply_next) {
+		ssize_t n;
+
 		init_reply_next = false;
-		return init_writev(fd, iov, count);
+		n = init_writev(fd, iov, count);
+		if (n >= 0)
+			stream_readahead();
+		return n;
 	}
 	return writev(fd, iov, count);
 }

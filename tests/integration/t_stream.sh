@@ -4,7 +4,8 @@
 # lands once, whole and in order; readers never see a NUL; fsync() makes
 # appends survive kill -9; cached appends reach the store within a bounded
 # time while the writer keeps the file open; an overwrite is refused at
-# writeback and the log stays intact; unmount writes everything back.
+# writeback and the log stays intact; unmount writes everything back; the
+# mount's readahead is one READ request.
 . "$(dirname "$0")/lib.sh"
 
 NPROD=8
@@ -23,6 +24,17 @@ assert_eq 18 "$(fsize "$MNT/s/0")" "st_size"
 assert_eq '{"id":2}' "$(tail -c +10 "$MNT/s/0")" "tail -c +10"
 expect_errno "Operation not permitted" truncate -s 0 "$MNT/s/0"
 expect_errno "Operation not permitted" bash -c 'echo x > "$1"' _ "$MNT/s/0"
+
+# cached readers: the mount's readahead is one READ request (fs/io.c), not
+# the kernel's 128 KiB, when the daemon may set it (root)
+ra=$(cat "/sys/class/bdi/$(mountpoint -d "$MNT")/read_ahead_kb")
+want=1024
+grep -q "reads: up to 4096 KiB per request" "$TFS_LOG" && want=4096
+if grep -q "stream mode: readahead stays" "$TFS_LOG"; then
+	log "readahead left at $ra KiB: $(grep readahead "$TFS_LOG")"
+else
+	((ra >= want)) || fail "read_ahead_kb of the mount is $ra, not $want"
+fi
 
 # concurrent producers, with a reader that must never see a NUL byte
 P=$MNT/s/1
