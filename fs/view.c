@@ -671,7 +671,11 @@ static const char *const prom_help =
 	"# HELP topicfs_read_bytes_total Bytes those READ requests returned.\n"
 	"# TYPE topicfs_read_bytes_total counter\n"
 	"# HELP topicfs_read_request_max_bytes Largest READ request the kernel sent.\n"
-	"# TYPE topicfs_read_request_max_bytes gauge\n";
+	"# TYPE topicfs_read_request_max_bytes gauge\n"
+	"# HELP topicfs_stream_held_writes_total Stream write-backs held in memory: they came before the bytes in front of them.\n"
+	"# TYPE topicfs_stream_held_writes_total counter\n"
+	"# HELP topicfs_stream_held_bytes_total Bytes of those write-backs.\n"
+	"# TYPE topicfs_stream_held_bytes_total counter\n";
 
 /* The text of .stats or .metrics, malloc'ed into *text; its length. */
 static size_t view_text(const struct tfs_vnode *vn, char **text)
@@ -681,15 +685,21 @@ static size_t view_text(const struct tfs_vnode *vn, char **text)
 	char **names = NULL;
 	ssize_t nt = tfs_store_list(tfs.st, &names);
 
-	if (prom)
+	if (prom) {
+		struct tfs_held_stats h;
+
+		tfs_store_held(tfs.st, &h);
 		sb_printf(&b,
 			  "%stopicfs_read_requests_total %" PRIu64
 			  "\ntopicfs_read_bytes_total %" PRIu64
-			  "\ntopicfs_read_request_max_bytes %" PRIu64 "\n",
+			  "\ntopicfs_read_request_max_bytes %" PRIu64
+			  "\ntopicfs_stream_held_writes_total %" PRIu64
+			  "\ntopicfs_stream_held_bytes_total %" PRIu64 "\n",
 			  prom_help, atomic_load(&tfs_reads.requests),
 			  atomic_load(&tfs_reads.bytes),
-			  atomic_load(&tfs_reads.size_max));
-	else
+			  atomic_load(&tfs_reads.size_max), h.held_writes,
+			  h.held_bytes);
+	} else
 		sb_printf(&b, "%-24s %5s %14s %14s %12s %8s %14s %10s\n",
 			  "topic", "part", "start", "end", "records",
 			  "segments", "disk_bytes", "rec/s_1m");

@@ -242,6 +242,9 @@ struct tfs_store {
 	bool vfy_stop;		       /* the checker is stopping */
 	bool checker_started;	       /* checker is valid and joinable */
 	pthread_t checker;	       /* checks segments ahead of readers */
+	_Atomic uint64_t held_writes;  /* stream writes held in memory ahead */
+	_Atomic uint64_t held_bytes;   /* of the end, and their bytes
+					  (tfs_store_held) */
 };
 
 /* ---- config.c -------------------------------------------------------- */

@@ -818,6 +818,8 @@ static int part_early_hold(struct tfs_part *p, const void *buf, size_t len,
 	e->off = off;
 	e->len = len;
 	memcpy(e->data, buf, len);
+	atomic_fetch_add_explicit(&p->st->held_writes, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->st->held_bytes, len, memory_order_relaxed);
 	for (pp = &p->early; *pp && (*pp)->off <= off; pp = &(*pp)->next)
 		;
 	e->next = *pp;
@@ -857,6 +859,12 @@ void part_early_drop(struct tfs_part *p, const char *why)
 		free(e);
 	}
 	p->early_bytes = 0;
+}
+
+void tfs_store_held(struct tfs_store *st, struct tfs_held_stats *out)
+{
+	out->held_writes = atomic_load(&st->held_writes);
+	out->held_bytes = atomic_load(&st->held_bytes);
 }
 
 ssize_t tfs_part_write_at(struct tfs_part *p, const void *buf, size_t len,

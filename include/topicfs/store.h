@@ -350,6 +350,13 @@ ssize_t tfs_part_append(struct tfs_part *p, const void *buf, size_t len,
  */
 ssize_t tfs_part_write_at(struct tfs_part *p, const void *buf, size_t len,
 			  uint64_t off);
+/* Stream writes (tfs_part_write_at) since the store was opened, into
+ * *out: how many were held in memory because they arrived ahead of the
+ * end, and their bytes. */
+struct tfs_held_stats {
+	uint64_t held_writes, held_bytes;
+};
+void tfs_store_held(struct tfs_store *st, struct tfs_held_stats *out);
 /*
  * Map up to len bytes from offset off onto at most max extents (pinned
  * segment files), for a zero-copy reply; bytes of compressed segments are

@@ -25,6 +25,10 @@ assert_eq '{"id":2}' "$(tail -c +10 "$MNT/s/0")" "tail -c +10"
 expect_errno "Operation not permitted" truncate -s 0 "$MNT/s/0"
 expect_errno "Operation not permitted" bash -c 'echo x > "$1"' _ "$MNT/s/0"
 
+# .metrics counts the write-backs held for the bytes in front of them
+grep -q '^topicfs_stream_held_writes_total [0-9]' "$MNT/.metrics" || fail "no held writes in .metrics"
+grep -q '^topicfs_stream_held_bytes_total [0-9]' "$MNT/.metrics" || fail "no held bytes in .metrics"
+
 # cached readers: the mount's readahead is one READ request (fs/io.c), not
 # the kernel's 128 KiB, when the daemon may set it (root)
 ra=$(cat "/sys/class/bdi/$(mountpoint -d "$MNT")/read_ahead_kb")

@@ -97,10 +97,17 @@ static void test_out_of_order(void **state)
 	struct fix *f = *state;
 	static unsigned char buf[3 * 4096];
 
+	struct tfs_held_stats h;
+
 	pattern(buf, sizeof(buf), 2);
+	tfs_store_held(f->st, &h);
+	assert_int_equal(h.held_writes, 0);
 	assert_int_equal(tfs_part_write_at(f->p, buf + 8192, 4096, 8192), 4096);
 	assert_int_equal(tfs_part_write_at(f->p, buf + 4096, 4096, 4096), 4096);
 	assert_int_equal(tfs_part_end(f->p), 0); /* held, not visible */
+	tfs_store_held(f->st, &h); /* counted: .metrics shows them */
+	assert_int_equal(h.held_writes, 2);
+	assert_int_equal(h.held_bytes, 8192);
 	assert_int_equal(tfs_part_sync(f->p), -EIO); /* a gap is not durable */
 	assert_int_equal(tfs_part_write_at(f->p, buf, 4096, 0), 4096);
 	check_content(f->p, buf, sizeof(buf));
