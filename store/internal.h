@@ -19,7 +19,9 @@
  * grp_lock, never while they hold it.  store->vfy_mu is a leaf too, taken
  * inside part->seg_lock (shared) to queue a check ahead (vfy_ahead); the
  * checker thread holds nothing while it checks, and seg->vfy_lock only
- * around one segment's check.
+ * around one segment's check.  store->hold_mu is a leaf, taken inside
+ * part->append_lock to take or give back a hold buffer, and by the
+ * cleaner with nothing held.
  */
 #ifndef TOPICFS_STORE_INTERNAL_H
 #define TOPICFS_STORE_INTERNAL_H
@@ -245,6 +247,10 @@ struct tfs_store {
 	_Atomic uint64_t held_writes;  /* stream writes held in memory ahead */
 	_Atomic uint64_t held_bytes;   /* of the end, and their bytes
 					  (tfs_store_held) */
+	pthread_mutex_t hold_mu;       /* a leaf lock for the three below */
+	struct part_early *hold_cache; /* free PART_HOLD_BUF buffers */
+	unsigned hold_cached;	       /* buffers in hold_cache */
+	bool hold_taken;	       /* one was taken since the last trim */
 };
 
 /* ---- config.c -------------------------------------------------------- */
@@ -340,11 +346,22 @@ uint64_t part_unsynced(struct tfs_part *p);
  * kernel writes pages back out of order: a partly written page that is
  * still under writeback is written again after later pages). */
 struct part_early {
-	struct part_early *next; /* next by offset */
+	struct part_early *next; /* next by offset (or in the store's cache) */
 	uint64_t off;		 /* partition offset of data[0] */
 	size_t len;		 /* bytes in data */
+	size_t cap;		 /* bytes data can hold */
 	unsigned char data[];	 /* the bytes, owned */
 };
+/* Held write-backs up to this size use buffers of exactly this size, kept
+ * for reuse in the store's cache (at most PART_HOLD_CACHE of them, freed
+ * after a cleaner pass that saw none taken): a write-back is one WRITE,
+ * at most max_write (1 MiB), and a freshly allocated megabyte costs page
+ * faults and zeroing on every hold. */
+#define PART_HOLD_BUF (1u << 20)
+#define PART_HOLD_CACHE 32
+/* Free the cached hold buffers if none was taken since the last call
+ * (the cleaner calls it every pass); all of them when st closes. */
+void part_hold_trim(struct tfs_store *st, bool all);
 /* Sealed segments wait this long before the syncer makes them durable,
  * so a burst of appends never competes with its own writeback (the
  * kernel writes dirty pages back after 30 s anyway); fsync() waits for no

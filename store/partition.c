@@ -789,6 +789,63 @@ static void part_write_at_log(struct tfs_part *p, int err, uint64_t off,
 			  (unsigned long long)(off + len), tfs_strerror(err));
 }
 
+/* A hold buffer for len bytes: from the store's cache when len fits
+ * PART_HOLD_BUF; NULL when out of memory. */
+static struct part_early *part_hold_get(struct tfs_store *st, size_t len)
+{
+	size_t cap = len <= PART_HOLD_BUF ? PART_HOLD_BUF : len;
+	struct part_early *e = NULL;
+
+	if (cap == PART_HOLD_BUF) {
+		pthread_mutex_lock(&st->hold_mu);
+		if ((e = st->hold_cache)) {
+			st->hold_cache = e->next;
+			st->hold_cached--;
+		}
+		st->hold_taken = true;
+		pthread_mutex_unlock(&st->hold_mu);
+	}
+	if (!e && (e = malloc(sizeof(*e) + cap)))
+		e->cap = cap;
+	return e;
+}
+
+/* Give back a hold buffer: to the cache while it has room. */
+static void part_hold_put(struct tfs_store *st, struct part_early *e)
+{
+	if (e->cap == PART_HOLD_BUF) {
+		pthread_mutex_lock(&st->hold_mu);
+		if (st->hold_cached < PART_HOLD_CACHE) {
+			e->next = st->hold_cache;
+			st->hold_cache = e;
+			st->hold_cached++;
+			e = NULL;
+		}
+		pthread_mutex_unlock(&st->hold_mu);
+	}
+	free(e);
+}
+
+void part_hold_trim(struct tfs_store *st, bool all)
+{
+	struct part_early *free_list = NULL;
+
+	pthread_mutex_lock(&st->hold_mu);
+	if (all || !st->hold_taken) {
+		free_list = st->hold_cache;
+		st->hold_cache = NULL;
+		st->hold_cached = 0;
+	}
+	st->hold_taken = false;
+	pthread_mutex_unlock(&st->hold_mu);
+	while (free_list) {
+		struct part_early *e = free_list;
+
+		free_list = e->next;
+		free(e);
+	}
+}
+
 /* Hold a write that starts past the end; append_lock held.  -ENOMEM, or
  * -EIO when too much is held already (logged). */
 static int part_early_hold(struct tfs_part *p, const void *buf, size_t len,
@@ -805,7 +862,7 @@ static int part_early_hold(struct tfs_part *p, const void *buf, size_t len,
 			  (unsigned long long)atomic_load(&p->end));
 		return -EIO;
 	}
-	e = malloc(sizeof(*e) + len);
+	e = part_hold_get(p->st, len);
 	if (!e)
 		return -ENOMEM;
 	if (p->early_bytes < PART_EARLY_WARN &&
@@ -842,7 +899,7 @@ static void part_early_drain(struct tfs_part *p)
 		part_write_at_log(p, err, e->off, e->len, at);
 		p->early = e->next;
 		p->early_bytes -= e->len;
-		free(e);
+		part_hold_put(p->st, e);
 	}
 }
 
@@ -856,7 +913,7 @@ void part_early_drop(struct tfs_part *p, const char *why)
 			  p->name, e->len, (unsigned long long)e->off,
 			  (unsigned long long)(e->off + e->len), why);
 		p->early = e->next;
-		free(e);
+		part_hold_put(p->st, e);
 	}
 	p->early_bytes = 0;
 }

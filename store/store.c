@@ -494,8 +494,10 @@ void tfs_store_clean(struct tfs_store *st)
 static void *store_cleaner(void *arg)
 {
 	struct tfs_store *st = arg;
-	while (store_nap(st, STORE_CLEAN_MS))
+	while (store_nap(st, STORE_CLEAN_MS)) {
 		tfs_store_clean(st);
+		part_hold_trim(st, false);
+	}
 	return NULL;
 }
 
@@ -519,6 +521,7 @@ static struct tfs_store *store_alloc(const char *dir,
 	st->opts.cfg.set = 0;
 	st->dir_fd = -1;
 	pthread_mutex_init(&st->lock, NULL);
+	pthread_mutex_init(&st->hold_mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_mutex_init(&st->sync_mu, NULL);
@@ -574,6 +577,8 @@ static void store_free(struct tfs_store *st)
 	free(st->topics);
 	if (st->dir_fd >= 0)
 		close(st->dir_fd);
+	part_hold_trim(st, true);
+	pthread_mutex_destroy(&st->hold_mu);
 	pthread_cond_destroy(&st->sync_cond);
 	pthread_mutex_destroy(&st->sync_mu);
 	pthread_cond_destroy(&st->vfy_cond);

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "store_fixture.h"
+#include "internal.h" /* the hold cache */
 
 static uint64_t records(struct tfs_part *p)
 {
@@ -136,6 +137,42 @@ static void test_out_of_order_resent(void **state)
 	check_content(f->p, buf, sizeof(buf));
 }
 
+/* Hold buffers go back to the store's cache and are reused; a cleaner
+ * pass that saw none taken frees them; a large hold is not cached.  (The
+ * store's cleaner trims every second too: the counts below assume no
+ * two passes of it between two lines.) */
+static void test_hold_cache(void **state)
+{
+	struct fix *f = *state;
+	static unsigned char buf[3 * 4096];
+	static unsigned char big[PART_HOLD_BUF + 4096];
+
+	pattern(buf, sizeof(buf), 7);
+	assert_int_equal(tfs_part_write_at(f->p, buf + 8192, 4096, 8192), 4096);
+	assert_int_equal(tfs_part_write_at(f->p, buf + 4096, 4096, 4096), 4096);
+	assert_int_equal(f->st->hold_cached, 0);
+	assert_int_equal(tfs_part_write_at(f->p, buf, 4096, 0), 4096);
+	assert_int_equal(f->st->hold_cached, 2); /* both back, for reuse */
+	check_content(f->p, buf, sizeof(buf));
+	/* a hold takes one from the cache, and gives it back */
+	assert_int_equal(tfs_part_write_at(f->p, buf, 100, 3 * 4096 + 100), 100);
+	assert_int_equal(f->st->hold_cached, 1);
+	assert_int_equal(tfs_part_write_at(f->p, buf, 100, 3 * 4096), 100);
+	assert_int_equal(f->st->hold_cached, 2);
+	/* of two passes with no take between them, the second frees them
+	 * (the cleaner's own passes may come between: it does the same) */
+	part_hold_trim(f->st, false);
+	part_hold_trim(f->st, false);
+	assert_int_equal(f->st->hold_cached, 0);
+	/* a hold larger than a cache buffer is freed, not cached */
+	pattern(big, sizeof(big), 8);
+	assert_int_equal(tfs_part_write_at(f->p, big, sizeof(big), 3 * 4096 + 300),
+			 sizeof(big));
+	assert_int_equal(tfs_part_write_at(f->p, buf, 100, 3 * 4096 + 200), 100);
+	assert_int_equal(f->st->hold_cached, 0);
+	assert_int_equal(tfs_part_end(f->p), 3 * 4096 + 300 + sizeof(big));
+}
+
 /* A range whose predecessor never comes is dropped, logged, at close; an
  * overwrite inside a held range is refused when it is reached. */
 static void test_gap_never_closes(void **state)
@@ -253,6 +290,8 @@ int main(void)
 						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_order_resent,
 						fix_setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_hold_cache, fix_setup,
+						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_gap_never_closes, fix_setup,
 						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_segments_and_reopen,
