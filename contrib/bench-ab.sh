@@ -142,36 +142,38 @@ for ((r = -1; r < ROUNDS; r++)); do
 	note "    $(for s in "${systems[@]}"; do printf '%s: %s/s %s %s %s MB/s; ' $s "${V[$s,small,$r]}" "${V[$s,large,$r]}" "${V[$s,read1048576,$r]}" "${V[$s,read4194304,$r]}"; done)stream: ${V[stream,small,$r]}/s"
 done
 
-# the same CPU: both daemons (all their threads) and the producer on CPU 0
-taskset -a -p -c 0 "$FSPID" >/dev/null && taskset -a -p -c 0 "$APID" >/dev/null ||
-	die "taskset of the daemons"
-for ((r = -1; r < ROUNDS; r++)); do
-	k=$(((r + 3) % 3))
-	order=("${systems[@]:k}" "${systems[@]:0:k}")
-	for s in "${order[@]}"; do
-		f=$(new_file $s) || die "new file on $s"
-		sync
-		V[$s,cpu0,$r]=$(taskset -c 0 "$TB" append "$f" "$SMALL_N" 100 | val ops_per_s) || die "small appends on $s, CPU 0"
-	done
-	note "    CPU 0, $( ((r < 0)) && echo warm-up || echo "round $((r + 1))"): $(for s in "${systems[@]}"; do printf '%s: %s/s; ' $s "${V[$s,cpu0,$r]}"; done)"
-done
-
-# guest halt polling: an idle vCPU polls up to HALTPOLL_NS before it halts
-haltpoll=0
-taskset -a -p -c "0-$(($(nproc) - 1))" "$FSPID" >/dev/null && taskset -a -p -c "0-$(($(nproc) - 1))" "$APID" >/dev/null ||
-	die "taskset of the daemons back to every CPU"
-if [[ -w $HALTPOLL ]] && HALTPOLL_ORIG=$(cat "$HALTPOLL") && echo "$HALTPOLL_NS" >"$HALTPOLL"; then
-	haltpoll=1
+# small_rounds METRIC WHAT [PREFIX...]: 100 B appends on every system, a
+# warm-up and ROUNDS rounds in rotated order, into V[system,METRIC,round];
+# the producer runs under PREFIX (e.g. taskset -c 0)
+small_rounds() {
+	local metric=$1 what=$2 r k s f order
+	shift 2
 	for ((r = -1; r < ROUNDS; r++)); do
 		k=$(((r + 3) % 3))
 		order=("${systems[@]:k}" "${systems[@]:0:k}")
 		for s in "${order[@]}"; do
 			f=$(new_file $s) || die "new file on $s"
 			sync
-			V[$s,hpoll,$r]=$("$TB" append "$f" "$SMALL_N" 100 | val ops_per_s) || die "small appends on $s, halt polling"
+			V[$s,$metric,$r]=$("$@" "$TB" append "$f" "$SMALL_N" 100 | val ops_per_s) ||
+				die "small appends on $s, $what"
 		done
-		note "    halt polling, $( ((r < 0)) && echo warm-up || echo "round $((r + 1))"): $(for s in "${systems[@]}"; do printf '%s: %s/s; ' $s "${V[$s,hpoll,$r]}"; done)"
+		note "    $what, $( ((r < 0)) && echo warm-up || echo "round $((r + 1))"): $(for s in "${systems[@]}"; do printf '%s: %s/s; ' $s "${V[$s,$metric,$r]}"; done)"
 	done
+}
+
+# the same CPU: both daemons (all their threads) and the producer on CPU 0
+taskset -a -p -c 0 "$FSPID" >/dev/null && taskset -a -p -c 0 "$APID" >/dev/null ||
+	die "taskset of the daemons"
+small_rounds cpu0 "CPU 0" taskset -c 0
+
+# guest halt polling: an idle vCPU polls up to HALTPOLL_NS before it halts
+haltpoll=0
+all=0-$(($(nproc) - 1))
+taskset -a -p -c "$all" "$FSPID" >/dev/null && taskset -a -p -c "$all" "$APID" >/dev/null ||
+	die "taskset of the daemons back to every CPU"
+if [[ -w $HALTPOLL ]] && HALTPOLL_ORIG=$(cat "$HALTPOLL") && echo "$HALTPOLL_NS" >"$HALTPOLL"; then
+	haltpoll=1
+	small_rounds hpoll "halt polling"
 	echo "$HALTPOLL_ORIG" >"$HALTPOLL" && HALTPOLL_ORIG=
 else
 	note "bench-ab: $HALTPOLL not writable: no halt-polling rows"
