@@ -272,7 +272,7 @@ static bool mount_dev(char *dev, size_t n)
  * readahead: 128 KiB READ requests by default, and INIT cannot offer
  * more (the kernel takes the smaller of its default and the reply).  As
  * root, raise the mount's own read_ahead_kb to one request (4 MiB): the
- * first read of 2 GiB after a mount went from 680-700 MB/s to 1.7-2.0
+ * first read of 2 GiB after a mount went from 0.7-1.1 GB/s to 1.2-2.0
  * GB/s.  Called once INIT's reply has been taken. */
 static void stream_readahead(void)
 {
