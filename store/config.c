@@ -99,9 +99,11 @@ static int cfg_number(const char *s, bool size, int64_t *out)
 	if (*s < '0' || *s > '9')
 		return -EINVAL;
 	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v > (uint64_t)(INT64_MAX - 9) / 10)
+		uint64_t d = (uint64_t)(*s - '0');
+
+		if (v > ((uint64_t)INT64_MAX - d) / 10)
 			return -EINVAL;
-		v = v * 10 + (uint64_t)(*s - '0');
+		v = v * 10 + d;
 	}
 	if (*s && size) {
 		const char *u = strchr(units, *s & ~0x20);

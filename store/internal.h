@@ -10,7 +10,8 @@
  * drops the array's reference; if others remain, the object is parked on
  * the store's graveyard until its last tfs_*_put (or tfs_store_close).
  *
- * Lock order (outermost first): store->lock, topic->lock, topic->cfg_lock
+ * Lock order (outermost first): store->clean_mu (a whole cleaner pass),
+ * store->lock, topic->lock, topic->cfg_lock
  * or topic->grp_lock, part->append_lock, part->sync_lock, part->seg_lock,
  * store->sync_mu.  Readers take only seg_lock (shared).  cfg_lock and
  * grp_lock are leaves: each is taken with nothing inside it, and never
@@ -86,6 +87,13 @@ struct tfs_seg {
 	struct seg_bad *bad;	  /* damaged ranges, ascending; written
 				     only before checked is set */
 	size_t nbad;		  /* entries of bad */
+	bool cut;		  /* recovery at load cut records or bytes
+				     from its tail; for the loader */
+	int vfy_idx_fd;		  /* a deleted partition's unchecked sealed
+				     segment: its .idx, kept open for the
+				     check at the first read (its name is
+				     gone); -1 otherwise; set under both
+				     locks by part_unlink, closed at free */
 	bool hdr_pending;	  /* active, empty, and its .idx is empty:
 				     recovery found no space for the header,
 				     so the first append writes it; under
@@ -129,7 +137,9 @@ struct tfs_part {
 	struct part_early *early;    /* stream writes that start past the
 					end, by offset; held until the bytes
 					before them arrive; append_lock */
-	uint64_t early_bytes;	     /* bytes held in early; append_lock */
+	struct part_early *early_tail; /* the last of early; append_lock */
+	uint64_t early_bytes;	     /* buffer bytes held in early (their
+					cap); append_lock */
 	_Atomic uint64_t records;    /* records between start and end */
 	_Atomic uint64_t unsynced;   /* appends since the last fdatasync;
 					written under append_lock */
@@ -140,7 +150,10 @@ struct tfs_part {
 	_Atomic int64_t synced_ms;   /* CLOCK_MONOTONIC ms of the last
 					tfs_part_sync (or the load) */
 	_Atomic int64_t mtime_ms;    /* last append (or creation) time */
-	bool deleted;		     /* files unlinked; append_lock */
+	_Atomic bool deleted;	     /* files unlinked; set under append_lock
+					and seg_lock */
+	bool retain_blocked;	     /* retention stopped at a damaged
+					segment (logged once); append_lock */
 	struct tfs_part *dead_next;  /* graveyard link; st->lock */
 };
 
@@ -247,6 +260,9 @@ struct tfs_store {
 	_Atomic uint64_t held_writes;  /* stream writes held in memory ahead */
 	_Atomic uint64_t held_bytes;   /* of the end, and their bytes
 					  (tfs_store_held) */
+	pthread_mutex_t clean_mu;      /* one retention and compression pass
+					  at a time (tfs_store_clean); taken
+					  before any other lock */
 	pthread_mutex_t hold_mu;       /* a leaf lock for the three below */
 	struct part_early *hold_cache; /* free PART_HOLD_BUF buffers */
 	unsigned hold_cached;	       /* buffers in hold_cache */

@@ -383,6 +383,34 @@ static int part_drop_from(struct tfs_part *p, const struct part_bases *b,
 	return fsync(p->dir_fd) ? -errno : 0;
 }
 
+/* Whether recovery cut the unsynced sealed segment b->v[i] (seg) short of
+ * the next one, with nothing after it ever synced: a power loss before
+ * the syncer reached it, so the segments after it follow offsets that no
+ * longer exist.  A segment that recovery did not cut but that does not
+ * reach the next one is a gap (files gone), and one that reaches past it
+ * an overlap: damage the next segment's check reports, never a reason to
+ * delete anything. */
+static bool part_cut_short(struct tfs_part *p, struct tfs_seg *seg,
+			   const struct part_bases *b, size_t i)
+{
+	uint32_t flags;
+
+	if (!seg->cut || seg->base + atomic_load(&seg->size) >= b->v[i + 1])
+		return false;
+	for (size_t j = i + 1; j < b->n; j++) {
+		if (seg_read_flags(p, b->v[j], &flags) == 0 &&
+		    (flags & FMT_HDR_F_SYNCED)) {
+			store_log(p->st, LOG_ERR,
+				  "recovery: %s/%020llu%s: recovery cut it, but a later segment (%020llu) is marked synced: keeping the later ones",
+				  p->name, (unsigned long long)seg->base,
+				  FMT_LOG_SUFFIX,
+				  (unsigned long long)b->v[j]);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Create an empty active segment at base after the loaded ones. */
 static int part_new_active(struct tfs_part *p, uint64_t base)
 {
@@ -431,8 +459,9 @@ static int part_open_segs(struct tfs_part *p, const struct part_bases *b,
 		bool zst = part_bases_has(zsts, b->v[i]);
 
 		err = part_check_gap(p, b->v[i]);
-		if (!err)
-			err = part_open_seg(p, b->v[i], last, zst, &seg);
+		if (err) /* an overlap: no consistent numbering */
+			return err;
+		err = part_open_seg(p, b->v[i], last, zst, &seg);
 		if (err == -EUCLEAN && !last) {
 			/* a sealed segment's damage is its own: the rest of
 			 * the partition stays readable */
@@ -458,12 +487,14 @@ static int part_open_segs(struct tfs_part *p, const struct part_bases *b,
 		if (last || atomic_load(&seg->synced))
 			continue;
 		/* sealed, never marked synced: whole, or the new end */
-		if (seg->base + atomic_load(&seg->size) != b->v[i + 1]) {
+		if (part_cut_short(p, seg, b, i)) {
 			err = part_drop_from(p, b, i + 1);
 			if (err)
 				return err;
 			break;
 		}
+		/* whole (a gap or an overlap after it is the next one's
+		 * damage): make it durable now */
 		err = seg_mark_synced(seg, p->dir_fd);
 		if (err)
 			return err;
@@ -548,6 +579,32 @@ int part_remove_dir(struct tfs_store *st, const char *path)
 	return err;
 }
 
+/* Open what a read of seg needs once its names are gone: the .log, and
+ * the .idx too while the segment is not checked yet.  A damaged stand-in
+ * has no files; a compressed one keeps its own. */
+static int part_keep_files(struct tfs_part *p, struct tfs_seg *seg)
+{
+	char name[FMT_SEG_NAME_LEN + 1];
+	int fd;
+
+	if (seg->z)
+		return 0;
+	if (atomic_load_explicit(&seg->checked, memory_order_acquire) &&
+	    seg->nbad == 1 && seg->bad[0].lo == 0 &&
+	    seg->bad[0].hi >= atomic_load(&seg->size))
+		return 0; /* damaged whole: nothing in it can be read */
+	fd = seg_data_fd(p, seg);
+	if (fd < 0)
+		return fd;
+	if (atomic_load_explicit(&seg->checked, memory_order_acquire) ||
+	    seg->vfy_idx_fd >= 0)
+		return 0;
+	snprintf(name, sizeof(name), "%020llu%s", (unsigned long long)seg->base,
+		 FMT_IDX_SUFFIX);
+	seg->vfy_idx_fd = openat(p->dir_fd, name, O_RDONLY | O_CLOEXEC);
+	return seg->vfy_idx_fd < 0 ? -errno : 0;
+}
+
 int part_unlink(struct tfs_part *p)
 {
 	char *dead = NULL;
@@ -556,12 +613,8 @@ int part_unlink(struct tfs_part *p)
 	pthread_mutex_lock(&p->append_lock);
 	pthread_rwlock_wrlock(&p->seg_lock);
 	/* open handles keep reading the unlinked files through these fds */
-	for (size_t i = 0; i < p->nsegs && !err; i++) {
-		struct tfs_seg *seg = p->segs[i];
-		int fd = seg->z || seg->nbad ? 0 : seg_data_fd(p, seg);
-
-		err = fd < 0 ? fd : 0;
-	}
+	for (size_t i = 0; i < p->nsegs && !err; i++)
+		err = part_keep_files(p, p->segs[i]);
 	if (!err && asprintf(&dead, "%s%s", p->path, FMT_DEL_SUFFIX) < 0)
 		err = -ENOMEM;
 	if (!err && rename(p->path, dead))
@@ -624,6 +677,8 @@ static int part_roll(struct tfs_part *p, uint64_t end)
 	return 0;
 }
 
+static int part_sync_behind(struct tfs_part *p);
+
 /* Count one append in second sec; append_lock held. */
 static void part_rate_count(struct tfs_part *p, int64_t sec)
 {
@@ -669,6 +724,8 @@ static int part_append_locked(struct tfs_part *p, const void *buf, size_t len,
 	bool sync;
 	int err;
 
+	if (end > (uint64_t)INT64_MAX - len) /* offsets are off_t */
+		return -EFBIG;
 	/* a deleted partition's directory is gone: it grows in place */
 	if (size > 0 && !p->deleted &&
 	    (size + len > limit ||
@@ -679,7 +736,10 @@ static int part_append_locked(struct tfs_part *p, const void *buf, size_t len,
 		seg = part_active(p);
 	}
 	sync = flush && unsynced + 1 >= flush;
-	err = seg_append(p, seg, buf, len, now, sync);
+	/* flush.messages syncs as fsync() does: what came before first */
+	err = sync ? part_sync_behind(p) : 0;
+	if (!err)
+		err = seg_append(p, seg, buf, len, now, sync);
 	if (err)
 		return err;
 	atomic_store_explicit(&p->end, end + len, memory_order_release);
@@ -789,11 +849,19 @@ static void part_write_at_log(struct tfs_part *p, int err, uint64_t off,
 			  (unsigned long long)(off + len), tfs_strerror(err));
 }
 
-/* A hold buffer for len bytes: from the store's cache when len fits
- * PART_HOLD_BUF; NULL when out of memory. */
+/* The buffer size a hold of len bytes takes: a cached PART_HOLD_BUF for
+ * large ones, exactly len for the rest (a page written back alone must
+ * not pin a megabyte). */
+static size_t part_hold_cap(size_t len)
+{
+	return len > PART_HOLD_BUF / 4 && len <= PART_HOLD_BUF ? PART_HOLD_BUF
+							       : len;
+}
+
+/* A hold buffer for len bytes (part_hold_cap); NULL when out of memory. */
 static struct part_early *part_hold_get(struct tfs_store *st, size_t len)
 {
-	size_t cap = len <= PART_HOLD_BUF ? PART_HOLD_BUF : len;
+	size_t cap = part_hold_cap(len);
 	struct part_early *e = NULL;
 
 	if (cap == PART_HOLD_BUF) {
@@ -851,9 +919,10 @@ void part_hold_trim(struct tfs_store *st, bool all)
 static int part_early_hold(struct tfs_part *p, const void *buf, size_t len,
 			   uint64_t off)
 {
+	size_t cap = part_hold_cap(len);
 	struct part_early *e, **pp;
 
-	if (p->early_bytes + len > PART_EARLY_MAX) {
+	if (p->early_bytes + cap > PART_EARLY_MAX) {
 		store_log(p->st, LOG_ERR,
 			  "%s: stream write at offset %llu..%llu: %llu bytes already wait for offset %llu: refused",
 			  p->name, (unsigned long long)off,
@@ -866,22 +935,30 @@ static int part_early_hold(struct tfs_part *p, const void *buf, size_t len,
 	if (!e)
 		return -ENOMEM;
 	if (p->early_bytes < PART_EARLY_WARN &&
-	    p->early_bytes + len >= PART_EARLY_WARN)
+	    p->early_bytes + cap >= PART_EARLY_WARN)
 		store_log(p->st, LOG_WARNING,
 			  "%s: %llu bytes of stream writes wait for offset %llu: the kernel writes back out of order",
 			  p->name,
-			  (unsigned long long)(p->early_bytes + len),
+			  (unsigned long long)(p->early_bytes + cap),
 			  (unsigned long long)atomic_load(&p->end));
 	e->off = off;
 	e->len = len;
 	memcpy(e->data, buf, len);
 	atomic_fetch_add_explicit(&p->st->held_writes, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&p->st->held_bytes, len, memory_order_relaxed);
-	for (pp = &p->early; *pp && (*pp)->off <= off; pp = &(*pp)->next)
-		;
+	/* write-backs mostly come in ascending order: the tail first */
+	if (p->early_tail && p->early_tail->off <= off) {
+		pp = &p->early_tail->next;
+	} else {
+		for (pp = &p->early; *pp && (*pp)->off <= off;
+		     pp = &(*pp)->next)
+			;
+	}
 	e->next = *pp;
 	*pp = e;
-	p->early_bytes += len;
+	if (!e->next)
+		p->early_tail = e;
+	p->early_bytes += e->cap;
 	return 0;
 }
 
@@ -898,7 +975,9 @@ static void part_early_drain(struct tfs_part *p)
 
 		part_write_at_log(p, err, e->off, e->len, at);
 		p->early = e->next;
-		p->early_bytes -= e->len;
+		if (!p->early)
+			p->early_tail = NULL;
+		p->early_bytes -= e->cap;
 		part_hold_put(p->st, e);
 	}
 }
@@ -915,6 +994,7 @@ void part_early_drop(struct tfs_part *p, const char *why)
 		p->early = e->next;
 		part_hold_put(p->st, e);
 	}
+	p->early_tail = NULL;
 	p->early_bytes = 0;
 }
 
@@ -1198,6 +1278,8 @@ int part_sync_sealed(struct tfs_part *p, int64_t min_age_ms)
 	size_t n;
 	int err = 0;
 
+	if (p->deleted) /* its files are gone: nothing to keep */
+		return 0;
 	pthread_mutex_lock(&p->sync_lock);
 	n = part_unsynced_sealed(p, &v);
 	for (size_t i = 0; i < n; i++) {
@@ -1226,7 +1308,8 @@ void part_close_idle_fds(struct tfs_part *p)
 {
 	/* exclusive: no reader is between loading an fd and pinning it */
 	pthread_rwlock_wrlock(&p->seg_lock);
-	for (size_t i = 0; i + 1 < p->nsegs; i++) {
+	/* a deleted partition's files have no names to reopen them by */
+	for (size_t i = 0; !p->deleted && i + 1 < p->nsegs; i++) {
 		struct tfs_seg *seg = p->segs[i];
 		int fd = atomic_load(&seg->fd);
 
@@ -1242,6 +1325,40 @@ void part_close_idle_fds(struct tfs_part *p)
 	pthread_rwlock_unlock(&p->seg_lock);
 }
 
+/* The sealed segments not yet synced, then the directory (a segment was
+ * created); append_lock held. */
+static int part_sync_behind(struct tfs_part *p)
+{
+	int err = part_sync_sealed(p, 0);
+
+	if (!err && atomic_exchange(&p->dir_unsynced, false) &&
+	    fsync(p->dir_fd)) {
+		err = -errno;
+		atomic_store(&p->dir_unsynced, true);
+	}
+	return err;
+}
+
+/* Make everything appended durable, in order: the sealed segments not
+ * yet synced, the directory, then the active segment.  append_lock held.
+ * Recovery relies on the order: nothing after a segment is ever synced
+ * before it. */
+static int part_sync_locked(struct tfs_part *p)
+{
+	int err = part_sync_behind(p);
+
+	if (!err)
+		err = seg_sync(part_active(p));
+	if (!err) {
+		atomic_store(&p->unsynced, 0);
+		atomic_store(&p->synced_ms, store_mono_ms());
+	}
+	if (err)
+		store_log(p->st, LOG_ERR, "%s: sync: %s", p->name,
+			  strerror(-err));
+	return err;
+}
+
 int tfs_part_sync(struct tfs_part *p)
 {
 	int err;
@@ -1255,22 +1372,8 @@ int tfs_part_sync(struct tfs_part *p)
 		pthread_mutex_unlock(&p->append_lock);
 		return -EIO;
 	}
-	err = part_sync_sealed(p, 0);
-	if (!err && atomic_exchange(&p->dir_unsynced, false) &&
-	    fsync(p->dir_fd)) {
-		err = -errno;
-		atomic_store(&p->dir_unsynced, true);
-	}
-	if (!err)
-		err = seg_sync(part_active(p));
-	if (!err) {
-		atomic_store(&p->unsynced, 0);
-		atomic_store(&p->synced_ms, store_mono_ms());
-	}
+	err = part_sync_locked(p);
 	pthread_mutex_unlock(&p->append_lock);
-	if (err)
-		store_log(p->st, LOG_ERR, "%s: sync: %s", p->name,
-			  strerror(-err));
 	return err ? -EIO : 0;
 }
 
@@ -1372,6 +1475,21 @@ static void part_unlink_seg(struct tfs_part *p, struct tfs_seg *seg)
 
 /* How many sealed, synced segments from the front retention lets go;
  * append_lock held. */
+/* Whether seg's .log (or .zst) is on disk. */
+static bool part_seg_has_files(struct tfs_part *p, struct tfs_seg *seg)
+{
+	const char *sfx[] = { FMT_LOG_SUFFIX, FMT_ZST_SUFFIX };
+	char name[FMT_SEG_NAME_LEN + 1];
+
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), "%020llu%s",
+			 (unsigned long long)seg->base, sfx[i]);
+		if (faccessat(p->dir_fd, name, F_OK, 0) == 0)
+			return true;
+	}
+	return false;
+}
+
 static size_t part_expired(struct tfs_part *p, int64_t now_ms, bool *by_time)
 {
 	int64_t rms = topic_cfg(p->topic, TFS_CFG_RETENTION_MS);
@@ -1389,6 +1507,19 @@ static size_t part_expired(struct tfs_part *p, int64_t now_ms, bool *by_time)
 		/* a sealed segment is synced within seconds; wait for it */
 		if (!atomic_load(&seg->synced) || (!t && !b))
 			break;
+		/* damage is kept for a human (topicfs-fsck): a damaged
+		 * segment's time is not known, and its files may be all
+		 * that is left of its records */
+		if (atomic_load_explicit(&seg->checked, memory_order_acquire) &&
+		    seg->nbad && part_seg_has_files(p, seg)) {
+			if (!p->retain_blocked)
+				store_log(p->st, LOG_WARNING,
+					  "retention: %s: stops at the damaged segment %020llu until its files are moved away (see topicfs-fsck)",
+					  p->name,
+					  (unsigned long long)seg->base);
+			p->retain_blocked = true;
+			break;
+		}
 		*by_time |= t;
 		kept -= size;
 	}

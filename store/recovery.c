@@ -313,6 +313,7 @@ static int rec_stat(struct rec *r)
 int rec_active(struct tfs_part *p, struct tfs_seg *seg)
 {
 	struct rec r = { .p = p, .seg = seg };
+	uint64_t found;
 	int err;
 
 	snprintf(r.lname, sizeof(r.lname), "%s/%020llu%s", p->name,
@@ -320,6 +321,7 @@ int rec_active(struct tfs_part *p, struct tfs_seg *seg)
 	snprintf(r.iname, sizeof(r.iname), "%s/%020llu%s", p->name,
 		 (unsigned long long)seg->base, FMT_IDX_SUFFIX);
 	err = rec_stat(&r);
+	found = r.log_size;
 	if (!err)
 		err = rec_header(&r);
 	if (!err)
@@ -343,5 +345,6 @@ int rec_active(struct tfs_part *p, struct tfs_seg *seg)
 	}
 	atomic_store(&seg->entries, r.valid);
 	atomic_store(&seg->size, r.end);
+	seg->cut = r.cut_entries || found > r.end;
 	return 0;
 }

@@ -105,7 +105,8 @@ int seg_parse_base(const char *name, uint64_t *base, const char **sfx)
 	for (int i = 0; i < FMT_SEG_DIGITS; i++) {
 		unsigned d = (unsigned)(name[i] - '0'); /* stops at '\0' */
 
-		if (d > 9 || v > (UINT64_MAX - d) / 10)
+		/* offsets are off_t: at most INT64_MAX */
+		if (d > 9 || v > ((uint64_t)INT64_MAX - d) / 10)
 			return -EINVAL;
 		v = v * 10 + d;
 	}
@@ -198,6 +199,7 @@ struct tfs_seg *seg_alloc(uint64_t base)
 	atomic_init(&seg->entries, 0);
 	atomic_init(&seg->fd, -1);
 	seg->idx_fd = -1;
+	seg->vfy_idx_fd = -1;
 	atomic_init(&seg->refs, 1);
 	atomic_init(&seg->checked, true);
 	atomic_init(&seg->times, SEG_TIMES_UNKNOWN);
@@ -495,19 +497,20 @@ out_free:
 
 int seg_data_fd(struct tfs_part *p, struct tfs_seg *seg)
 {
-	char path[PATH_MAX];
+	char name[FMT_SEG_NAME_LEN + 1];
 	int fd = atomic_load(&seg->fd), expected = -1, err;
 
 	if (fd >= 0)
 		return fd;
-	err = seg_path(path, sizeof(path), p->path, seg->base, FMT_LOG_SUFFIX);
-	if (err)
-		return err;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* through dir_fd, never p->path: a deleted partition's directory is
+	 * renamed away, and a new partition may have its old name */
+	snprintf(name, sizeof(name), "%020llu%s", (unsigned long long)seg->base,
+		 FMT_LOG_SUFFIX);
+	fd = openat(p->dir_fd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
-		store_log(p->st, LOG_ERR, "%s: opening %s: %s", p->name, path,
-			  strerror(-err));
+		store_log(p->st, LOG_ERR, "%s: opening %s/%s: %s", p->name,
+			  p->path, name, strerror(-err));
 		return err == -EMFILE || err == -ENFILE ? -EMFILE : -EIO;
 	}
 	if (!atomic_compare_exchange_strong(&seg->fd, &expected, fd)) {
@@ -584,7 +587,12 @@ int seg_append(struct tfs_part *p, struct tfs_seg *seg, const void *buf,
 	else if (now_ms < atomic_load_explicit(&seg->last_ms,
 					       memory_order_relaxed))
 		atomic_store(&seg->times, SEG_TIMES_UNSORTED); /* seek.c */
-	atomic_store_explicit(&seg->last_ms, now_ms, memory_order_relaxed);
+	/* the newest record's time, for retention.ms, even after the clock
+	 * stepped back */
+	if (n == 0 || now_ms > atomic_load_explicit(&seg->last_ms,
+						    memory_order_relaxed))
+		atomic_store_explicit(&seg->last_ms, now_ms,
+				      memory_order_relaxed);
 	atomic_store_explicit(&seg->entries, n + 1, memory_order_relaxed);
 	atomic_store_explicit(&seg->size, pos + len, memory_order_release);
 	return 0;
@@ -696,6 +704,8 @@ void seg_put(struct tfs_seg *seg)
 		close(fd);
 	if (seg->z)
 		zseg_close(seg->z);
+	if (seg->vfy_idx_fd >= 0)
+		close(seg->vfy_idx_fd);
 	seg_seal(seg);
 	pthread_mutex_destroy(&seg->vfy_lock);
 	free(seg->bad);

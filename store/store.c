@@ -166,8 +166,8 @@ static int store_parse_format(struct tfs_store *st, const char *text)
 		goto out_bad;
 	errno = 0;
 	v = strtoul(text + pl, &end, 10);
-	if (errno || (*end != '\n' && *end != '\0'))
-		goto out_bad;
+	if (errno || (*end == '\n' ? end[1] != '\0' : *end != '\0'))
+		goto out_bad; /* one line, nothing after it */
 	if (v < FMT_VERSION_OLDEST || v > FMT_VERSION) {
 		store_log(st, LOG_ERR,
 			  "%s: data dir format version %lu found; this topicfs "
@@ -472,10 +472,13 @@ static size_t store_all_parts(struct tfs_store *st, struct tfs_part ***out)
 void tfs_store_clean(struct tfs_store *st)
 {
 	struct tfs_part **v;
-	size_t n = store_all_parts(st, &v);
+	size_t n;
 	struct timespec ts;
 	int64_t now;
 
+	/* two passes at once would compress one segment twice */
+	pthread_mutex_lock(&st->clean_mu);
+	n = store_all_parts(st, &v);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	for (size_t i = 0; i < n; i++) {
@@ -484,6 +487,7 @@ void tfs_store_clean(struct tfs_store *st)
 		tfs_part_put(v[i], 1);
 	}
 	free(v);
+	pthread_mutex_unlock(&st->clean_mu);
 }
 
 /*
@@ -522,6 +526,7 @@ static struct tfs_store *store_alloc(const char *dir,
 	st->dir_fd = -1;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_mutex_init(&st->hold_mu, NULL);
+	pthread_mutex_init(&st->clean_mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_mutex_init(&st->sync_mu, NULL);
@@ -579,6 +584,7 @@ static void store_free(struct tfs_store *st)
 		close(st->dir_fd);
 	part_hold_trim(st, true);
 	pthread_mutex_destroy(&st->hold_mu);
+	pthread_mutex_destroy(&st->clean_mu);
 	pthread_cond_destroy(&st->sync_cond);
 	pthread_mutex_destroy(&st->sync_mu);
 	pthread_cond_destroy(&st->vfy_cond);

@@ -7,6 +7,7 @@
  * while the rest stays readable.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -194,6 +195,36 @@ static void test_compress_crash_and_damage(void **state)
 	free(all);
 }
 
+static void *clean_thread(void *arg)
+{
+	tfs_store_clean(arg);
+	return NULL;
+}
+
+/* Passes of tfs_store_clean at once (the cleaner thread and a caller)
+ * compress each segment once, and lose nothing. */
+static void test_compress_concurrent(void **state)
+{
+	struct fix *f = *state;
+	pthread_t th[4];
+	size_t n;
+	char *all;
+
+	n = fill(f->p, &all);
+	assert_int_equal(tfs_part_sync(f->p), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, clean_thread, f->st),
+				 0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	assert_false(th_logged("compression", "No such file", NULL));
+	check_all(f->p, all, n);
+	fix_close(f);
+	fix_open(f);
+	check_all(f->p, all, n);
+	free(all);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +232,8 @@ int main(void)
 						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_compress_crash_and_damage,
 						setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_compress_concurrent, setup,
+						fix_teardown),
 	};
 
 	return cmocka_run_group_tests_name("compress", tests, NULL, NULL);

@@ -527,6 +527,120 @@ static void test_unsynced_sealed_torn(void **state)
 	assert_int_equal(th_size(th_seg(f->dir, "t", 0, 8000, ".idx")), -1);
 }
 
+/* Sealed, never synced, whole, and followed by a gap (the next segment's
+ * files are gone): nothing was cut, so nothing is dropped; the gap is
+ * damage and the segments after it stay. */
+static void test_unsynced_sealed_then_gap(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000);
+	r_unsync(f, 0);
+	assert_int_equal(unlink(th_seg(f->dir, "t", 0, 4000, ".idx")), 0);
+	assert_int_equal(unlink(th_seg(f->dir, "t", 0, 4000, ".log")), 0);
+	r_damaged(f, 4000, 8000, "t/0/00000000000000004000: damaged segment",
+		  "no files for these offsets");
+	assert_false(th_logged("dropped", NULL, NULL));
+	/* and r_damaged's append */
+	assert_int_equal(th_size(th_seg(f->dir, "t", 0, 8000, ".log")), 2001);
+}
+
+/* Recovery cut an unsynced sealed segment, but a segment after it says it
+ * was synced (not a power loss this store can produce): the later ones
+ * are kept, and the cut becomes a gap. */
+static void test_unsynced_cut_synced_after(void **state)
+{
+	struct rfix *f = *state;
+	struct tfs_part_info info;
+	unsigned char buf[1000];
+
+	r_fill(f, 10, 1000); /* 0..4000, 4000..8000 (synced), 8000.. */
+	r_unsync(f, 0);
+	assert_int_equal(th_truncate(LOG0, 2500), 0);
+	th_log_clear();
+	assert_int_equal(r_open(f), 0);
+	assert_true(th_logged("recovery cut it, but a later segment", NULL,
+			      NULL));
+	assert_false(th_logged("dropped", NULL, NULL));
+	tfs_part_info(f->p, &info);
+	assert_int_equal(info.end, 10000);
+	assert_int_equal(tfs_part_pread(f->p, buf, 1000, 1000), 1000);
+	assert_int_equal(tfs_part_pread(f->p, buf, 1000, 2000), -EIO);
+	assert_int_equal(tfs_part_pread(f->p, buf, 1000, 4000), 1000);
+	assert_int_equal(buf[0], r_byte(4000, 1000));
+	assert_int_equal(tfs_part_pread(f->p, buf, 1000, 9000), 1000);
+	r_close(f);
+}
+
+/* A segment that reaches past the next one's base, anywhere in the
+ * partition: no consistent numbering, so the mount is refused, and
+ * nothing is deleted, synced or not. */
+static void r_overlap(struct rfix *f, int synced)
+{
+	struct rfix g = { .dir = th_mkdtemp(), .o = th_opts(8192) };
+	char cmd[9000];
+
+	r_fill(&g, 5, 1000); /* one segment 0..5000 */
+	r_fill(f, 10, 1000); /* 0..4000, 4000..8000, 8000..10000 */
+	snprintf(cmd, sizeof(cmd), "cp %s/t/0/* %s/t/0/", g.dir, f->dir);
+	assert_int_equal(system(cmd), 0);
+	if (!synced)
+		r_unsync(f, 0);
+	r_refused(f, -EUCLEAN, "segment starts at offset 4000 but the previous "
+		  "segment ends at offset 5000", NULL);
+	assert_false(th_logged("dropped", NULL, NULL));
+	assert_int_equal(th_size(th_seg(f->dir, "t", 0, 4000, ".log")), 4000);
+	assert_int_equal(th_size(th_seg(f->dir, "t", 0, 8000, ".log")), 2000);
+	th_rm_rf(g.dir);
+}
+
+static void test_overlap_synced(void **state)
+{
+	r_overlap(*state, 1);
+}
+
+static void test_overlap_unsynced(void **state)
+{
+	r_overlap(*state, 0);
+}
+
+/* A segment name past INT64_MAX (offsets are off_t) is not a segment. */
+static void test_base_too_large(void **state)
+{
+	struct rfix *f = *state;
+	char path[4200];
+
+	r_fill(f, 10, 1000);
+	snprintf(path, sizeof(path), "%s/t/0/09223372036854775808.log", f->dir);
+	assert_int_equal(th_write_text(path, "x"), 0);
+	th_log_clear();
+	assert_int_equal(r_open(f), 0);
+	assert_true(th_logged("09223372036854775808.log",
+			      "ignoring an unknown file", NULL));
+	r_close(f);
+	r_expect(f, 10, 1000, NULL, NULL);
+}
+
+/* Retention stops at a damaged sealed segment whose files are still
+ * there (for a human, or topicfs-fsck), however old; it logs that once. */
+static void test_retention_keeps_damage(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000);
+	assert_int_equal(th_write(IDX0, 3, "#", 1), 0); /* its header */
+	f->o.cfg.v[TFS_CFG_RETENTION_MS] = 0;
+	th_log_clear();
+	assert_int_equal(r_open(f), 0);
+	tfs_store_clean(f->st);
+	tfs_store_clean(f->st);
+	assert_true(th_logged("retention: t/0: stops at the damaged segment "
+			      "00000000000000000000", NULL, NULL));
+	assert_false(th_logged("retention: t/0: deleted", NULL, NULL));
+	assert_int_equal(th_size(LOG0), 4000);
+	r_close(f);
+}
+
 static void test_sealed_truncated(void **state)
 {
 	struct rfix *f = *state;
@@ -735,6 +849,12 @@ int main(void)
 		T(test_tail_after_sealed),
 		T(test_leftovers),
 		T(test_interrupted_part_delete),
+		T(test_unsynced_sealed_then_gap),
+		T(test_unsynced_cut_synced_after),
+		T(test_overlap_synced),
+		T(test_overlap_unsynced),
+		T(test_base_too_large),
+		T(test_retention_keeps_damage),
 		T(test_sealed_truncated),
 		T(test_sealed_idx_cut),
 		T(test_sealed_idx_missing),

@@ -124,6 +124,8 @@ static void test_store_refusals(void **state)
 	assert_true(th_logged("version 3", "versions 1 to 2", NULL));
 	assert_int_equal(th_write_text(path, "something else\n"), 0);
 	assert_int_equal(tfs_store_open(dir, &o, &st), -EINVAL);
+	assert_int_equal(th_write_text(path, "topicfs-format 2\nmore\n"), 0);
+	assert_int_equal(tfs_store_open(dir, &o, &st), -EINVAL);
 	/* options and unusable dirs */
 	o.cfg.v[TFS_CFG_SEGMENT_BYTES] = TFS_MIN_SEGMENT_BYTES - 1;
 	assert_int_equal(tfs_store_open(dir, &o, &st), -EINVAL);
@@ -663,6 +665,78 @@ static void test_flush_thread(void **state)
 	assert_int_equal(part_unsynced(f->p), 0);
 }
 
+/* Header flags of segment base of partition 0: 1 synced, 0 not, -1 none. */
+static int seg_synced(struct fix *f, unsigned long long base)
+{
+	unsigned char hdr[32];
+	int fd = open(th_seg(f->dir, "t", 0, base, ".idx"), O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : pread(fd, hdr, sizeof(hdr), 0);
+
+	if (fd >= 0)
+		close(fd);
+	return n == (ssize_t)sizeof(hdr) ? hdr[24] & 1 : -1;
+}
+
+/* Fill partition 0 with n records of 1000 bytes, record i all 'a'+i. */
+static void fill_part(struct fix *f, int n)
+{
+	unsigned char rec[1000];
+
+	for (int i = 0; i < n; i++) {
+		memset(rec, 'a' + i % 26, sizeof(rec));
+		assert_int_equal(tfs_part_append(f->p, rec, sizeof(rec),
+						 TFS_OFFSET_ANY, NULL),
+				 sizeof(rec));
+	}
+}
+
+/* A partition deleted while open, whose segments were never read since
+ * the mount (so never checked), stays readable through its handle, also
+ * after the syncer's pass over idle fds, and after a new partition took
+ * its name. */
+static void test_unlinked_unchecked(void **state)
+{
+	struct fix *f = *state;
+	unsigned char got[1000];
+	struct tfs_part *x;
+	uint64_t size = TFS_MIN_SEGMENT_BYTES;
+	int n = (int)(3 * size / 1000);
+
+	fill_part(f, n);
+	assert_int_equal(tfs_part_sync(f->p), 0);
+	fix_close(f);
+	fix_open(f);
+	assert_int_equal(tfs_part_delete(f->t, 0), 0);
+	part_close_idle_fds(f->p); /* as the syncer would */
+	assert_int_equal(tfs_part_create(f->t, 0, &x), 0);
+	assert_int_equal(tfs_part_append(x, "new", 3, TFS_OFFSET_ANY, NULL),
+			 3);
+	tfs_part_put(x, 1);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(tfs_part_pread(f->p, got, sizeof(got),
+						(uint64_t)i * 1000),
+				 sizeof(got));
+		assert_int_equal(got[0], 'a' + i % 26);
+		assert_int_equal(got[999], 'a' + i % 26);
+	}
+	assert_false(th_logged("cannot check it", NULL, NULL));
+}
+
+/* flush.messages=1 syncs as fsync() does: a segment sealed by a roll is
+ * synced (and marked) before the record in the new one returns. */
+static void test_flush_messages_roll(void **state)
+{
+	struct fix *f = *state;
+	int n = (int)(TFS_MIN_SEGMENT_BYTES / 1000) + 1;
+
+	fix_close(f);
+	f->o.cfg.v[TFS_CFG_FLUSH_MESSAGES] = 1;
+	fix_open(f);
+	fill_part(f, n); /* the last one rolled */
+	assert_int_equal(seg_synced(f, 0), 1);
+	assert_int_equal(part_unsynced(f->p), 0);
+}
+
 /* Open fds of this process. */
 static int open_fds(void)
 {
@@ -739,6 +813,10 @@ int main(void)
 						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_flush_messages, fix_setup,
 						fix_teardown),
+		cmocka_unit_test_setup_teardown(test_unlinked_unchecked,
+						fix_setup_small, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_flush_messages_roll,
+						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_idle_fds, fix_setup_small,
 						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_flush_thread, fix_setup,

@@ -144,20 +144,23 @@ static void test_out_of_order_resent(void **state)
 static void test_hold_cache(void **state)
 {
 	struct fix *f = *state;
-	static unsigned char buf[3 * 4096];
+	enum { C = 512 << 10 }; /* a chunk large enough for a cache buffer */
+	static unsigned char buf[3 * C];
 	static unsigned char big[PART_HOLD_BUF + 4096];
 
 	pattern(buf, sizeof(buf), 7);
-	assert_int_equal(tfs_part_write_at(f->p, buf + 8192, 4096, 8192), 4096);
-	assert_int_equal(tfs_part_write_at(f->p, buf + 4096, 4096, 4096), 4096);
+	assert_int_equal(tfs_part_write_at(f->p, buf + 2 * C, C, 2 * C), C);
+	assert_int_equal(tfs_part_write_at(f->p, buf + C, C, C), C);
+	assert_int_equal(f->p->early_bytes, 2 * PART_HOLD_BUF);
 	assert_int_equal(f->st->hold_cached, 0);
-	assert_int_equal(tfs_part_write_at(f->p, buf, 4096, 0), 4096);
+	assert_int_equal(tfs_part_write_at(f->p, buf, C, 0), C);
 	assert_int_equal(f->st->hold_cached, 2); /* both back, for reuse */
+	assert_int_equal(f->p->early_bytes, 0);
 	check_content(f->p, buf, sizeof(buf));
 	/* a hold takes one from the cache, and gives it back */
-	assert_int_equal(tfs_part_write_at(f->p, buf, 100, 3 * 4096 + 100), 100);
+	assert_int_equal(tfs_part_write_at(f->p, buf, C, 3 * C + 100), C);
 	assert_int_equal(f->st->hold_cached, 1);
-	assert_int_equal(tfs_part_write_at(f->p, buf, 100, 3 * 4096), 100);
+	assert_int_equal(tfs_part_write_at(f->p, buf, 100, 3 * C), 100);
 	assert_int_equal(f->st->hold_cached, 2);
 	/* of two passes with no take between them, the second frees them
 	 * (the cleaner's own passes may come between: it does the same) */
@@ -166,11 +169,34 @@ static void test_hold_cache(void **state)
 	assert_int_equal(f->st->hold_cached, 0);
 	/* a hold larger than a cache buffer is freed, not cached */
 	pattern(big, sizeof(big), 8);
-	assert_int_equal(tfs_part_write_at(f->p, big, sizeof(big), 3 * 4096 + 300),
+	assert_int_equal(tfs_part_write_at(f->p, big, sizeof(big), 4 * C + 300),
 			 sizeof(big));
-	assert_int_equal(tfs_part_write_at(f->p, buf, 100, 3 * 4096 + 200), 100);
+	assert_int_equal(tfs_part_write_at(f->p, buf, 200, 4 * C + 100), 200);
 	assert_int_equal(f->st->hold_cached, 0);
-	assert_int_equal(tfs_part_end(f->p), 3 * 4096 + 300 + sizeof(big));
+	assert_int_equal(tfs_part_end(f->p), 4 * C + 300 + sizeof(big));
+}
+
+/* Small holds take buffers of their own size, counted as such, and many
+ * of them in ascending order are stored whole once the gap fills. */
+static void test_hold_small(void **state)
+{
+	struct fix *f = *state;
+	enum { N = 2000, L = 512 };
+	static unsigned char buf[N * L];
+
+	pattern(buf, sizeof(buf), 9);
+	for (size_t i = 1; i < N; i++)
+		assert_int_equal(tfs_part_write_at(f->p, buf + i * L, L, i * L),
+				 L);
+	assert_int_equal(f->p->early_bytes, (uint64_t)(N - 1) * L);
+	assert_int_equal(f->st->hold_cached, 0);
+	/* one out of order, before the tail */
+	assert_int_equal(tfs_part_write_at(f->p, buf + L, L, L), L);
+	assert_int_equal(tfs_part_write_at(f->p, buf, L, 0), L);
+	assert_int_equal(f->p->early_bytes, 0);
+	assert_null(f->p->early_tail);
+	assert_int_equal(tfs_part_end(f->p), sizeof(buf));
+	check_content(f->p, buf, sizeof(buf));
 }
 
 /* A range whose predecessor never comes is dropped, logged, at close; an
@@ -291,6 +317,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_out_of_order_resent,
 						fix_setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_hold_cache, fix_setup,
+						fix_teardown),
+		cmocka_unit_test_setup_teardown(test_hold_small, fix_setup,
 						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_gap_never_closes, fix_setup,
 						fix_teardown),
