@@ -296,6 +296,9 @@ void tfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	if (tfs_ino_to_config(ino))
 		info.end = tfs_config_text(tfs_ino_to_config(ino), text,
 					   sizeof(text));
+	else if (tfs_ino_to_vnode(ino))
+		tfs_view_data(tfs_ino_to_vnode(ino), fi, &info.start,
+			      &info.end);
 	else
 		tfs_part_info(fh_part(fi), &info);
 	if (off < 0 || (uint64_t)off >= info.end) {
@@ -372,8 +375,11 @@ void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 
 void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	/* a group file commits at close() (FLUSH is synchronous with it) */
-	fuse_reply_err(req, tfs_ino_to_vnode(ino) ? -tfs_view_commit(fi) : 0);
+	/* a group file commits at close() (FLUSH is synchronous with it),
+	 * not when the kernel closes the files of a crashed consumer */
+	fuse_reply_err(req, tfs_ino_to_vnode(ino)
+				    ? -tfs_view_commit(fi, fuse_req_ctx(req)->pid)
+				    : 0);
 }
 
 void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -390,7 +396,7 @@ void tfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 {
 	/* .config is durable once a write returns; a group file commits */
 	if (tfs_ino_to_vnode(ino))
-		fuse_reply_err(req, -tfs_view_commit(fi));
+		fuse_reply_err(req, -tfs_view_fsync(fi));
 	else
 		fuse_reply_err(req, tfs_ino_to_config(ino)
 					    ? 0

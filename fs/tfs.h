@@ -221,9 +221,19 @@ void tfs_view_write(fuse_req_t req, struct tfs_vnode *vn, const char *buf,
 		    size_t size, struct fuse_file_info *fi);
 /* The topic whose .groups directory vn is, or NULL. */
 struct tfs_topic *tfs_view_groups_of(const struct tfs_vnode *vn);
-/* A group file's close or fsync: commit what it read contiguously from
- * its start; 0 or -errno (logged). */
-int tfs_view_commit(struct fuse_file_info *fi);
+/* A group file's close (closer: the task whose FLUSH it is) or fsync
+ * (closer 0): commit what it read contiguously from its start, unless
+ * closer is dying of SIGKILL or a core-dumping signal; 0 or -errno
+ * (logged). */
+int tfs_view_commit(struct fuse_file_info *fi, pid_t closer);
+/* The data of an open view file, in file offsets: [*start, *end), for
+ * SEEK_DATA and SEEK_HOLE (.produce has none). */
+void tfs_view_data(struct tfs_vnode *vn, struct fuse_file_info *fi,
+		   uint64_t *start, uint64_t *end);
+/* fsync() of a view file: a group file commits, .produce syncs its
+ * topic's partitions; 0 or -errno. */
+int tfs_view_fsync(struct fuse_file_info *fi);
+
 /* Get (or, with set, commit) the committed offset of a group file's
  * partition; -ENODATA not a group file; as tfs_group_offset/_commit. */
 int tfs_view_group_offset(struct tfs_vnode *vn, uint64_t *off, bool set);

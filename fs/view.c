@@ -31,7 +31,9 @@
  * goes away.  Interrupts (Ctrl-C) answer it with EINTR; O_NONBLOCK gets
  * EAGAIN at the end; poll() wakes on the next append.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -89,7 +91,9 @@ struct vfile {
 				 group commits base + pos at close */
 	uint32_t sticky;      /* .produce: the partition of keyless
 				 records (tfs_topic_route) */
-	int nonblock;	      /* opened O_NONBLOCK */
+	struct waiter *poll_w; /* its queued poll waiter, or NULL (one at
+				 most: a new poll replaces its handle);
+				 under its partition's bucket lock */
 };
 
 /* A parked READ, or a poll handle waiting for data. */
@@ -255,6 +259,60 @@ static struct tfs_vnode *vnode_derive(const struct tfs_vnode *parent,
 	return vn;
 }
 
+/* n decimal digits at s (exactly), into *v; false if any is not one. */
+static bool digits(const char *s, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return true;
+}
+
+/* YYYY-MM-DDTHH:MM[:SS[.fraction]]Z, every field its full width, a date
+ * that exists (no 31 February); 0 and *ms, or -EINVAL. */
+static int parse_iso(const char *s, int64_t *ms)
+{
+	int y, mo, d, h, mi, sec = 0;
+	long frac = 0, scale = 1000;
+	struct tm tm = { 0 }, back;
+	time_t t;
+
+	if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || !digits(s + 8, 2, &d) || s[10] != 'T' ||
+	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi))
+		return -EINVAL;
+	s += 16;
+	if (*s == ':') {
+		if (!digits(s + 1, 2, &sec))
+			return -EINVAL;
+		s += 3;
+		if (*s == '.') {
+			if (!isdigit((unsigned char)s[1]))
+				return -EINVAL;
+			for (s++; isdigit((unsigned char)*s); s++)
+				if (scale > 1)
+					frac += (*s - '0') * (scale /= 10);
+		}
+	}
+	if (strcmp(s, "Z") || mo < 1 || mo > 12 || d < 1 || h > 23 ||
+	    mi > 59 || sec > 59)
+		return -EINVAL;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	if (!gmtime_r(&t, &back) || back.tm_mday != d || back.tm_mon != mo - 1)
+		return -EINVAL; /* normalised: the day does not exist */
+	*ms = (int64_t)t * 1000 + frac;
+	return 0;
+}
+
 /* Parse WHEN: an ISO-8601 UTC time (2026-11-25T10:00:00Z, seconds and the
  * fraction optional), epoch milliseconds, or an age (-10m, -2h, -1d, -30s).
  * @return 0 and *ms; -EINVAL. */
@@ -269,9 +327,11 @@ int tfs_view_parse_when(const char *s, int64_t now_ms, int64_t *ms)
 			{ 'd', 86400000 }, { 'w', 604800000 }
 		};
 
+		if (!isdigit((unsigned char)s[1])) /* no sign, no space */
+			return -EINVAL;
 		errno = 0;
 		v = strtoll(s + 1, &end, 10);
-		if (errno || end == s + 1 || v < 0 || !end[0] || end[1])
+		if (errno || !end[0] || end[1])
 			return -EINVAL;
 		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 			if (end[0] == units[i].unit &&
@@ -281,31 +341,13 @@ int tfs_view_parse_when(const char *s, int64_t now_ms, int64_t *ms)
 			}
 		return -EINVAL;
 	}
-	if (strchr(s, 'T')) {
-		struct tm tm = { 0 };
-		const char *r = strptime(s, "%Y-%m-%dT%H:%M", &tm);
-		long frac = 0, scale = 1000;
-
-		if (!r)
-			return -EINVAL;
-		if (*r == ':') {
-			if (r[1] < '0' || r[1] > '9' || r[2] < '0' || r[2] > '9')
-				return -EINVAL;
-			tm.tm_sec = (r[1] - '0') * 10 + (r[2] - '0');
-			r += 3;
-			if (*r == '.')
-				for (r++; *r >= '0' && *r <= '9'; r++)
-					if (scale > 1)
-						frac += (*r - '0') * (scale /= 10);
-		}
-		if (strcmp(r, "Z") || tm.tm_sec > 60)
-			return -EINVAL;
-		*ms = (int64_t)timegm(&tm) * 1000 + frac;
-		return 0;
-	}
+	if (strchr(s, 'T'))
+		return parse_iso(s, ms);
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (errno || end == s || *end || v < 0)
+	if (errno || *end)
 		return -EINVAL;
 	*ms = v;
 	return 0;
@@ -414,21 +456,22 @@ int tfs_view_lookup(fuse_ino_t parent, const char *name,
 	return 0;
 }
 
-/* The partition offset where a window of vn on p starts now. */
-static uint64_t view_base(const struct tfs_vnode *vn, struct tfs_part *p)
+/* The partition offset where a window of vn on p starts now: 0 and *base,
+ * or -errno (an index that cannot be read: -EIO, logged by the store). */
+static int view_base(const struct tfs_vnode *vn, struct tfs_part *p,
+		     uint64_t *base)
 {
 	struct tfs_part_info info;
 	uint64_t off = 0;
+	int err = 0;
 
 	tfs_part_info(p, &info);
 	switch (vn->base) {
 	case VB_TIME:
-		if (tfs_part_seek_time(p, vn->when_ms, &off))
-			off = info.end;
+		err = tfs_part_seek_time(p, vn->when_ms, &off);
 		break;
 	case VB_LAST:
-		if (tfs_part_seek_last(p, vn->n, &off))
-			off = info.start;
+		err = tfs_part_seek_last(p, vn->n, &off);
 		break;
 	case VB_START:
 		off = info.start;
@@ -439,8 +482,15 @@ static uint64_t view_base(const struct tfs_vnode *vn, struct tfs_part *p)
 			off = info.start;
 		break;
 	}
-	/* a group that fell behind keeps its offset: reads fail (ERANGE) */
-	return off < info.start && vn->base != VB_GROUP ? info.start : off;
+	if (err)
+		return err;
+	/* a group that fell behind keeps its offset: reads fail (ERANGE);
+	 * one past the end (the records behind it were lost in a crash)
+	 * reads from the end */
+	if (off < info.start && vn->base != VB_GROUP)
+		off = info.start;
+	*base = off > tfs_part_end(p) ? tfs_part_end(p) : off;
+	return 0;
 }
 
 /* ---- attributes and listings -------------------------------------------- */
@@ -450,7 +500,9 @@ static size_t view_text(const struct tfs_vnode *vn, char **text);
 int tfs_view_attr(struct tfs_vnode *vn, struct stat *s)
 {
 	struct tfs_part *p;
+	uint64_t base, end;
 	char *text;
+	int err;
 
 	if (vn->kind == VK_PRODUCE) {
 		s->st_mode = S_IFREG | 0222;
@@ -471,10 +523,14 @@ int tfs_view_attr(struct tfs_vnode *vn, struct stat *s)
 	}
 	if (tfs_part_open(vn->t, vn->part, &p))
 		return ENOENT;
+	err = view_base(vn, p, &base);
+	end = tfs_part_end(p); /* after the base: an append may come between */
+	tfs_part_put(p, 1);
+	if (err)
+		return -err;
 	s->st_mode = S_IFREG | 0444;
 	s->st_nlink = 1;
-	s->st_size = (off_t)(tfs_part_end(p) - view_base(vn, p));
-	tfs_part_put(p, 1);
+	s->st_size = (off_t)(end > base ? end - base : 0);
 	return 0;
 }
 
@@ -515,9 +571,50 @@ struct tfs_topic *tfs_view_groups_of(const struct tfs_vnode *vn)
 
 /* ---- consumer groups ------------------------------------------------------ */
 
+static bool view_crashed(pid_t pid)
+{
+	char path[64], buf[1024], *s, *tok;
+	unsigned long flags = 0;
+	long code = 0;
+	ssize_t n;
+	int fd, field = 3;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	s = strrchr(buf, ')'); /* the command name may hold anything */
+	if (!s)
+		return false;
+	for (tok = strtok(s + 1, " "); tok; tok = strtok(NULL, " "), field++) {
+		if (field == 9)
+			flags = strtoul(tok, NULL, 10);
+		else if (field == 52)
+			code = strtol(tok, NULL, 10);
+	}
+	if (!(flags & 0x4)) /* PF_EXITING: not dying, a close() */
+		return false;
+	/* killed, or a signal that dumps core: a crash; SIGINT, SIGTERM,
+	 * SIGHUP and SIGPIPE end consumers in the ordinary way */
+	switch (code & 0x7f) {
+	case SIGKILL: case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT:
+	case SIGBUS: case SIGFPE: case SIGSEGV: case SIGXCPU: case SIGXFSZ:
+	case SIGSYS:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Commit what vf read contiguously from its offset 0 (FLUSH is
- * synchronous with close(); several FLUSHes of one open are harmless). */
-int tfs_view_commit(struct fuse_file_info *fi)
+ * synchronous with close(); several FLUSHes of one open are harmless),
+ * unless closer, the task whose FLUSH this is (0: an fsync), crashed. */
+int tfs_view_commit(struct fuse_file_info *fi, pid_t closer)
 {
 	struct vfile *vf = (struct vfile *)(uintptr_t)fi->fh;
 	uint64_t pos = atomic_load(&vf->pos);
@@ -525,12 +622,41 @@ int tfs_view_commit(struct fuse_file_info *fi)
 
 	if (vf->vn->base != VB_GROUP || vf->vn->kind != VK_FILE || !pos)
 		return 0;
+	if (closer && view_crashed(closer)) {
+		tfs_log(LOG_NOTICE,
+			"%s/.groups/%s/%u: not committed: the consumer crashed (at-least-once: it reads from %llu again)",
+			tfs_topic_name(vf->vn->t), vf->vn->group, vf->vn->part,
+			(unsigned long long)vf->base);
+		return 0;
+	}
 	err = tfs_group_commit(vf->vn->t, vf->vn->group, vf->vn->part,
 			       vf->base + pos);
 	if (err)
 		tfs_log(LOG_ERR, "%s/.groups/%s/%u: commit at %llu: %s",
 			tfs_topic_name(vf->vn->t), vf->vn->group, vf->vn->part,
 			(unsigned long long)(vf->base + pos), tfs_strerror(err));
+	return err;
+}
+
+int tfs_view_fsync(struct fuse_file_info *fi)
+{
+	struct vfile *vf = (struct vfile *)(uintptr_t)fi->fh;
+	uint32_t n;
+	int err = 0;
+
+	if (vf->vn->kind != VK_PRODUCE)
+		return tfs_view_commit(fi, 0);
+	/* what this file appended may be on any partition of the topic */
+	n = tfs_topic_partitions(vf->vn->t);
+	for (uint32_t i = 0; i < n; i++) {
+		struct tfs_part *p;
+
+		if (tfs_part_open(vf->vn->t, i, &p))
+			continue;
+		if (tfs_part_sync(p) && !err)
+			err = -EIO;
+		tfs_part_put(p, 1);
+	}
 	return err;
 }
 
@@ -636,7 +762,8 @@ static void stats_groups(struct sbuf *b, bool prom, struct tfs_topic *t,
 				tfs_part_put(p, 1);
 				continue;
 			}
-			lag = tfs_part_end(p) - off;
+			lag = tfs_part_end(p);
+			lag = lag > off ? lag - off : 0;
 			tfs_part_put(p, 1);
 			if (prom)
 				sb_printf(b,
@@ -757,23 +884,46 @@ void tfs_view_open(fuse_req_t req, struct tfs_vnode *vn,
 		return;
 	}
 	if (vn->kind == VK_FILE) {
-		if (tfs_part_open(vn->t, vn->part, &vf->p)) {
+		int err = tfs_part_open(vn->t, vn->part, &vf->p);
+
+		if (!err) {
+			err = view_base(vn, vf->p, &vf->base);
+			if (err)
+				tfs_part_put(vf->p, 1);
+		}
+		if (err) {
 			free(vf);
-			fuse_reply_err(req, ENOENT);
+			fuse_reply_err(req, err == -EIO ? EIO : ENOENT);
 			return;
 		}
-		vf->base = view_base(vn, vf->p);
 	}
 	atomic_fetch_add(&vn->refs, 1);
 	atomic_fetch_add(&views_open, 1);
 	vf->vn = vn;
 	vf->sticky = TFS_STICKY_NONE;
-	vf->nonblock = !!(fi->flags & O_NONBLOCK);
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
 	fi->fh = (uint64_t)(uintptr_t)vf;
 	if (fuse_reply_open(req, fi) != 0)
 		tfs_view_release(fi);
+}
+
+void tfs_view_data(struct tfs_vnode *vn, struct fuse_file_info *fi,
+		   uint64_t *start, uint64_t *end)
+{
+	struct vfile *vf = (struct vfile *)(uintptr_t)fi->fh;
+	struct tfs_part_info info;
+	char *text;
+
+	*start = *end = 0;
+	if (vn->kind == VK_STATS || vn->kind == VK_METRICS) {
+		*end = view_text(vn, &text);
+		free(text);
+	} else if (vn->kind == VK_FILE) {
+		tfs_part_info(vf->p, &info);
+		*start = info.start > vf->base ? info.start - vf->base : 0;
+		*end = info.end > vf->base ? info.end - vf->base : 0;
+	}
 }
 
 void tfs_view_release(struct fuse_file_info *fi)
@@ -884,9 +1034,14 @@ static void view_park(fuse_req_t req, struct vfile *vf, size_t size,
 	w->state = W_REG;
 	fuse_req_interrupt_func(req, view_intr, w); /* no lock held */
 	pthread_mutex_lock(&b->lock);
+	/* a partition's delete sets deleted before it answers the waiters
+	 * (tfs_view_end takes this lock): one or the other ends this read */
 	if (w->early_intr || atomic_load(&views.closing) ||
-	    w->off < tfs_part_end(vf->p)) {
-		bool intr = w->early_intr, closing = atomic_load(&views.closing);
+	    tfs_part_deleted(vf->p) || w->off < tfs_part_end(vf->p)) {
+		bool intr = w->early_intr,
+		     closing = atomic_load(&views.closing) ||
+			       (tfs_part_deleted(vf->p) &&
+				w->off >= tfs_part_end(vf->p));
 
 		pthread_mutex_unlock(&b->lock);
 		fuse_req_interrupt_func(req, NULL, NULL);
@@ -949,11 +1104,12 @@ void tfs_view_read(fuse_req_t req, struct tfs_vnode *vn, size_t size,
 		free(text);
 		return;
 	}
-	if (vf->base + (uint64_t)off < tfs_part_end(vf->p) || !vn->follow) {
+	if (vf->base + (uint64_t)off < tfs_part_end(vf->p) || !vn->follow ||
+	    tfs_part_deleted(vf->p)) { /* a deleted one ends: EOF */
 		view_serve(req, vf, size, (uint64_t)off);
 		return;
 	}
-	if (vf->nonblock || (fi->flags & O_NONBLOCK)) {
+	if (fi->flags & O_NONBLOCK) { /* the file's flags now (fcntl) */
 		fuse_reply_err(req, EAGAIN);
 		return;
 	}
@@ -964,6 +1120,7 @@ void tfs_view_poll(fuse_req_t req, struct tfs_vnode *vn,
 		   struct fuse_file_info *fi, struct fuse_pollhandle *ph)
 {
 	struct vfile *vf = (struct vfile *)(uintptr_t)fi->fh;
+	struct fuse_pollhandle *old = NULL;
 	struct waiter *w;
 	struct wbucket *b;
 	uint64_t want;
@@ -975,6 +1132,12 @@ void tfs_view_poll(fuse_req_t req, struct tfs_vnode *vn,
 		return;
 	}
 	want = vf->base + atomic_load(&vf->next);
+	if (tfs_part_deleted(vf->p)) { /* no more data: EOF */
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLHUP);
+		return;
+	}
 	if (want < tfs_part_end(vf->p) || !ph) {
 		if (ph)
 			fuse_pollhandle_destroy(ph);
@@ -989,14 +1152,25 @@ void tfs_view_poll(fuse_req_t req, struct tfs_vnode *vn,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	w->vf = vf;
-	w->p = vf->p;
-	w->off = want;
-	w->ph = ph;
-	b = bucket(w->p);
+	b = bucket(vf->p);
 	pthread_mutex_lock(&b->lock);
-	bucket_add(b, w);
+	if (vf->poll_w) { /* one waiter per file: the newest handle */
+		old = vf->poll_w->ph;
+		vf->poll_w->ph = ph;
+		vf->poll_w->off = want;
+	} else {
+		w->vf = vf;
+		w->p = vf->p;
+		w->off = want;
+		w->ph = ph;
+		bucket_add(b, w);
+		vf->poll_w = w;
+		w = NULL;
+	}
 	pthread_mutex_unlock(&b->lock);
+	free(w);
+	if (old)
+		fuse_pollhandle_destroy(old);
 	/* an append between the check and the queueing woke nobody */
 	fuse_reply_poll(req, want < tfs_part_end(vf->p) ? POLLIN | POLLRDNORM
 							 : 0);
@@ -1016,6 +1190,8 @@ static struct waiter *take_bucket(struct wbucket *b, struct tfs_part *p,
 			continue;
 		bucket_del(w);
 		w->state = W_DONE;
+		if (w->ph)
+			w->vf->poll_w = NULL;
 		w->next = ready;
 		ready = w;
 	}
@@ -1075,9 +1251,11 @@ int tfs_view_base(struct tfs_vnode *vn, uint64_t *base)
 {
 	struct tfs_part *p;
 
+	int err;
+
 	if (vn->kind != VK_FILE || tfs_part_open(vn->t, vn->part, &p))
 		return -ENOENT;
-	*base = view_base(vn, p);
+	err = view_base(vn, p, base);
 	tfs_part_put(p, 1);
-	return 0;
+	return err;
 }

@@ -75,9 +75,12 @@ void tfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	}
 	if (tfs_ino_to_vnode(ino)) {
 		/* a view file: where a window opened now starts */
-		if (strcmp(name, TFS_XATTR_PREFIX "base") ||
-		    tfs_view_base(tfs_ino_to_vnode(ino), &v)) {
-			fuse_reply_err(req, ENODATA);
+		int err = strcmp(name, TFS_XATTR_PREFIX "base")
+				  ? -ENODATA
+				  : tfs_view_base(tfs_ino_to_vnode(ino), &v);
+
+		if (err) {
+			fuse_reply_err(req, err == -EIO ? EIO : ENODATA);
 			return;
 		}
 		len = snprintf(val, sizeof(val), "%" PRIu64, v);

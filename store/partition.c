@@ -1377,6 +1377,11 @@ int tfs_part_sync(struct tfs_part *p)
 	return err ? -EIO : 0;
 }
 
+bool tfs_part_deleted(struct tfs_part *p)
+{
+	return atomic_load(&p->deleted);
+}
+
 uint64_t tfs_part_end(struct tfs_part *p)
 {
 	return atomic_load_explicit(&p->end, memory_order_acquire);

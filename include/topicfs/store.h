@@ -319,6 +319,8 @@ struct tfs_topic *tfs_part_topic(const struct tfs_part *p); /* no ref */
 double tfs_part_rate(struct tfs_part *p);
 /* End offset (acquire load; every append that returned is below it). */
 uint64_t tfs_part_end(struct tfs_part *p);
+/* Whether p was deleted (its handles still read and append). */
+bool tfs_part_deleted(struct tfs_part *p);
 void tfs_part_info(struct tfs_part *p, struct tfs_part_info *info);
 
 /*

@@ -71,6 +71,36 @@ rmdir "$G/audit"
 assert_eq billing "$(ls "$G")" "rmdir a group"
 expect_errno "No such file or directory" cat "$G/audit/0"
 
+# a consumer that crashes (SIGKILL, or a signal that dumps core) commits
+# nothing: it reads the same records again; one stopped with SIGINT or
+# SIGTERM commits what it read, as one that exits
+setfattr -n user.topicfs.offset -v 0 "$G/billing/0"
+python3 -c '
+import os, signal, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.read(fd, 100)
+os.kill(os.getpid(), int(sys.argv[2]))
+' "$G/billing/0" 9 || true
+assert_eq 0 "$(xattr "$G/billing/0" offset)" "kill -9 commits nothing"
+python3 -c '
+import os, signal, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.read(fd, 100)
+signal.signal(signal.SIGSEGV, signal.SIG_DFL)
+os.kill(os.getpid(), signal.SIGSEGV)
+' "$G/billing/0" 2>/dev/null || true
+assert_eq 0 "$(xattr "$G/billing/0" offset)" "a crash commits nothing"
+grep -q "t/.groups/billing/0: not committed: the consumer crashed" "$TFS_LOG" || fail "no log line for the crash"
+python3 -c '
+import os, signal, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.read(fd, 3)
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
+os.kill(os.getpid(), signal.SIGTERM)
+' "$G/billing/0" || true
+assert_eq 3 "$(xattr "$G/billing/0" offset)" "SIGTERM commits what was read"
+setfattr -n user.topicfs.offset -v 9 "$G/billing/0"
+
 # keyed produce: murmur2 as Kafka (Kafka's own vectors: "21" -> 0, for
 # 3 partitions; "a-little-bit-long-string" -985981536 -> 1161502112 % 3 = 2)
 echo 'key.separator=:' >>"$MNT/t/.config"

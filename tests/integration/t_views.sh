@@ -108,6 +108,73 @@ rm "$MNT/t/1"
 gone "$delpid" || fail "a follower of a deleted partition still waits"
 wait "$delpid" || fail "a follower of a deleted partition failed"
 
+# a follower that holds a deleted partition open reads to its end, then
+# EOF, and every read after that is EOF too (also O_NONBLOCK and poll)
+touch "$MNT/t/1"
+echo gone1 >>"$MNT/t/1"
+python3 -c '
+import os, select, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+assert os.read(fd, 100) == b"gone1\n"
+open(sys.argv[2], "w").close()  # ready: delete it now
+while os.path.exists(sys.argv[2]):
+    pass
+out = [os.read(fd, 100) for _ in range(3)]
+os.set_blocking(fd, False)
+out.append(os.read(fd, 100))
+p = select.poll(); p.register(fd, select.POLLIN)
+print(out, p.poll(1000))
+' "$MNT/t/.follow/1" "$T/ready" >"$T/gone.out" &
+gonepid=$!
+for ((i = 0; i < 50; i++)); do [[ -e $T/ready ]] && break; sleep 0.1; done
+rm "$MNT/t/1" "$T/ready"
+gone "$gonepid" || fail "reads of a deleted partition's follower wait"
+wait "$gonepid" || fail "the follower of a deleted partition: $(cat "$T/gone.out")"
+grep -q "^\[b'', b'', b'', b''\] \[(3, 17)\]$" "$T/gone.out" || fail "deleted follower: $(cat "$T/gone.out")"
+
+# O_NONBLOCK cleared with fcntl: reads wait again
+rc=0
+timeout 1 python3 -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
+os.read(fd, 1 << 20)
+try:
+    os.read(fd, 100)
+    sys.exit("no EAGAIN")
+except BlockingIOError:
+    pass
+os.set_blocking(fd, True)
+os.read(fd, 100)  # waits
+' "$F" || rc=$?
+assert_eq 124 "$rc" "a read after O_NONBLOCK is cleared waits"
+
+# SEEK_DATA and SEEK_HOLE on view files (file offsets), and the mayor's
+python3 -c '
+import os, sys
+for path, want in ((sys.argv[1], (0, 20)), (sys.argv[2], (0, 7))):
+    fd = os.open(path, os.O_RDONLY)
+    got = (os.lseek(fd, 0, os.SEEK_DATA), os.lseek(fd, 0, os.SEEK_HOLE))
+    assert got == want, (path, got)
+    try:
+        os.lseek(fd, want[1], os.SEEK_DATA)
+        sys.exit("no ENXIO")
+    except OSError as e:
+        assert e.errno == 6, e
+fd = os.open(sys.argv[3], os.O_RDONLY)
+assert os.lseek(fd, 0, os.SEEK_DATA) == 0
+' "$F" "$MNT/t/.last/1/0" "$MNT/.stats" || fail "lseek on view files"
+assert_eq "a" "$(head -c 1 "$F")" "the daemon still answers after lseek on views"
+
+# stat of a window that starts at the end, while appends run: never EIO
+mkdir "$MNT/st"
+touch "$MNT/st/0"
+( for i in $(seq 1 300); do echo "s$i" >>"$MNT/st/0"; done ) &
+apid=$!
+for i in $(seq 1 300); do
+	stat -c %s "$MNT/st/.last/0/0" >/dev/null || fail "stat of .last/0 failed while appending"
+done
+wait "$apid"
+
 # read-only
 expect_errno "Permission denied" bash -c 'echo x >> "$1"' _ "$F"
 
@@ -138,6 +205,9 @@ assert_eq "late" "$(cat "$MNT/t/.since/$iso/0" | tail -n 1)" ".since/ISO"
 assert_eq "" "$(cat "$MNT/t/.since/$((now_ms + 3600000))/0")" ".since/the future"
 expect_errno "No such file or directory" cat "$MNT/t/.since/yesterday/0"
 grep -q "t/.since/yesterday: not a time" "$TFS_LOG" || fail "no log line for a bad WHEN"
+for bad in "- 10m" "-+10m" " 5" "+5" "2026-02-31T10:00Z" "2026-1-5T1:2Z" "2026-11-25T10:00:00.Z"; do
+	expect_errno "No such file or directory" cat "$MNT/t/.since/$bad/0"
+done
 rc=0
 out=$(timeout 1 cat "$MNT/t/.since/-1s/.follow/0") || rc=$?
 assert_eq 124 "$rc" ".since/WHEN/.follow waits"
