@@ -629,8 +629,17 @@ int tfs_view_commit(struct fuse_file_info *fi, pid_t closer)
 			(unsigned long long)vf->base);
 		return 0;
 	}
+	/* the partition read is gone (a new one may have its number) */
+	if (tfs_part_deleted(vf->p))
+		return 0;
 	err = tfs_group_commit(vf->vn->t, vf->vn->group, vf->vn->part,
 			       vf->base + pos);
+	if (err == -ENOENT) { /* the group was removed meanwhile */
+		tfs_log(LOG_NOTICE, "%s/.groups/%s/%u: not committed: %s",
+			tfs_topic_name(vf->vn->t), vf->vn->group, vf->vn->part,
+			"the group is gone");
+		return 0;
+	}
 	if (err)
 		tfs_log(LOG_ERR, "%s/.groups/%s/%u: commit at %llu: %s",
 			tfs_topic_name(vf->vn->t), vf->vn->group, vf->vn->part,

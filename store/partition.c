@@ -1137,7 +1137,7 @@ static ssize_t part_map_fill(struct tfs_part *p, struct tfs_extent *ext,
 			   : -ENOMEM;
 		if (r == (ssize_t)e->len)
 			continue;
-		if (r < 0 && r != -ENOMEM)
+		if (r < 0 && r != -ENOMEM && zseg_report_once(e->seg->z, bad))
 			store_log(p->st, LOG_ERR,
 				  "%s/%020llu%s: damaged compressed frame at "
 				  "byte %llu of the segment (partition offset "

@@ -69,6 +69,7 @@ struct zseg {
 	uint32_t nframes;	   /* entries of frames; immutable */
 	struct zseg_frame *frames; /* by raw offset, owned; immutable */
 	_Atomic uint64_t decoded;  /* frames decompressed by zseg_pread */
+	_Atomic bool *reported;	   /* per frame: its damage was logged */
 	pthread_mutex_t lock;	   /* protects tick and the slots' fields;
 				      a leaf lock, held only briefly */
 	pthread_cond_t loaded;	   /* a slot finished loading; with lock */
@@ -448,7 +449,10 @@ static struct zseg *zseg_alloc(int fd, uint64_t file_size,
 	if (!z)
 		return NULL;
 	z->frames = calloc(nframes ? nframes : 1, sizeof(*z->frames));
-	if (!z->frames) {
+	z->reported = calloc(nframes ? nframes : 1, sizeof(*z->reported));
+	if (!z->frames || !z->reported) {
+		free(z->frames);
+		free(z->reported);
 		free(z);
 		return NULL;
 	}
@@ -830,6 +834,13 @@ int zseg_verify(struct zseg *z, uint64_t *bad)
 	return err;
 }
 
+bool zseg_report_once(struct zseg *z, uint64_t pos)
+{
+	uint64_t i = z->frame_bytes ? pos / z->frame_bytes : 0;
+
+	return i >= z->nframes || !atomic_exchange(&z->reported[i], true);
+}
+
 void zseg_close(struct zseg *z)
 {
 	if (!z)
@@ -841,5 +852,6 @@ void zseg_close(struct zseg *z)
 	pthread_cond_destroy(&z->loaded);
 	pthread_mutex_destroy(&z->lock);
 	free(z->frames);
+	free(z->reported);
 	free(z);
 }

@@ -11,6 +11,7 @@
 #ifndef TOPICFS_STORE_ZSEG_H
 #define TOPICFS_STORE_ZSEG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -87,6 +88,10 @@ ssize_t zseg_pread(struct zseg *z, void *buf, size_t len, uint64_t pos,
  * @return 0; -EIO a damaged frame; -ENOMEM; other -errno from pread.
  */
 int zseg_verify(struct zseg *z, uint64_t *bad);
+
+/* Whether the damage of the frame holding raw offset pos is to be logged:
+ * true the first time it is asked for that frame. */
+bool zseg_report_once(struct zseg *z, uint64_t pos);
 
 /* Free the cached frames of an idle zseg (the next read decodes again). */
 void zseg_trim(struct zseg *z);

@@ -159,6 +159,7 @@ static void test_compress_crash_and_damage(void **state)
 {
 	struct fix *f = *state;
 	char path[4300], cmd[9000], buf[256];
+	int logged;
 	size_t n;
 	char *all;
 
@@ -189,6 +190,14 @@ static void test_compress_crash_and_damage(void **state)
 	assert_int_equal(tfs_part_pread(f->p, buf, 100, 0), -EIO);
 	assert_true(th_logged("00000000000000000000.zst", "damaged compressed "
 			      "frame", NULL));
+	/* logged once, however often it is read */
+	assert_int_equal(tfs_part_pread(f->p, buf, 100, 0), -EIO);
+	assert_int_equal(tfs_part_pread(f->p, buf, 100, 50), -EIO);
+	logged = 0;
+	for (int i = 0; i < th_log_count; i++)
+		logged += strstr(th_log_lines[i], "damaged compressed frame") !=
+			  NULL;
+	assert_int_equal(logged, 1);
 	/* the next segment is intact */
 	assert_int_equal(tfs_part_pread(f->p, buf, 100, SEG), 100);
 	assert_memory_equal(buf, all + SEG, 100);
