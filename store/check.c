@@ -407,6 +407,45 @@ static int check_cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* TOPIC/.groups (rel): a group file the mount cannot read refuses the
+ * mount, so it is damage; the offsets inside are not checked. */
+static void check_groups(struct check *c, int tfd, const char *rel)
+{
+	char path[CHECK_REL_MAX + 300];
+	struct dirent *de;
+	struct stat sb;
+	int fd, gfd = openat(tfd, FMT_GROUPS_DIR,
+			     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = gfd < 0 ? NULL : fdopendir(gfd);
+
+	if (!d) {
+		if (gfd >= 0)
+			close(gfd);
+		check_report(c, NULL, TFS_CHECK_DAMAGE, TFS_CHECK_W_IO, rel, -1,
+			     "consumer groups: not a readable directory; the "
+			     "mount refuses the topic");
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || tfs_topic_name_valid(de->d_name))
+			continue; /* temp files and strangers: ignored */
+		snprintf(path, sizeof(path), "%s/%s", rel, de->d_name);
+		fd = openat(gfd, de->d_name, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &sb) || !S_ISREG(sb.st_mode) ||
+		    sb.st_size > FMT_GROUP_FILE_MAX)
+			check_report(c, NULL, TFS_CHECK_DAMAGE, TFS_CHECK_W_IO,
+				     path, -1,
+				     "consumer group file: not a readable "
+				     "regular file of at most 8 MiB; the mount "
+				     "refuses the topic");
+		if (fd >= 0)
+			close(fd);
+	}
+	closedir(d);
+	check_report(c, NULL, TFS_CHECK_NOTE, TFS_CHECK_W_UNCHECKED, rel, -1,
+		     "consumer groups, offsets not checked");
+}
+
 /* Sort one entry of a topic dir into nums (partitions), or report it. */
 static int check_topic_entry(struct check *c, const char *topic, int tfd,
 			     const char *name, uint32_t *nums, uint32_t *n)
@@ -443,8 +482,7 @@ static int check_topic_entry(struct check *c, const char *topic, int tfd,
 		check_report(c, NULL, TFS_CHECK_NOTE, TFS_CHECK_W_UNCHECKED,
 			     rel, -1, "topic config, not checked");
 	else if (!strcmp(name, FMT_GROUPS_DIR))
-		check_report(c, NULL, TFS_CHECK_NOTE, TFS_CHECK_W_UNCHECKED,
-			     rel, -1, "consumer groups, not checked");
+		check_groups(c, tfd, rel);
 	else if (!strcmp(name, FMT_TOPIC_CONFIG_TMP))
 		check_report(c, NULL, TFS_CHECK_NOTE, TFS_CHECK_W_LEFTOVER,
 			     rel, -1,
@@ -548,7 +586,7 @@ static int check_format(struct check *c, char **names, size_t n)
 	errno = 0;
 	if (strncmp(text, FMT_FILE_PREFIX, pl) || text[pl] < '0' ||
 	    text[pl] > '9' || (v = strtoul(text + pl, &end, 10), errno) ||
-	    (*end != '\n' && *end != '\0')) {
+	    (*end == '\n' ? end[1] != '\0' : *end != '\0')) {
 		check_report(c, NULL, TFS_CHECK_DAMAGE, TFS_CHECK_W_FORMAT,
 			     FMT_FILE, 0,
 			     "not a topicfs format file (expected \"%s%u\")",

@@ -657,6 +657,10 @@ static void test_bad_format_file(void **state)
 	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_FORMAT, ".topicfs",
 	       "not a topicfs format file");
 	assert_int_equal(f->nparts, 2); /* the rest is still checked */
+	assert_int_equal(th_write_text(path, "topicfs-format 2\nmore\n"), 0);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_FORMAT, ".topicfs",
+	       "not a topicfs format file");
 	assert_int_equal(th_write_text(path, "topicfs-format 1\n"), 0);
 	assert_int_equal(c_check(f), 0);
 	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_FORMAT, ".topicfs",
@@ -670,6 +674,27 @@ static void test_bad_format_file(void **state)
 	assert_int_equal(c_check(f), -EINVAL);
 	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_FORMAT, "",
 	       "not a topicfs data dir");
+}
+
+/* A group file the mount cannot read refuses the mount: damage. */
+static void test_bad_group_file(void **state)
+{
+	struct cfix *f = *state;
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/t/.groups", f->dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/t/.groups/good", f->dir);
+	assert_int_equal(th_write_text(path, "0 1\n"), 0);
+	snprintf(path, sizeof(path), "%s/t/.groups/billing", f->dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_IO, "t/.groups/billing",
+	       "not a readable regular file");
+	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_UNCHECKED, "t/.groups",
+	       "consumer groups");
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(c_check(f), 0);
 }
 
 static void test_empty_and_missing_dir(void **state)
@@ -755,6 +780,7 @@ int main(void)
 		T(test_compressed),
 		T(test_partition_gap),
 		T(test_bad_format_file),
+		T(test_bad_group_file),
 		T(test_empty_and_missing_dir),
 		T(test_many_bad_records_capped),
 		T(test_no_data_flag),
