@@ -91,6 +91,9 @@ struct vfile {
 				 group commits base + pos at close */
 	uint32_t sticky;      /* .produce: the partition of keyless
 				 records (tfs_topic_route) */
+	char *text;	      /* .stats/.metrics: the text as it was at
+				 open, so reads in pieces never tear */
+	size_t text_len;      /* its bytes */
 	struct waiter *poll_w; /* its queued poll waiter, or NULL (one at
 				 most: a new poll replaces its handle);
 				 under its partition's bucket lock */
@@ -906,6 +909,11 @@ void tfs_view_open(fuse_req_t req, struct tfs_vnode *vn,
 			return;
 		}
 	}
+	if (vn->kind == VK_STATS || vn->kind == VK_METRICS) {
+		vf->text_len = view_text(vn, &vf->text);
+		if (!vf->text) /* no topics (or no memory): empty */
+			vf->text_len = 0;
+	}
 	atomic_fetch_add(&vn->refs, 1);
 	atomic_fetch_add(&views_open, 1);
 	vf->vn = vn;
@@ -922,12 +930,10 @@ void tfs_view_data(struct tfs_vnode *vn, struct fuse_file_info *fi,
 {
 	struct vfile *vf = (struct vfile *)(uintptr_t)fi->fh;
 	struct tfs_part_info info;
-	char *text;
 
 	*start = *end = 0;
 	if (vn->kind == VK_STATS || vn->kind == VK_METRICS) {
-		*end = view_text(vn, &text);
-		free(text);
+		*end = vf->text_len;
 	} else if (vn->kind == VK_FILE) {
 		tfs_part_info(vf->p, &info);
 		*start = info.start > vf->base ? info.start - vf->base : 0;
@@ -965,6 +971,7 @@ void tfs_view_release(struct fuse_file_info *fi)
 	if (vf->p)
 		tfs_part_put(vf->p, 1);
 	tfs_vnode_put(vf->vn, 1);
+	free(vf->text);
 	free(vf);
 	atomic_fetch_sub(&views_open, 1);
 }
@@ -1103,14 +1110,14 @@ void tfs_view_read(fuse_req_t req, struct tfs_vnode *vn, size_t size,
 		return;
 	}
 	if (vn->kind == VK_STATS || vn->kind == VK_METRICS) {
-		len = view_text(vn, &text);
+		text = vf->text;
+		len = vf->text_len;
 		if ((uint64_t)off >= len)
 			fuse_reply_buf(req, NULL, 0);
 		else
 			fuse_reply_buf(req, text + off,
 				       len - (size_t)off < size ? len - (size_t)off
 								: size);
-		free(text);
 		return;
 	}
 	if (vf->base + (uint64_t)off < tfs_part_end(vf->p) || !vn->follow ||

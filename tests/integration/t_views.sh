@@ -217,6 +217,24 @@ grep -q "^t  *0  *0  *25  *7 " "$MNT/.stats" || fail ".stats: $(cat "$MNT/.stats
 grep -q '^topicfs_partition_end_offset{topic="t",partition="0"} 25$' "$MNT/.metrics" ||
 	fail ".metrics: $(cat "$MNT/.metrics")"
 assert_eq "$(cat "$MNT/.stats" | wc -c)" "$(stat -c %s "$MNT/.stats")" ".stats size"
+# read in pieces, .stats is the text as it was at open: it never tears
+python3 -c '
+import os, sys
+fd = os.open(sys.argv[1] + "/.stats", os.O_RDONLY)
+head = os.read(fd, 10)
+os.mkdir(sys.argv[1] + "/late")
+open(sys.argv[1] + "/late/0", "w").close()
+rest = b""
+while True:
+    b = os.read(fd, 7)
+    if not b:
+        break
+    rest += b
+text = head + rest
+assert b"late" not in text, text
+assert text.endswith(b"\n"), text
+' "$MNT" || fail ".stats read in pieces"
+grep -q "^late " "$MNT/.stats" || fail "a new open of .stats shows the new topic"
 
 # stopping the daemon ends waiting followers with EOF
 cat "$F" >/dev/null &
