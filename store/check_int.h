@@ -71,6 +71,8 @@ struct check_seg {
 				    (its data, read through zseg_pread), or
 				    NULL */
 	uint64_t zbad;		 /* raw offset of a damaged .zst frame */
+	uint64_t zbad_last;	 /* the damaged frame reported last */
+	bool zbad_said;		 /* zbad_last is set */
 	int ifd;		 /* .idx fd */
 	uint64_t log_size;	 /* .log bytes */
 	uint64_t idx_size;	 /* .idx bytes */

@@ -62,22 +62,19 @@ static int check_data_room(struct check *c, size_t n)
 	return 0;
 }
 
-/* Read len data bytes at pos: from the .log, or decompressed from the
- * .zst (a damaged frame: -EIO with s->zbad).  -errno. */
-static int check_read(struct check_seg *s, void *buf, size_t len,
-		      uint64_t pos)
+/* Read up to len data bytes at pos: all of them from the .log, or
+ * decompressed from the .zst, where a damaged frame cuts the read short
+ * before it (a read that starts in it: -EIO with s->zbad).  @return the
+ * bytes read, or -errno. */
+static ssize_t check_read(struct check_seg *s, void *buf, size_t len,
+			  uint64_t pos)
 {
-	ssize_t n;
+	int err;
 
-	if (!s->z)
-		return seg_pread_all(s->lfd, buf, len, pos);
-	n = zseg_pread(s->z, buf, len, pos, &s->zbad);
-	if (n >= 0 && (size_t)n != len) {
-		n = zseg_pread(s->z, (char *)buf + n, len - (size_t)n,
-			       pos + (uint64_t)n, &s->zbad);
-		n = n < 0 ? n : -EIO;
-	}
-	return n < 0 ? (int)n : 0;
+	if (s->z)
+		return zseg_pread(s->z, buf, len, pos, &s->zbad);
+	err = seg_pread_all(s->lfd, buf, len, pos);
+	return err ? err : (ssize_t)len;
 }
 
 /* CRC32C of len .log bytes at position pos, read through c->data in large
@@ -88,6 +85,7 @@ static int check_data_crc(struct check_seg *s, uint64_t pos, uint64_t len,
 {
 	struct check *c = s->cp->c;
 	unsigned char *buf;
+	ssize_t got;
 	int err;
 
 	*crc = 0;
@@ -103,12 +101,12 @@ static int check_data_crc(struct check_seg *s, uint64_t pos, uint64_t len,
 			s->rd_pos = pos;
 			err = s->rd_len ? check_data_room(c, s->rd_len)
 					: -EIO; /* the .log shrank */
-			if (!err)
-				err = check_read(s, c->data, s->rd_len, pos);
-			if (err) {
+			got = err ? err : check_read(s, c->data, s->rd_len, pos);
+			if (got <= 0) {
 				s->rd_len = 0;
-				return err;
+				return got < 0 ? (int)got : -EIO;
 			}
+			s->rd_len = (size_t)got;
 		}
 		buf = c->data;
 		off = (size_t)(pos - s->rd_pos);
@@ -167,15 +165,22 @@ static void check_record(struct check_seg *s, uint64_t i,
 		goto out_good;
 	err = check_data_crc(s, pos, e->len, &crc, &zs);
 	if (err && s->z && err == -EIO) {
+		/* the record cannot be read: damaged; one line a frame */
+		s->cp->s.bad_records++;
+		if (s->zbad_said && s->zbad == s->zbad_last) {
+			s->details++;
+			return;
+		}
+		s->zbad_said = true;
+		s->zbad_last = s->zbad;
 		check_seg_damage(s, TFS_CHECK_W_DATA, false, -1,
-				 "reading record %llu..%llu: the compressed "
-				 "frame at raw offset %llu is damaged; data "
-				 "after it not checked",
+				 "record %llu..%llu (entry %llu): in the damaged "
+				 "compressed frame at raw offset %llu",
 				 (unsigned long long)e->off,
 				 (unsigned long long)(e->off + e->len),
+				 (unsigned long long)i,
 				 (unsigned long long)s->zbad);
-		s->no_data = true;
-		goto out_good;
+		return;
 	}
 	if (err) {
 		check_seg_damage(s, TFS_CHECK_W_IO, false, (int64_t)pos,

@@ -620,7 +620,10 @@ static void test_compressed(void **state)
 	c_flip(th_seg(f->dir, "t", 0, 3900, ".zst"), zsize / 2);
 	assert_int_equal(c_check(f), -EUCLEAN);
 	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_DATA,
-	       "t/0/00000000000000003900.zst", "compressed frame");
+	       "t/0/00000000000000003900.zst", "in the damaged compressed frame");
+	/* its records are counted, named once per frame */
+	assert_true(f->parts[0].bad_records > 0);
+	assert_int_equal(c_count(f, TFS_CHECK_DAMAGE), 1);
 	/* a cut trailer: the file is refused whole */
 	assert_int_equal(th_truncate(th_seg(f->dir, "t", 0, 0, ".zst"),
 				     th_size(th_seg(f->dir, "t", 0, 0, ".zst")) -
