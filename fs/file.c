@@ -43,7 +43,10 @@ int tfs_open_part(struct tfs_part *p, struct fuse_file_info *fi)
 {
 	uint64_t writer = 0;
 
-	if ((fi->flags & O_TRUNC) && tfs_part_end(p) != 0)
+	/* in stream mode an open writer may hold appends the store has not
+	 * seen yet: the partition is not known to be empty */
+	if ((fi->flags & O_TRUNC) &&
+	    (tfs_part_end(p) != 0 || (tfs.stream && tfs_stream_writers(p))))
 		return -EPERM;
 	if (tfs.stream && (fi->flags & O_ACCMODE) != O_RDONLY) {
 		if (tfs_stream_writer_add(p))
@@ -55,6 +58,11 @@ int tfs_open_part(struct tfs_part *p, struct fuse_file_info *fi)
 	fi->fh = (uint64_t)(uintptr_t)p | writer;
 	tfs_part_ref(p, 1);
 	return 0;
+}
+
+bool tfs_fh_writer(const struct fuse_file_info *fi)
+{
+	return fi && (fi->fh & FH_WRITER);
 }
 
 void tfs_release_part(struct fuse_file_info *fi)

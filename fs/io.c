@@ -107,6 +107,15 @@ static bool pipe_allow(unsigned long need, const char *why)
 	       sysctl_raise(PIPE_MAX_PATH, "fs.pipe-max-size", cur, need, why);
 }
 
+/* Whether sysctl path is at least want, or we may raise it (0: the
+ * kernel lacks it). */
+static bool can_have(const char *path, unsigned long want)
+{
+	unsigned long cur = sysctl_get(path);
+
+	return cur && (cur >= want || access(path, W_OK) == 0);
+}
+
 /* The kernel takes READ requests of TFS_READ_PAGES (raising its limit if
  * we may). */
 static bool pages_allow(void)
@@ -153,9 +162,12 @@ void tfs_io_setup(int splice)
 	tfs.read_pages = LIBFUSE_PAGES;
 	if (!splice)
 		return;
-	if (pipe_allow(pipe_need(TFS_READ_PAGES),
-		       "so 4 MiB reads can splice") &&
-	    pages_allow()) {
+	/* raise neither limit unless both can be had */
+	if (can_have(PAGES_MAX_PATH, TFS_READ_PAGES) &&
+	    can_have(PIPE_MAX_PATH, pipe_need(TFS_READ_PAGES)) &&
+	    pages_allow() &&
+	    pipe_allow(pipe_need(TFS_READ_PAGES),
+		       "so 4 MiB reads can splice")) {
 		tfs.splice = 1;
 		tfs.read_pages = TFS_READ_PAGES;
 		return;

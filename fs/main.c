@@ -137,6 +137,9 @@ static void *drain_wait(void *arg)
 {
 	pthread_t *loop = arg;
 
+	/* the stream flusher may be inside a request to our mount (a
+	 * sync_file_range, a close): the loop answers it while it stops */
+	tfs_stream_halt();
 	for (int i = 0; i < DRAIN_MS / 10 && tfs_view_open_count(); i++)
 		usleep(10000);
 	pthread_kill(*loop, SIGTERM);
@@ -153,15 +156,25 @@ static void drain_followers(struct fuse_session *se, int single)
 	pthread_t th, self = pthread_self();
 
 	tfs_view_end(NULL);
-	if (!tfs_view_open_count())
+	if (!tfs_view_open_count() && !tfs_stream_running())
 		return;
 	fuse_session_reset(se); /* (the loop resets it too) */
 	if (pthread_create(&th, NULL, drain_wait, &self))
 		return;
-	tfs_log(LOG_INFO, "stopping: %d view files still open; waiting up to %d ms for them to close",
-		tfs_view_open_count(), DRAIN_MS);
+	if (tfs_view_open_count())
+		tfs_log(LOG_INFO, "stopping: %d view files still open; waiting up to %d ms for them to close",
+			tfs_view_open_count(), DRAIN_MS);
 	serve(se, single);
 	pthread_join(th, NULL);
+}
+
+/* Whether path b is a or inside it (both real paths). */
+static bool nested(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+
+	return !strncmp(a, b, n) &&
+	       (b[n] == '\0' || b[n] == '/' || (n == 1 && a[0] == '/'));
 }
 
 /* Open the store and mount; 0 or the exit status. */
@@ -232,6 +245,15 @@ int main(int argc, char **argv)
 			strerror(errno));
 		goto out_args;
 	}
+	if (nested(tfs.datadir, tfs.mountpoint) ||
+	    nested(tfs.mountpoint, tfs.datadir)) {
+		/* the store would work on its own files through its mount */
+		fprintf(stderr,
+			"topicfs: the data dir %s and the mount point %s must not be the same directory or one inside the other\n",
+			tfs.datadir, tfs.mountpoint);
+		ret = 2;
+		goto out_args;
+	}
 	tfs.foreground = cli.foreground;
 	tfs.stream = cli.stream;
 	tfs.writeback_ms = cli.writeback;
@@ -240,7 +262,10 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_REALTIME, &now);
 	tfs.start_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	fuse_set_log_func(fuse_log_to_tfs);
-	fuse_opt_add_arg(&args, "-ofsname=topicfs,subtype=topicfs");
+	/* the kernel checks the modes shown (with -o allow_other, other
+	 * users read but do not append, create or delete) */
+	fuse_opt_add_arg(&args,
+			 "-ofsname=topicfs,subtype=topicfs,default_permissions");
 	se = fuse_session_new(&args, &tfs_ops, sizeof(tfs_ops), NULL);
 	if (!se) {
 		fprintf(stderr, "topicfs: see 'topicfs -h'\n");

@@ -218,7 +218,8 @@ static void tfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
 		      FUSE_SET_ATTR_GID) ||
 	    (tfs_ino_to_vnode(ino) && (to_set & FUSE_SET_ATTR_SIZE) &&
-	     attr->st_size != 0)) {
+	     (attr->st_size != 0 ||
+	      !tfs_view_is_produce(tfs_ino_to_vnode(ino))))) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
@@ -230,7 +231,13 @@ static void tfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			fuse_reply_err(req, EISDIR);
 			return;
 		}
-		if ((uint64_t)attr->st_size != tfs_part_end(p)) {
+		/* stream mode: while another writer is open the kernel's
+		 * size may be ahead of the end, so no size is known to be
+		 * safe (an ftruncate through the only writable fd, as
+		 * truncate(1) does, is that fd's own business) */
+		if ((uint64_t)attr->st_size != tfs_part_end(p) ||
+		    (tfs.stream &&
+		     tfs_stream_writers(p) > (tfs_fh_writer(fi) ? 1u : 0u))) {
 			fuse_reply_err(req, EPERM);
 			return;
 		}
@@ -290,7 +297,10 @@ static void tfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	if (parent != FUSE_ROOT_ID) {
-		fuse_reply_err(req, tfs_ino_to_vnode(parent) ? EPERM : ENOTDIR);
+		/* .follow, .groups ... are the daemon's, partitions files */
+		fuse_reply_err(req, tfs_ino_to_vnode(parent) || name[0] == '.'
+					    ? EPERM
+					    : ENOTDIR);
 		return;
 	}
 	err = tfs_topic_delete(tfs.st, name);
@@ -307,9 +317,12 @@ static void tfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int err;
 
 	if (!t) {
-		fuse_reply_err(req, parent == FUSE_ROOT_ID ? EISDIR
-				    : tfs_ino_to_vnode(parent) ? EPERM
-							       : ENOTDIR);
+		/* at the root: a topic (a directory), or .stats/.metrics */
+		fuse_reply_err(req, parent == FUSE_ROOT_ID && name[0] != '.'
+					    ? EISDIR
+				    : parent == FUSE_ROOT_ID || tfs_ino_to_vnode(parent)
+					    ? EPERM
+					    : ENOTDIR);
 		return;
 	}
 	if (!strcmp(name, TFS_CONFIG_NAME)) {
@@ -318,6 +331,10 @@ static void tfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 			tfs_log(LOG_INFO, "%s/.config: reset to the defaults",
 				tfs_topic_name(t));
 		fuse_reply_err(req, -err);
+		return;
+	}
+	if (name[0] == '.') { /* .produce and the view directories */
+		fuse_reply_err(req, EPERM);
 		return;
 	}
 	err = tfs_part_name_parse(name, &n);

@@ -94,6 +94,18 @@ int tfs_stream_writer_add(struct tfs_part *p)
 	return err;
 }
 
+unsigned tfs_stream_writers(struct tfs_part *p)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&stream.mu);
+	for (size_t i = 0; i < stream.nw; i++)
+		if (stream.w[i].p == p)
+			n = stream.w[i].opens;
+	pthread_mutex_unlock(&stream.mu);
+	return n;
+}
+
 void tfs_stream_writer_del(struct tfs_part *p)
 {
 	struct tfs_part *drop = NULL;
@@ -223,9 +235,12 @@ int tfs_stream_start(struct fuse_session *se)
 	return -err;
 }
 
-/* Stop the flusher and drop what it still holds.  Call after the request
- * loop ended (no more opens or releases). */
-void tfs_stream_stop(void)
+bool tfs_stream_running(void)
+{
+	return stream.started;
+}
+
+void tfs_stream_halt(void)
 {
 	if (stream.started) {
 		pthread_mutex_lock(&stream.mu);
@@ -235,6 +250,13 @@ void tfs_stream_stop(void)
 		pthread_join(stream.thread, NULL);
 		stream.started = 0;
 	}
+}
+
+/* Stop the flusher and drop what it still holds.  Call after the request
+ * loop ended (no more opens or releases). */
+void tfs_stream_stop(void)
+{
+	tfs_stream_halt();
 	for (size_t i = 0; i < stream.nw; i++)
 		tfs_part_put(stream.w[i].p, 1);
 	for (size_t i = 0; i < stream.ninv; i++)

@@ -219,6 +219,8 @@ void tfs_view_poll(fuse_req_t req, struct tfs_vnode *vn,
 void tfs_view_wake(struct tfs_part *p);
 void tfs_view_write(fuse_req_t req, struct tfs_vnode *vn, const char *buf,
 		    size_t size, struct fuse_file_info *fi);
+/* Whether vn is a topic's .produce (write-only; > truncates nothing). */
+bool tfs_view_is_produce(const struct tfs_vnode *vn);
 /* The topic whose .groups directory vn is, or NULL. */
 struct tfs_topic *tfs_view_groups_of(const struct tfs_vnode *vn);
 /* A group file's close (closer: the task whose FLUSH it is) or fsync
@@ -247,10 +249,20 @@ int tfs_view_parse_when(const char *s, int64_t now_ms, int64_t *ms);
 /* Stream mode (fs/stream.c). */
 int tfs_stream_start(struct fuse_session *se);
 void tfs_stream_stop(void);
+/* Stop the flusher thread and wait for it, while the request loop still
+ * runs: it may be inside a request to the mount (tfs_stream_stop then
+ * only frees).  Whether it runs. */
+void tfs_stream_halt(void);
+bool tfs_stream_running(void);
 /* A partition opened (closed) for writing: its cached appends are pushed
  * to the store every writeback_ms while it is open.  0 or -ENOMEM. */
 int tfs_stream_writer_add(struct tfs_part *p);
 void tfs_stream_writer_del(struct tfs_part *p);
+/* Whether fi (NULL: none) is a stream-mode writer's open. */
+bool tfs_fh_writer(const struct fuse_file_info *fi);
+/* Writable opens of p now (its cached appends may not be in the store
+ * yet, so the kernel's size may be ahead of the end). */
+unsigned tfs_stream_writers(struct tfs_part *p);
 /* Drop [off, off+len) of p from the kernel's cache soon (its writeback was
  * refused); called from request handlers, which must not notify. */
 void tfs_stream_inval(struct tfs_part *p, uint64_t off, uint64_t len);

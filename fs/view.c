@@ -75,7 +75,11 @@ struct tfs_vnode {
 	struct tfs_topic *t;	/* one reference; NULL for root files */
 	enum vbase base;	/* windows: where offset 0 is */
 	bool follow;		/* windows: reads at the end wait */
-	int64_t when_ms;	/* VB_TIME */
+	int64_t when_ms;	/* VB_TIME: the time, or the age (ms before
+				   now, when age is set) */
+	bool age;		/* VB_TIME: when_ms is an age (.since/-10m):
+				   resolved at each open, not at lookup
+				   (the kernel keeps the name an hour) */
 	uint64_t n;		/* VB_LAST */
 	uint32_t part;		/* VK_FILE: the partition number */
 	char *group;		/* VB_GROUP: the group's name, owned */
@@ -250,6 +254,7 @@ static struct tfs_vnode *vnode_derive(const struct tfs_vnode *parent,
 		vn->base = parent->base;
 		vn->follow = parent->follow;
 		vn->when_ms = parent->when_ms;
+		vn->age = parent->age;
 		vn->n = parent->n;
 		if (parent->group) {
 			vn->group = strdup(parent->group);
@@ -409,7 +414,11 @@ int tfs_view_lookup(fuse_ino_t parent, const char *name,
 		vn = vnode_derive(pv, VK_WINDOW_DIR);
 		if (vn) {
 			vn->base = VB_TIME;
-			vn->when_ms = when;
+			vn->age = name[0] == '-';
+			/* an age: parsed against now 0, it is -when */
+			if (vn->age)
+				tfs_view_parse_when(name, 0, &when);
+			vn->when_ms = vn->age ? -when : when;
 		}
 	} else if (pv->kind == VK_LAST_DIR) {
 		char *end;
@@ -471,7 +480,10 @@ static int view_base(const struct tfs_vnode *vn, struct tfs_part *p,
 	tfs_part_info(p, &info);
 	switch (vn->base) {
 	case VB_TIME:
-		err = tfs_part_seek_time(p, vn->when_ms, &off);
+		err = tfs_part_seek_time(p,
+					 vn->age ? now_ms() - vn->when_ms
+						 : vn->when_ms,
+					 &off);
 		break;
 	case VB_LAST:
 		err = tfs_part_seek_last(p, vn->n, &off);
@@ -520,7 +532,8 @@ int tfs_view_attr(struct tfs_vnode *vn, struct stat *s)
 		return 0;
 	}
 	if (vn->kind != VK_FILE) {
-		s->st_mode = S_IFDIR | 0555;
+		/* the owner makes and removes groups in .groups */
+		s->st_mode = S_IFDIR | (vn->kind == VK_GROUPS_DIR ? 0755 : 0555);
 		s->st_nlink = 2;
 		return 0;
 	}
@@ -531,7 +544,9 @@ int tfs_view_attr(struct tfs_vnode *vn, struct stat *s)
 	tfs_part_put(p, 1);
 	if (err)
 		return -err;
-	s->st_mode = S_IFREG | 0444;
+	/* a group file's owner sets its offset (setfattr); write() is
+	 * refused all the same */
+	s->st_mode = S_IFREG | (vn->base == VB_GROUP ? 0644 : 0444);
 	s->st_nlink = 1;
 	s->st_size = (off_t)(end > base ? end - base : 0);
 	return 0;
@@ -565,6 +580,11 @@ bool tfs_view_is_dir(const struct tfs_vnode *vn)
 {
 	return vn->kind != VK_FILE && vn->kind != VK_STATS &&
 	       vn->kind != VK_METRICS && vn->kind != VK_PRODUCE;
+}
+
+bool tfs_view_is_produce(const struct tfs_vnode *vn)
+{
+	return vn->kind == VK_PRODUCE;
 }
 
 struct tfs_topic *tfs_view_groups_of(const struct tfs_vnode *vn)

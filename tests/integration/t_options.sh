@@ -85,6 +85,30 @@ run_tfs -f "$T/missing" "$MNT"
 run_tfs -f "$DATA" "$T/missing-mnt"
 ((RC != 0)) || fail "a missing mount point was accepted"
 
+# the data dir and the mount point: not the same, not one inside the other
+mkdir -p "$T/nest/in"
+for args in "$T/nest $T/nest" "$T/nest $T/nest/in" "$T/nest/in $T/nest"; do
+	# shellcheck disable=SC2086
+	run_tfs -f $args
+	assert_eq 2 "$RC" "exit status of 'topicfs $args'"
+	[[ $OUT == *"must not be the same directory or one inside the other"* ]] ||
+		fail "no clear message for 'topicfs $args': $OUT"
+done
+
+# -o allow_other: other users read, but do not append, create or delete
+chmod o+x "$(dirname "$T")" "$T" # (mktemp made them 0700)
+mount_tfs allow_other
+mkdir "$MNT/perm"
+echo mine >>"$MNT/perm/0"
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+assert_eq mine "$(as_nobody tail -n 1 "$MNT/perm/0")" "another user reads"
+expect_errno "Permission denied" as_nobody bash -c 'echo theirs >> "$1"' _ "$MNT/perm/0"
+expect_errno "Permission denied" as_nobody mkdir "$MNT/theirs"
+expect_errno "Permission denied" as_nobody rm "$MNT/perm/0"
+expect_errno "Permission denied" as_nobody mkdir "$MNT/perm/.groups/g"
+assert_eq mine "$(tail -n 1 "$MNT/perm/0")" "nothing changed"
+umount_tfs
+
 # without -f: daemonizes, returns 0 once mounted, exits on unmount
 rc=0
 env "${TFS_ENV[@]}" timeout 10 "$TFS" "$DATA" "$MNT" >"$T/bg.log" 2>&1 </dev/null || rc=$?

@@ -153,6 +153,63 @@ remount_tfs "stream"
 assert_eq $((3000 + 2000)) "$(wc -l <"$MNT/f/0")" "lines after remount"
 "$TOOLS/linecheck" -p $PAD verify "$MNT/s/1" $NPROD $COUNT || fail "partition content after remount"
 
+# while a writer is open, the kernel's size may be ahead of the store's:
+# every truncate and O_TRUNC is refused (nothing accepted is lost); once
+# it closed, the usual rules hold
+mkdir "$MNT/tr"
+touch "$MNT/tr/0"
+python3 -c '
+import errno, os, sys
+p = sys.argv[1]
+fd = os.open(p, os.O_WRONLY | os.O_APPEND)
+os.write(fd, b"accepted\n")
+for what in ("truncate", "trunc-open"):
+    try:
+        if what == "truncate":
+            os.truncate(p, 0)
+        else:
+            os.close(os.open(p, os.O_WRONLY | os.O_TRUNC))
+        sys.exit(what + " was accepted")
+    except OSError as e:
+        assert e.errno == errno.EPERM, (what, e)
+os.write(fd, b"kept\n")
+os.close(fd)
+' "$MNT/tr/0" || fail "stream truncate with a writer open"
+assert_eq "$(printf 'accepted
+kept')" "$(cat "$MNT/tr/0")" "appends after refused truncates"
+truncate -s "$(fsize "$MNT/tr/0")" "$MNT/tr/0" || fail "truncate to the size once no writer is open"
+expect_errno "Operation not permitted" truncate -s 0 "$MNT/tr/0"
+
+# SIGTERM while a writer appends: the flusher stops while the loop still
+# answers it, and the daemon exits (it once hung in its own mount)
+python3 -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND)
+b = b"x" * 65535 + b"\n"
+while True:
+    try:
+        os.write(fd, b)
+    except OSError:
+        break
+' "$MNT/tr/0" 2>/dev/null &
+wpid=$!
+sleep 0.5
+kill -TERM "$TFS_PID"
+for ((i = 0; i < 100; i++)); do _alive "$TFS_PID" || break; sleep 0.1; done
+if _alive "$TFS_PID"; then
+	conn=$(awk -v m="$MNT" '$5 == m { split($3, d, ":"); print d[2] }' /proc/self/mountinfo)
+	mountpoint -q /sys/fs/fuse/connections || mount -t fusectl none /sys/fs/fuse/connections
+	[[ -n $conn ]] && echo 1 >"/sys/fs/fuse/connections/$conn/abort"
+	kill "$wpid" 2>/dev/null
+	fail "the daemon still runs 10 s after SIGTERM with a stream writer"
+fi
+kill "$wpid" 2>/dev/null || true
+wait "$wpid" 2>/dev/null || true
+wait "$TFS_PID" 2>/dev/null || true
+TFS_PID=
+fusermount3 -u -z "$MNT" 2>/dev/null || true
+mount_tfs "stream"
+
 # HANDLE_KILLPRIV_V2 (fs/io.c): the kernel asks for security.capability
 # once, not before each of 2000 write()s, and the attributes still work
 remount_tfs "stream,debug"

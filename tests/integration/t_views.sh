@@ -211,10 +211,25 @@ done
 rc=0
 out=$(timeout 1 cat "$MNT/t/.since/-1s/.follow/0") || rc=$?
 assert_eq 124 "$rc" ".since/WHEN/.follow waits"
+# an age is counted from each open, not from the first lookup (the kernel
+# keeps names an hour)
+echo fresh >>"$MNT/t/0"
+assert_eq fresh "$(cat "$MNT/t/.since/-1s/0")" ".since/-1s right after an append"
+sleep 1.5
+assert_eq "" "$(cat "$MNT/t/.since/-1s/0")" ".since/-1s 1.5 s later"
 
-# the mayor's files (bash printf writes each line: 7 records)
-grep -q "^t  *0  *0  *25  *7 " "$MNT/.stats" || fail ".stats: $(cat "$MNT/.stats")"
-grep -q '^topicfs_partition_end_offset{topic="t",partition="0"} 25$' "$MNT/.metrics" ||
+# the daemon's names are not removed, and view files not truncated
+expect_errno "Operation not permitted" rm "$MNT/.stats"
+expect_errno "Operation not permitted" rm "$MNT/t/.produce"
+expect_errno "Operation not permitted" rmdir "$MNT/t/.follow"
+expect_errno "Operation not permitted" rmdir "$MNT/t/.groups"
+expect_errno "Permission denied" truncate -s 0 "$MNT/t/.follow/0"
+expect_errno "Operation not permitted" python3 -c 'import os, sys; os.truncate(sys.argv[1], 0)' "$MNT/t/.follow/0"
+expect_errno "Is a directory" rm "$MNT/t"
+
+# the mayor's files (bash printf writes each line: 7 records, and fresh)
+grep -q "^t  *0  *0  *31  *8 " "$MNT/.stats" || fail ".stats: $(cat "$MNT/.stats")"
+grep -q '^topicfs_partition_end_offset{topic="t",partition="0"} 31$' "$MNT/.metrics" ||
 	fail ".metrics: $(cat "$MNT/.metrics")"
 assert_eq "$(cat "$MNT/.stats" | wc -c)" "$(stat -c %s "$MNT/.stats")" ".stats size"
 # read in pieces, .stats is the text as it was at open: it never tears
