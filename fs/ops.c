@@ -20,7 +20,8 @@
  * kernel owns the size, and a zero timeout would cost a GETATTR round trip
  * on every O_APPEND write(). */
 #define TFS_ENTRY_TIMEOUT 3600.0
-#define TFS_ATTR_TIMEOUT (tfs.stream ? 3600.0 : 0.0)
+#define TFS_ATTR_TIMEOUT(ino)                                                  \
+	(tfs.stream && tfs_ino_to_part(ino) ? 3600.0 : 0.0) /* views: 0 */
 /* Reported block size: cat, cp and friends read this much at a time, one
  * READ request's worth (1 or 4 MiB, fs/io.c). */
 #define TFS_BLKSIZE ((blksize_t)tfs.read_pages * 4096)
@@ -85,7 +86,7 @@ static void reply_entry(fuse_req_t req, fuse_ino_t ino)
 
 	memset(&e, 0, sizeof(e));
 	e.ino = ino;
-	e.attr_timeout = TFS_ATTR_TIMEOUT;
+	e.attr_timeout = TFS_ATTR_TIMEOUT(e.ino);
 	e.entry_timeout = TFS_ENTRY_TIMEOUT;
 	tfs_fill_attr(ino, &e.attr);
 	if (fuse_reply_entry(req, &e) != 0) {
@@ -201,7 +202,7 @@ static void tfs_getattr(fuse_req_t req, fuse_ino_t ino,
 	if (err)
 		fuse_reply_err(req, err);
 	else
-		fuse_reply_attr(req, &s, TFS_ATTR_TIMEOUT);
+		fuse_reply_attr(req, &s, TFS_ATTR_TIMEOUT(ino));
 }
 
 /*
@@ -406,7 +407,7 @@ static void tfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	memset(&e, 0, sizeof(e));
 	e.ino = tfs_ino_part(p);
-	e.attr_timeout = TFS_ATTR_TIMEOUT;
+	e.attr_timeout = TFS_ATTR_TIMEOUT(e.ino);
 	e.entry_timeout = TFS_ENTRY_TIMEOUT;
 	tfs_fill_attr(e.ino, &e.attr);
 	if (fuse_reply_create(req, &e, fi) != 0) {
