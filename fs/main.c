@@ -6,6 +6,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -128,44 +131,93 @@ static int serve(struct fuse_session *se, int single)
 /* Most time a stopping daemon gives followers to close their files. */
 #define DRAIN_MS 2000
 
-/* Wait until the followers closed their files (or DRAIN_MS), then stop
- * the loop again the way a signal does: libfuse's handler (still
- * installed) sets the exit flag and the loop's wait is interrupted.
- * (Never a request to our own mount from here: no worker may be left to
- * answer it.) */
-static void *drain_wait(void *arg)
-{
-	pthread_t *loop = arg;
+/*
+ * Stopping.  SIGINT, SIGTERM and SIGHUP only wake the stopper thread; the
+ * loop keeps serving while it ends what uses the mount: followers parked
+ * at the end get EOF and DRAIN_MS to close their files (their FLUSH and
+ * RELEASE are answered, not ENOTCONN), and the stream flusher, which may
+ * be inside a request to this very mount, is stopped and joined.  Only
+ * then is the loop told to exit (a request read by a worker after that is
+ * never answered: libfuse drops it, so nothing of ours may be waiting).
+ */
+static struct {
+	sem_t sem;		 /* posted by the signal handler */
+	_Atomic bool signalled;	 /* a stop signal came */
+	struct fuse_session *se; /* the session to end */
+	pthread_t loop;		 /* the thread in the request loop */
+	pthread_t thread;	 /* the stopper */
+	bool started;		 /* the stopper runs */
+} stopper;
 
-	/* the stream flusher may be inside a request to our mount (a
-	 * sync_file_range, a close): the loop answers it while it stops */
-	tfs_stream_halt();
-	for (int i = 0; i < DRAIN_MS / 10 && tfs_view_open_count(); i++)
-		usleep(10000);
-	pthread_kill(*loop, SIGTERM);
-	return NULL;
+static void stop_signal(int sig)
+{
+	(void)sig;
+	if (!atomic_exchange(&stopper.signalled, true))
+		sem_post(&stopper.sem); /* async-signal-safe */
 }
 
-/*
- * The loop has stopped (a signal): followers parked at the end get EOF,
- * and the loop serves a little longer, so their close() (FLUSH, RELEASE)
- * is answered instead of failing with ENOTCONN.
- */
-static void drain_followers(struct fuse_session *se, int single)
+static void kick_signal(int sig)
 {
-	pthread_t th, self = pthread_self();
+	(void)sig; /* only interrupts the loop's wait */
+}
 
+static void *stopper_main(void *arg)
+{
+	(void)arg;
+	while (sem_wait(&stopper.sem) && errno == EINTR)
+		;
+	if (!stopper.se) /* the daemon ended by itself: tfs_stop_join */
+		return NULL;
 	tfs_view_end(NULL);
-	if (!tfs_view_open_count() && !tfs_stream_running())
-		return;
-	fuse_session_reset(se); /* (the loop resets it too) */
-	if (pthread_create(&th, NULL, drain_wait, &self))
-		return;
+	tfs_stream_halt();
 	if (tfs_view_open_count())
 		tfs_log(LOG_INFO, "stopping: %d view files still open; waiting up to %d ms for them to close",
 			tfs_view_open_count(), DRAIN_MS);
-	serve(se, single);
-	pthread_join(th, NULL);
+	for (int i = 0; i < DRAIN_MS / 10 && tfs_view_open_count(); i++)
+		usleep(10000);
+	fuse_session_exit(stopper.se);
+	pthread_kill(stopper.loop, SIGUSR2);
+	return NULL;
+}
+
+/* Handlers and the stopper thread; 0 or -1. */
+static int stop_setup(struct fuse_session *se)
+{
+	struct sigaction sa = { .sa_handler = stop_signal };
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	struct sigaction kick = { .sa_handler = kick_signal };
+
+	sem_init(&stopper.sem, 0, 0);
+	stopper.se = se;
+	stopper.loop = pthread_self();
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&kick.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL) ||
+	    sigaction(SIGHUP, &sa, NULL) || sigaction(SIGPIPE, &ign, NULL) ||
+	    sigaction(SIGUSR2, &kick, NULL))
+		return -1;
+	if (pthread_create(&stopper.thread, NULL, stopper_main, NULL))
+		return -1;
+	stopper.started = true;
+	return 0;
+}
+
+/* After the loop: end the stopper (if no signal came, the loop ended by
+ * itself, e.g. an unmount) and put the default handlers back. */
+static void stop_join(void)
+{
+	if (stopper.started) {
+		if (!atomic_exchange(&stopper.signalled, true)) {
+			stopper.se = NULL;
+			sem_post(&stopper.sem);
+		}
+		pthread_join(stopper.thread, NULL);
+		stopper.started = false;
+	}
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	sem_destroy(&stopper.sem);
 }
 
 /* Whether path b is a or inside it (both real paths). */
@@ -192,19 +244,19 @@ static int start(struct fuse_session *se, struct tfs_cli *cli,
 			tfs_strerror(err));
 		return 1;
 	}
-	if (fuse_set_signal_handlers(se) != 0)
-		goto out_close;
 	if (fuse_session_mount(se, cli->mountpoint) != 0)
-		goto out_handlers;
+		goto out_close;
 	if (tfs_io_attach(se) != 0)
 		goto out_unmount;
 	if (tfs.stream && tfs_stream_start(se) != 0)
 		goto out_unmount;
+	if (stop_setup(se) != 0)
+		goto out_stream;
 	return 0;
+out_stream:
+	tfs_stream_stop();
 out_unmount:
 	fuse_session_unmount(se);
-out_handlers:
-	fuse_remove_signal_handlers(se);
 out_close:
 	tfs_store_close(tfs.st);
 	tfs.st = NULL;
@@ -280,10 +332,10 @@ int main(int argc, char **argv)
 		goto out_session;
 	tfs_log(LOG_INFO, "serving %s at %s", tfs.datadir, cli.mountpoint);
 	ret = serve(se, cli.single) < 0 ? 1 : 0;
-	drain_followers(se, cli.single);
+	stop_join();
+	tfs_view_end(NULL); /* an unmount with followers (-z) */
 	tfs_stream_stop();
 	fuse_session_unmount(se);
-	fuse_remove_signal_handlers(se);
 	tfs_view_free_all();
 	tfs_store_close(tfs.st);
 	tfs_log(LOG_INFO, "unmounted %s", cli.mountpoint);

@@ -1408,9 +1408,10 @@ void tfs_part_ref(struct tfs_part *p, uint64_t n)
 
 void tfs_part_put(struct tfs_part *p, uint64_t n)
 {
-	uint64_t old = atomic_fetch_sub(&p->refs, n);
+	/* read before the drop: once it is done, another put may free p */
 	struct tfs_topic *t = p->topic;
 	struct tfs_store *st = p->st;
+	uint64_t old = atomic_fetch_sub(&p->refs, n);
 	struct tfs_part **pp;
 
 	assert(old >= n);

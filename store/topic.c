@@ -405,8 +405,9 @@ void tfs_topic_ref(struct tfs_topic *t, uint64_t n)
 
 void tfs_topic_put(struct tfs_topic *t, uint64_t n)
 {
-	uint64_t old = atomic_fetch_sub(&t->refs, n);
+	/* read before the drop: once it is done, another put may free t */
 	struct tfs_store *st = t->st;
+	uint64_t old = atomic_fetch_sub(&t->refs, n);
 	struct tfs_topic **tp;
 
 	assert(old >= n);
