@@ -60,11 +60,6 @@ int tfs_open_part(struct tfs_part *p, struct fuse_file_info *fi)
 	return 0;
 }
 
-bool tfs_fh_writer(const struct fuse_file_info *fi)
-{
-	return fi && (fi->fh & FH_WRITER);
-}
-
 void tfs_release_part(struct fuse_file_info *fi)
 {
 	if (fi->fh & FH_WRITER)

@@ -143,6 +143,7 @@ static int serve(struct fuse_session *se, int single)
 static struct {
 	sem_t sem;		 /* posted by the signal handler */
 	_Atomic bool signalled;	 /* a stop signal came */
+	_Atomic bool loop_done;	 /* the request loop returned */
 	struct fuse_session *se; /* the session to end */
 	pthread_t loop;		 /* the thread in the request loop */
 	pthread_t thread;	 /* the stopper */
@@ -169,14 +170,18 @@ static void *stopper_main(void *arg)
 	if (!stopper.se) /* the daemon ended by itself: tfs_stop_join */
 		return NULL;
 	tfs_view_end(NULL);
-	tfs_stream_halt();
+	tfs_stream_halt(true);
 	if (tfs_view_open_count())
 		tfs_log(LOG_INFO, "stopping: %d view files still open; waiting up to %d ms for them to close",
 			tfs_view_open_count(), DRAIN_MS);
 	for (int i = 0; i < DRAIN_MS / 10 && tfs_view_open_count(); i++)
 		usleep(10000);
 	fuse_session_exit(stopper.se);
-	pthread_kill(stopper.loop, SIGUSR2);
+	/* a kick between the loop's check and its wait is lost: again */
+	while (!atomic_load(&stopper.loop_done)) {
+		pthread_kill(stopper.loop, SIGUSR2);
+		usleep(50000);
+	}
 	return NULL;
 }
 
@@ -206,6 +211,7 @@ static int stop_setup(struct fuse_session *se)
  * itself, e.g. an unmount) and put the default handlers back. */
 static void stop_join(void)
 {
+	atomic_store(&stopper.loop_done, true);
 	if (stopper.started) {
 		if (!atomic_exchange(&stopper.signalled, true)) {
 			stopper.se = NULL;
@@ -244,19 +250,23 @@ static int start(struct fuse_session *se, struct tfs_cli *cli,
 			tfs_strerror(err));
 		return 1;
 	}
-	if (fuse_session_mount(se, cli->mountpoint) != 0)
+	/* the real path: a daemon leaves the cwd (chdir /) before it
+	 * unmounts */
+	/* the handlers before the mount: a signal then ends the loop at
+	 * once, never the process with the mount left behind */
+	if (stop_setup(se) != 0)
 		goto out_close;
+	if (fuse_session_mount(se, tfs.mountpoint) != 0)
+		goto out_stop;
 	if (tfs_io_attach(se) != 0)
 		goto out_unmount;
 	if (tfs.stream && tfs_stream_start(se) != 0)
 		goto out_unmount;
-	if (stop_setup(se) != 0)
-		goto out_stream;
 	return 0;
-out_stream:
-	tfs_stream_stop();
 out_unmount:
 	fuse_session_unmount(se);
+out_stop:
+	stop_join();
 out_close:
 	tfs_store_close(tfs.st);
 	tfs.st = NULL;

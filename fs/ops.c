@@ -232,13 +232,12 @@ static void tfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			fuse_reply_err(req, EISDIR);
 			return;
 		}
-		/* stream mode: while another writer is open the kernel's
+		/* stream mode: while a writer is open (the caller too: the
+		 * kernel writes nothing back before a truncate) the kernel's
 		 * size may be ahead of the end, so no size is known to be
-		 * safe (an ftruncate through the only writable fd, as
-		 * truncate(1) does, is that fd's own business) */
+		 * safe */
 		if ((uint64_t)attr->st_size != tfs_part_end(p) ||
-		    (tfs.stream &&
-		     tfs_stream_writers(p) > (tfs_fh_writer(fi) ? 1u : 0u))) {
+		    (tfs.stream && tfs_stream_writers(p))) {
 			fuse_reply_err(req, EPERM);
 			return;
 		}

@@ -240,7 +240,7 @@ bool tfs_stream_running(void)
 	return stream.started;
 }
 
-void tfs_stream_halt(void)
+void tfs_stream_halt(bool flush)
 {
 	if (stream.started) {
 		pthread_mutex_lock(&stream.mu);
@@ -249,6 +249,8 @@ void tfs_stream_halt(void)
 		pthread_mutex_unlock(&stream.mu);
 		pthread_join(stream.thread, NULL);
 		stream.started = 0;
+		if (flush) /* what open writers have cached, to the store */
+			stream_round();
 	}
 }
 
@@ -256,7 +258,7 @@ void tfs_stream_halt(void)
  * loop ended (no more opens or releases). */
 void tfs_stream_stop(void)
 {
-	tfs_stream_halt();
+	tfs_stream_halt(false);
 	for (size_t i = 0; i < stream.nw; i++)
 		tfs_part_put(stream.w[i].p, 1);
 	for (size_t i = 0; i < stream.ninv; i++)

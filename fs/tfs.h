@@ -251,15 +251,14 @@ int tfs_stream_start(struct fuse_session *se);
 void tfs_stream_stop(void);
 /* Stop the flusher thread and wait for it, while the request loop still
  * runs: it may be inside a request to the mount (tfs_stream_stop then
- * only frees).  Whether it runs. */
-void tfs_stream_halt(void);
+ * only frees); with flush, then push what open writers have cached to
+ * the store once more.  Whether it runs. */
+void tfs_stream_halt(bool flush);
 bool tfs_stream_running(void);
 /* A partition opened (closed) for writing: its cached appends are pushed
  * to the store every writeback_ms while it is open.  0 or -ENOMEM. */
 int tfs_stream_writer_add(struct tfs_part *p);
 void tfs_stream_writer_del(struct tfs_part *p);
-/* Whether fi (NULL: none) is a stream-mode writer's open. */
-bool tfs_fh_writer(const struct fuse_file_info *fi);
 /* Writable opens of p now (its cached appends may not be in the store
  * yet, so the kernel's size may be ahead of the end). */
 unsigned tfs_stream_writers(struct tfs_part *p);

@@ -95,6 +95,8 @@ struct vfile {
 				 group commits base + pos at close */
 	uint32_t sticky;      /* .produce: the partition of keyless
 				 records (tfs_topic_route) */
+	bool may_commit;      /* opened by the mounting user or root: a
+				 group file's close commits */
 	char *text;	      /* .stats/.metrics: the text as it was at
 				 open, so reads in pieces never tear */
 	size_t text_len;      /* its bytes */
@@ -520,7 +522,7 @@ int tfs_view_attr(struct tfs_vnode *vn, struct stat *s)
 	int err;
 
 	if (vn->kind == VK_PRODUCE) {
-		s->st_mode = S_IFREG | 0222;
+		s->st_mode = S_IFREG | 0200; /* the owner appends */
 		s->st_nlink = 1;
 		return 0;
 	}
@@ -643,7 +645,10 @@ int tfs_view_commit(struct fuse_file_info *fi, pid_t closer)
 	uint64_t pos = atomic_load(&vf->pos);
 	int err;
 
-	if (vf->vn->base != VB_GROUP || vf->vn->kind != VK_FILE || !pos)
+	/* other users (-o allow_other) read a group file but move nothing:
+	 * as for setfattr, committing is the owner's */
+	if (vf->vn->base != VB_GROUP || vf->vn->kind != VK_FILE || !pos ||
+	    !vf->may_commit)
 		return 0;
 	if (closer && view_crashed(closer)) {
 		tfs_log(LOG_NOTICE,
@@ -934,6 +939,8 @@ void tfs_view_open(fuse_req_t req, struct tfs_vnode *vn,
 		if (!vf->text) /* no topics (or no memory): empty */
 			vf->text_len = 0;
 	}
+	vf->may_commit = fuse_req_ctx(req)->uid == tfs.uid ||
+			 fuse_req_ctx(req)->uid == 0;
 	atomic_fetch_add(&vn->refs, 1);
 	atomic_fetch_add(&views_open, 1);
 	vf->vn = vn;
@@ -1168,7 +1175,8 @@ void tfs_view_poll(fuse_req_t req, struct tfs_vnode *vn,
 		return;
 	}
 	want = vf->base + atomic_load(&vf->next);
-	if (tfs_part_deleted(vf->p)) { /* no more data: EOF */
+	if (tfs_part_deleted(vf->p) || atomic_load(&views.closing)) {
+		/* no more data (a deleted partition, a stopping daemon) */
 		if (ph)
 			fuse_pollhandle_destroy(ph);
 		fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLHUP);

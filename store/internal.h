@@ -89,7 +89,7 @@ struct tfs_seg {
 	size_t nbad;		  /* entries of bad */
 	bool cut;		  /* recovery at load cut records or bytes
 				     from its tail; for the loader */
-	int vfy_idx_fd;		  /* a deleted partition's unchecked sealed
+	_Atomic int vfy_idx_fd;	  /* a deleted partition's unchecked sealed
 				     segment: its .idx, kept open for the
 				     check at the first read (its name is
 				     gone); -1 otherwise; set under both

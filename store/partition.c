@@ -601,8 +601,11 @@ static int part_keep_files(struct tfs_part *p, struct tfs_seg *seg)
 		return 0;
 	snprintf(name, sizeof(name), "%020llu%s", (unsigned long long)seg->base,
 		 FMT_IDX_SUFFIX);
-	seg->vfy_idx_fd = openat(p->dir_fd, name, O_RDONLY | O_CLOEXEC);
-	return seg->vfy_idx_fd < 0 ? -errno : 0;
+	fd = openat(p->dir_fd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	atomic_store(&seg->vfy_idx_fd, fd);
+	return 0;
 }
 
 int part_unlink(struct tfs_part *p)

@@ -168,8 +168,9 @@ void vfy_segment(struct tfs_part *p, struct tfs_seg *seg, bool background)
 	snprintf(name, sizeof(name), "%020llu%s", (unsigned long long)seg->base,
 		 FMT_IDX_SUFFIX);
 	/* a deleted partition kept it open (part_unlink) */
-	ifd = seg->vfy_idx_fd >= 0 ? dup(seg->vfy_idx_fd)
-				   : openat(p->dir_fd, name, O_RDONLY | O_CLOEXEC);
+	ifd = atomic_load(&seg->vfy_idx_fd);
+	ifd = ifd >= 0 ? dup(ifd)
+		       : openat(p->dir_fd, name, O_RDONLY | O_CLOEXEC);
 	d.buf = seg_buf_alloc(VFY_CHUNK);
 	if (d.fd < 0 || ifd < 0 || !d.buf) {
 		/* not damage we can name: try again at the next read, which

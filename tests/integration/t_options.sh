@@ -107,6 +107,11 @@ expect_errno "Permission denied" as_nobody mkdir "$MNT/theirs"
 expect_errno "Permission denied" as_nobody rm "$MNT/perm/0"
 expect_errno "Permission denied" as_nobody mkdir "$MNT/perm/.groups/g"
 assert_eq mine "$(tail -n 1 "$MNT/perm/0")" "nothing changed"
+expect_errno "Permission denied" as_nobody bash -c 'echo theirs >> "$1"' _ "$MNT/perm/.produce"
+mkdir "$MNT/perm/.groups/g"
+as_nobody cat "$MNT/perm/.groups/g/0" >/dev/null
+assert_eq 0 "$(getfattr --absolute-names --only-values -n user.topicfs.offset "$MNT/perm/.groups/g/0")" "another user's read commits nothing"
+expect_errno "Permission denied" as_nobody setfattr -n user.topicfs.offset -v 1 "$MNT/perm/.groups/g/0"
 umount_tfs
 
 # without -f: daemonizes, returns 0 once mounted, exits on unmount
@@ -137,6 +142,29 @@ if [[ -n $bgpid ]]; then
 	fi
 fi
 assert_eq daemonized "$(datalog o 0 | tail -n 1)" "append through the daemonized mount"
+
+# daemonized with relative paths, stopped by SIGTERM: it unmounts (the
+# daemon leaves its cwd; it once left a dead mount behind)
+rc=0
+(cd "$(dirname "$MNT")" && env "${TFS_ENV[@]}" timeout 10 "$TFS" "$(basename "$DATA")" "$(basename "$MNT")" >"$T/rel.log" 2>&1 </dev/null) || rc=$?
+assert_eq 0 "$rc" "exit status of 'topicfs DATA MNT' with relative paths"
+_mounted || fail "not mounted with relative paths"
+relpid=
+for f in /proc/[0-9]*/cmdline; do
+	c=$(tr '\0' ' ' <"$f" 2>/dev/null) || continue
+	[[ $c == "$TFS $(basename "$DATA") $(basename "$MNT") " ]] && { relpid=${f#/proc/}; relpid=${relpid%/cmdline}; }
+done
+if [[ -n $relpid ]]; then
+	kill -TERM "$relpid"
+	for ((i = 0; i < 100; i++)); do [[ -e /proc/$relpid ]] || break; sleep 0.1; done
+	if _mounted; then
+		fusermount3 -u -z "$MNT"
+		fail "SIGTERM of a daemon started with relative paths left the mount"
+	fi
+else
+	fusermount3 -u -z "$MNT"
+	log "(daemonized topicfs not found in /proc)"
+fi
 
 # the man page and the README name every option topicfs -h names
 for opt in $("$TFS" -h | sed -n "s/^ \{7\}\([a-z_.]\{1,\}\)\(=\|  \).*/\1/p"); do

@@ -177,8 +177,23 @@ os.close(fd)
 ' "$MNT/tr/0" || fail "stream truncate with a writer open"
 assert_eq "$(printf 'accepted
 kept')" "$(cat "$MNT/tr/0")" "appends after refused truncates"
-truncate -s "$(fsize "$MNT/tr/0")" "$MNT/tr/0" || fail "truncate to the size once no writer is open"
-expect_errno "Operation not permitted" truncate -s 0 "$MNT/tr/0"
+python3 -c 'import os, sys; os.truncate(sys.argv[1], os.stat(sys.argv[1]).st_size)' "$MNT/tr/0" ||
+	fail "truncate to the size once no writer is open"
+expect_errno "Operation not permitted" python3 -c 'import os, sys; os.truncate(sys.argv[1], 0)' "$MNT/tr/0"
+# an ftruncate through the only writable fd is refused too: the kernel
+# would drop the fd's own unflushed appends
+python3 -c '
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_APPEND)
+os.write(fd, b"mine\n")
+try:
+    os.ftruncate(fd, os.fstat(fd).st_size - 5)
+    sys.exit("ftruncate was accepted")
+except OSError as e:
+    assert e.errno == errno.EPERM, e
+os.close(fd)
+' "$MNT/tr/0" || fail "ftruncate through the only writer"
+assert_eq "$(printf 'accepted\nkept\nmine')" "$(cat "$MNT/tr/0")" "after the refused ftruncate"
 
 # SIGTERM while a writer appends: the flusher stops while the loop still
 # answers it, and the daemon exits (it once hung in its own mount)
