@@ -167,7 +167,7 @@ static void *stopper_main(void *arg)
 	(void)arg;
 	while (sem_wait(&stopper.sem) && errno == EINTR)
 		;
-	if (!stopper.se) /* the daemon ended by itself: tfs_stop_join */
+	if (!stopper.se) /* the loop ended by itself: stop_join */
 		return NULL;
 	tfs_view_end(NULL);
 	tfs_stream_halt(true);

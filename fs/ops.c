@@ -297,7 +297,7 @@ static void tfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	if (parent != FUSE_ROOT_ID) {
-		/* .follow, .groups ... are the daemon's, partitions files */
+		/* .follow, .groups ... are the daemon's; partitions are files */
 		fuse_reply_err(req, tfs_ino_to_vnode(parent) || name[0] == '.'
 					    ? EPERM
 					    : ENOTDIR);
