@@ -28,7 +28,7 @@ void tfs_usage(FILE *f)
 	      "       retention.ms=T     delete sealed segments whose newest record is\n"
 	      "                          older than T ms (default -1: keep forever)\n"
 	      "       retention.bytes=N  per partition: delete the oldest sealed segments\n"
-	      "                          while the rest still hold N bytes (K, M, G\n"
+	      "                          while the rest still hold N bytes (K, M, G, T\n"
 	      "                          suffixes; default -1: no limit)\n"
 	      "       segment.bytes=N    roll segments at N bytes (default 64M, at least 4K)\n"
 	      "       segment.ms=T       roll a segment whose first record is T ms old\n"
