@@ -36,7 +36,7 @@ _IN_CLEANUP=0
 # Daemon environment: sanitizers report and abort; harmless otherwise.
 TFS_ENV=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:print_summary=1
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
-SAN_PATTERN='ERROR: AddressSanitizer|runtime error:|LeakSanitizer|ERROR: ThreadSanitizer'
+SAN_PATTERN='ERROR: AddressSanitizer|runtime error:|LeakSanitizer|ThreadSanitizer'
 
 log() { echo "+ $*"; }
 
