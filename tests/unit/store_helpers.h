@@ -109,6 +109,19 @@ static inline const char *th_seg(const char *dir, const char *topic, unsigned p,
 	return b;
 }
 
+/* The SYNCED flag of the index header of segment base of TOPIC "t",
+ * partition 0, in data dir dir: 1, 0, or -1 (unreadable). */
+static inline int th_synced(const char *dir, unsigned long long base)
+{
+	unsigned char hdr[32];
+	int fd = open(th_seg(dir, "t", 0, base, ".idx"), O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : pread(fd, hdr, sizeof(hdr), 0);
+
+	if (fd >= 0)
+		close(fd);
+	return n == (ssize_t)sizeof(hdr) ? hdr[24] & 1 : -1;
+}
+
 static inline long long th_size(const char *path)
 {
 	struct stat sb;

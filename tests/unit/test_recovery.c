@@ -450,13 +450,7 @@ static void r_damaged(struct rfix *f, uint64_t lo, uint64_t hi, const char *a,
 /* The SYNCED flag of segment base's index header (-1: unreadable). */
 static int r_synced(struct rfix *f, unsigned long long base)
 {
-	unsigned char hdr[32];
-	int fd = open(th_seg(f->dir, "t", 0, base, ".idx"), O_RDONLY);
-	ssize_t n = fd < 0 ? -1 : pread(fd, hdr, sizeof(hdr), 0);
-
-	if (fd >= 0)
-		close(fd);
-	return n == (ssize_t)sizeof(hdr) ? hdr[24] & 1 : -1;
+	return th_synced(f->dir, base);
 }
 
 /* Rewrite segment base's index header without the SYNCED flag, as if the

@@ -665,18 +665,6 @@ static void test_flush_thread(void **state)
 	assert_int_equal(part_unsynced(f->p), 0);
 }
 
-/* Header flags of segment base of partition 0: 1 synced, 0 not, -1 none. */
-static int seg_synced(struct fix *f, unsigned long long base)
-{
-	unsigned char hdr[32];
-	int fd = open(th_seg(f->dir, "t", 0, base, ".idx"), O_RDONLY);
-	ssize_t n = fd < 0 ? -1 : pread(fd, hdr, sizeof(hdr), 0);
-
-	if (fd >= 0)
-		close(fd);
-	return n == (ssize_t)sizeof(hdr) ? hdr[24] & 1 : -1;
-}
-
 /* Fill partition 0 with n records of 1000 bytes, record i all 'a'+i. */
 static void fill_part(struct fix *f, int n)
 {
@@ -733,7 +721,7 @@ static void test_flush_messages_roll(void **state)
 	f->o.cfg.v[TFS_CFG_FLUSH_MESSAGES] = 1;
 	fix_open(f);
 	fill_part(f, n); /* the last one rolled */
-	assert_int_equal(seg_synced(f, 0), 1);
+	assert_int_equal(th_synced(f->dir, 0), 1);
 	assert_int_equal(part_unsynced(f->p), 0);
 }
 
