@@ -540,8 +540,7 @@ static int check_seg_data(struct check_seg *s, const struct check_segf *f)
 
 	snprintf(s->lrel, sizeof(s->lrel), "%s/%020llu%s", cp->rel,
 		 (unsigned long long)f->base, ext);
-	snprintf(name, sizeof(name), "%020llu%s", (unsigned long long)f->base,
-		 ext);
+	seg_name(name, sizeof(name), f->base, ext);
 	fd = openat(cp->fd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || (f->log && fstat(fd, &sb))) {
 		check_report(cp->c, cp, TFS_CHECK_DAMAGE, TFS_CHECK_W_IO,
@@ -598,8 +597,7 @@ void check_seg(struct check_part *cp, const struct check_segf *f, bool last,
 		check_seg_noidx(&s, last, res);
 		goto out_close;
 	}
-	snprintf(name, sizeof(name), "%020llu%s", (unsigned long long)f->base,
-		 FMT_IDX_SUFFIX);
+	seg_name(name, sizeof(name), f->base, FMT_IDX_SUFFIX);
 	s.ifd = openat(cp->fd, name, O_RDONLY | O_CLOEXEC);
 	if (s.ifd < 0 || fstat(s.ifd, &sb)) {
 		check_report(cp->c, cp, TFS_CHECK_DAMAGE, TFS_CHECK_W_IO,

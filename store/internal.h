@@ -402,6 +402,9 @@ int part_sync_sealed(struct tfs_part *p, int64_t min_age_ms);
 /* ---- segment.c ------------------------------------------------------- */
 
 /* Path of segment base's file with suffix ext in dir; -ENAMETOOLONG. */
+/* "<base 20 digits><ext>" into buf (a file name in a partition dir,
+ * for openat(dir_fd, ...)). */
+void seg_name(char *buf, size_t size, uint64_t base, const char *ext);
 int seg_path(char *buf, size_t size, const char *dir, uint64_t base,
 	     const char *ext);
 /* Parse a segment file name; 0 with *base and *is_log (.log, else .idx),

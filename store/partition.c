@@ -190,8 +190,7 @@ static int part_finish_delete(struct tfs_part *p, uint64_t base,
 	part_bases_del(logs, base);
 	part_bases_del(idxs, base);
 	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
-		snprintf(name, sizeof(name), "%020llu%s",
-			 (unsigned long long)base, exts[i]);
+		seg_name(name, sizeof(name), base, exts[i]);
 		if (unlinkat(p->dir_fd, name, 0) && errno != ENOENT)
 			return -errno;
 	}
@@ -229,8 +228,7 @@ static int part_scan_zsts(struct tfs_part *p, struct part_bases *logs,
 			  "whose .log is still there (compression was "
 			  "interrupted)",
 			  p->name, (unsigned long long)base, FMT_ZST_SUFFIX);
-		snprintf(name, sizeof(name), "%020llu%s",
-			 (unsigned long long)base, FMT_ZST_SUFFIX);
+		seg_name(name, sizeof(name), base, FMT_ZST_SUFFIX);
 		if (unlinkat(p->dir_fd, name, 0))
 			return -errno;
 		part_bases_del(zsts, base);
@@ -599,8 +597,7 @@ static int part_keep_files(struct tfs_part *p, struct tfs_seg *seg)
 	if (atomic_load_explicit(&seg->checked, memory_order_acquire) ||
 	    seg->vfy_idx_fd >= 0)
 		return 0;
-	snprintf(name, sizeof(name), "%020llu%s", (unsigned long long)seg->base,
-		 FMT_IDX_SUFFIX);
+	seg_name(name, sizeof(name), seg->base, FMT_IDX_SUFFIX);
 	fd = openat(p->dir_fd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -680,7 +677,19 @@ static int part_roll(struct tfs_part *p, uint64_t end)
 	return 0;
 }
 
-static int part_sync_behind(struct tfs_part *p);
+/* The sealed segments not yet synced, then the directory (a segment was
+ * created); append_lock held. */
+static int part_sync_behind(struct tfs_part *p)
+{
+	int err = part_sync_sealed(p, 0);
+
+	if (!err && atomic_exchange(&p->dir_unsynced, false) &&
+	    fsync(p->dir_fd)) {
+		err = -errno;
+		atomic_store(&p->dir_unsynced, true);
+	}
+	return err;
+}
 
 /* Count one append in second sec; append_lock held. */
 static void part_rate_count(struct tfs_part *p, int64_t sec)
@@ -1328,20 +1337,6 @@ void part_close_idle_fds(struct tfs_part *p)
 	pthread_rwlock_unlock(&p->seg_lock);
 }
 
-/* The sealed segments not yet synced, then the directory (a segment was
- * created); append_lock held. */
-static int part_sync_behind(struct tfs_part *p)
-{
-	int err = part_sync_sealed(p, 0);
-
-	if (!err && atomic_exchange(&p->dir_unsynced, false) &&
-	    fsync(p->dir_fd)) {
-		err = -errno;
-		atomic_store(&p->dir_unsynced, true);
-	}
-	return err;
-}
-
 /* Make everything appended durable, in order: the sealed segments not
  * yet synced, the directory, then the active segment.  append_lock held.
  * Recovery relies on the order: nothing after a segment is ever synced
@@ -1458,8 +1453,7 @@ static void part_unlink_seg(struct tfs_part *p, struct tfs_seg *seg)
 	int err = 0;
 
 	for (size_t i = 0; i < n && !err; i++) {
-		snprintf(name, sizeof(name), "%020llu%s",
-			 (unsigned long long)seg->base, exts[i]);
+		seg_name(name, sizeof(name), seg->base, exts[i]);
 		snprintf(del, sizeof(del), "%s%s", name, FMT_DEL_SUFFIX);
 		if (renameat(p->dir_fd, name, p->dir_fd, del) &&
 		    errno != ENOENT)
@@ -1491,8 +1485,7 @@ static bool part_seg_has_files(struct tfs_part *p, struct tfs_seg *seg)
 	char name[FMT_SEG_NAME_LEN + 1];
 
 	for (size_t i = 0; i < 2; i++) {
-		snprintf(name, sizeof(name), "%020llu%s",
-			 (unsigned long long)seg->base, sfx[i]);
+		seg_name(name, sizeof(name), seg->base, sfx[i]);
 		if (faccessat(p->dir_fd, name, F_OK, 0) == 0)
 			return true;
 	}
@@ -1622,8 +1615,7 @@ static int part_write_zst(struct tfs_part *p, struct tfs_seg *seg,
 
 	if (src < 0)
 		return src;
-	snprintf(name, sizeof(name), "%020llu%s", (unsigned long long)seg->base,
-		 FMT_ZST_SUFFIX);
+	seg_name(name, sizeof(name), seg->base, FMT_ZST_SUFFIX);
 	snprintf(tmp, sizeof(tmp), "%s%s", name, FMT_TMP_SUFFIX);
 	fd = openat(p->dir_fd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
 		    0644);
@@ -1697,8 +1689,7 @@ static int part_compress_one(struct tfs_part *p)
 		p->sealed_disk = p->sealed_disk - before + after;
 	pthread_rwlock_unlock(&p->seg_lock);
 	pthread_mutex_unlock(&p->append_lock);
-	snprintf(name, sizeof(name), "%020llu%s", (unsigned long long)seg->base,
-		 FMT_LOG_SUFFIX);
+	seg_name(name, sizeof(name), seg->base, FMT_LOG_SUFFIX);
 	if (unlinkat(p->dir_fd, name, 0) || fsync(p->dir_fd))
 		store_log(p->st, LOG_ERR,
 			  "compression: %s/%s: removing it: %s (the next "

@@ -65,8 +65,7 @@ static int seek_open(struct tfs_part *p, struct tfs_seg *seg)
 	char name[FMT_SEG_NAME_LEN + 1];
 	int fd;
 
-	snprintf(name, sizeof(name), "%020llu%s", (unsigned long long)seg->base,
-		 FMT_IDX_SUFFIX);
+	seg_name(name, sizeof(name), seg->base, FMT_IDX_SUFFIX);
 	fd = openat(p->dir_fd, name, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0)
 		return fd;

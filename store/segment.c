@@ -98,6 +98,11 @@ int seg_path(char *buf, size_t size, const char *dir, uint64_t base,
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+void seg_name(char *buf, size_t size, uint64_t base, const char *ext)
+{
+	snprintf(buf, size, "%020llu%s", (unsigned long long)base, ext);
+}
+
 int seg_parse_base(const char *name, uint64_t *base, const char **sfx)
 {
 	uint64_t v = 0;
@@ -287,8 +292,7 @@ static int seg_check_sealed(struct tfs_part *p, struct tfs_seg *seg, int ifd,
 	uint64_t k, base = seg->base;
 	int err;
 
-	snprintf(iname, sizeof(iname), "%020llu%s", (unsigned long long)base,
-		 FMT_IDX_SUFFIX);
+	seg_name(iname, sizeof(iname), base, FMT_IDX_SUFFIX);
 	if (idx_size < FMT_HDR_SIZE ||
 	    (idx_size - FMT_HDR_SIZE) % FMT_ENT_SIZE) {
 		store_log(p->st, LOG_ERR,
@@ -504,8 +508,7 @@ int seg_data_fd(struct tfs_part *p, struct tfs_seg *seg)
 		return fd;
 	/* through dir_fd, never p->path: a deleted partition's directory is
 	 * renamed away, and a new partition may have its old name */
-	snprintf(name, sizeof(name), "%020llu%s", (unsigned long long)seg->base,
-		 FMT_LOG_SUFFIX);
+	seg_name(name, sizeof(name), seg->base, FMT_LOG_SUFFIX);
 	fd = openat(p->dir_fd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
@@ -637,8 +640,7 @@ int seg_mark_synced(struct tfs_seg *seg, int dir_fd)
 	/* sealed at a roll: the index was closed then (fds are scarce with
 	 * thousands of segments); dir_fd survives a rename of the dir */
 	if (seg->idx_fd < 0) {
-		snprintf(name, sizeof(name), "%020llu%s",
-			 (unsigned long long)seg->base, FMT_IDX_SUFFIX);
+		seg_name(name, sizeof(name), seg->base, FMT_IDX_SUFFIX);
 		seg->idx_fd = openat(dir_fd, name, O_RDWR | O_CLOEXEC);
 		if (seg->idx_fd < 0)
 			return -errno;

@@ -165,8 +165,7 @@ void vfy_segment(struct tfs_part *p, struct tfs_seg *seg, bool background)
 	if (atomic_load(&seg->checked))
 		goto out_unlock;
 	d.fd = seg_data_fd(p, seg);
-	snprintf(name, sizeof(name), "%020llu%s", (unsigned long long)seg->base,
-		 FMT_IDX_SUFFIX);
+	seg_name(name, sizeof(name), seg->base, FMT_IDX_SUFFIX);
 	/* a deleted partition kept it open (part_unlink) */
 	ifd = atomic_load(&seg->vfy_idx_fd);
 	ifd = ifd >= 0 ? dup(ifd)
