@@ -75,6 +75,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(FS_OBJ) $(BUILD)/libtopicfs-store.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(FUSE_LIBS) $(ZSTD_LIBS) -lcmocka
 
+# test_powerloss models a disk under the store: its sync and name calls
+# go through the test's wrappers.
+PL_WRAP := fsync fdatasync open openat mkdir unlink unlinkat rename renameat \
+	rmdir pwrite ftruncate
+$(BUILD)/tests/test_powerloss: ALL_LDFLAGS += $(PL_WRAP:%=-Wl,--wrap=%)
+
 $(BUILD)/tools/%: tests/tools/%.c $(wildcard tests/tools/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)

@@ -235,18 +235,53 @@ static void check_lone_idx(struct check_part *cp, const struct check_segf *f)
 		     (unsigned long long)f->base);
 }
 
+/* Whether segment f's index header is intact and marked synced. */
+static bool check_seg_synced(struct check_part *cp, const struct check_segf *f)
+{
+	char name[FMT_SEG_NAME_LEN + 1];
+	unsigned char hdr[FMT_HDR_SIZE];
+	bool synced = false;
+	int fd;
+
+	if (!f->idx || f->del)
+		return false;
+	seg_name(name, sizeof(name), f->base, FMT_IDX_SUFFIX);
+	fd = openat(cp->fd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (!seg_pread_all(fd, hdr, sizeof(hdr), 0) &&
+	    !seg_hdr_check(hdr, f->base))
+		synced = seg_hdr_flags(hdr) & FMT_HDR_F_SYNCED;
+	close(fd);
+	return synced;
+}
+
+/* The base of the next segment after segs[i] that has data (i < last). */
+static uint64_t check_next_base(const struct check_part *cp, size_t i)
+{
+	while (++i < cp->nsegs)
+		if ((cp->segs[i].log || cp->segs[i].zst) && !cp->segs[i].del)
+			break;
+	return i < cp->nsegs ? cp->segs[i].base : UINT64_MAX;
+}
+
 /* Walk the sorted segments: gaps, each segment, and what recovery drops
- * after a sealed segment it cuts. */
+ * after a sealed segment that was never synced and ends short. */
 static void check_part_segs(struct check_part *cp)
 {
 	struct check_seg_res res = { 0 };
 	size_t last = cp->nsegs;
 	bool known = false, drop = false, crash = true, started = false;
+	bool later = false;
 	uint64_t end = 0;
 
 	for (size_t i = 0; i < cp->nsegs; i++)
 		if (cp->segs[i].log && !cp->segs[i].del)
 			last = i;
+	for (size_t i = cp->nsegs; i-- > 0;) { /* as part_synced_after */
+		cp->segs[i].synced_after = later;
+		later = later || check_seg_synced(cp, &cp->segs[i]);
+	}
 	for (size_t i = 0; i < cp->nsegs; i++) {
 		const struct check_segf *f = &cp->segs[i];
 		char rel[CHECK_REL_MAX];
@@ -296,10 +331,10 @@ static void check_part_segs(struct check_part *cp)
 		known = res.end_known;
 		end = res.end;
 		cp->s.records += res.kept;
-		/* part_open_segs: an unsynced sealed segment that recovery
-		 * cut, or that ends short, takes the later ones with it */
-		if (i < last && res.tail &&
-		    (res.cut || res.end != cp->segs[i + 1].base)) {
+		/* part_open_segs: an unsynced sealed segment that ends short
+		 * takes the later ones with it, unless one is marked synced */
+		if (i < last && res.tail && !f->synced_after &&
+		    res.end < check_next_base(cp, i)) {
 			drop = true;
 			crash = res.crash;
 		}

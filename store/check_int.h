@@ -44,6 +44,7 @@ struct check_segf {
 	bool zst;      /* <base>.zst (compressed segment) exists */
 	bool del;      /* <base>.log.deleted or .zst.deleted exists: a
 			  retention delete recovery finishes */
+	bool synced_after; /* a later segment's index is marked synced */
 };
 
 /* One partition being checked. */
@@ -64,6 +65,7 @@ struct check_seg {
 	uint64_t base;		 /* segment base offset */
 	bool tail;		 /* recovery repairs its tail: the active
 				    segment, or a sealed one never synced */
+	bool synced_after;	 /* a later segment is marked synced */
 	char lrel[CHECK_REL_MAX]; /* "TOPIC/P/<base>.log" (or .zst) */
 	char irel[CHECK_REL_MAX]; /* "TOPIC/P/<base>.idx" */
 	int lfd;		 /* .log fd (-1 for a .zst) */

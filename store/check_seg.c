@@ -319,11 +319,10 @@ static void check_entries(struct check_seg *s, uint64_t n)
 
 /* The header: 0 valid (*flags set), 1 torn in a way recovery rewrites
  * (reported as torn), -1 damage (reported). */
-static int check_header(struct check_seg *s, uint32_t *flags)
+static int check_header(struct check_seg *s, bool last, uint32_t *flags)
 {
 	struct check_part *cp = s->cp;
-	unsigned char hdr[FMT_HDR_SIZE];
-	bool torn = s->tail && s->log_size == 0 && s->idx_size <= FMT_HDR_SIZE;
+	unsigned char hdr[FMT_HDR_SIZE] = { 0 };
 	const char *why;
 	uint32_t v = 0;
 	int err = -EBADMSG;
@@ -336,6 +335,32 @@ static int check_header(struct check_seg *s, uint32_t *flags)
 	if (!err) {
 		*flags = seg_hdr_flags(hdr);
 		return 0;
+	}
+	/* a header that never reached the disk, in the active segment or a
+	 * sealed one no later sync covered (part_open_seg): a power loss
+	 * before it was synced, and recovery rewrites it and cuts the
+	 * segment's records, which no index entry vouches for */
+	if ((last || !s->synced_after) &&
+	    seg_hdr_torn(hdr, s->idx_size)) {
+		uint64_t icut = s->idx_size > FMT_HDR_SIZE
+					? s->idx_size - FMT_HDR_SIZE
+					: 0;
+
+		cp->s.torn_log_bytes += s->log_size;
+		cp->s.torn_idx_bytes += icut;
+		check_report(cp->c, cp, TFS_CHECK_TORN, TFS_CHECK_W_HEADER,
+			     s->irel, 0,
+			     "torn tail: index header %s (%llu bytes): recovery "
+			     "rewrites it and cuts %llu bytes / %llu index "
+			     "bytes (offsets %llu..%llu)",
+			     s->idx_size < FMT_HDR_SIZE ? "incomplete"
+							: "is zeros",
+			     (unsigned long long)s->idx_size,
+			     (unsigned long long)s->log_size,
+			     (unsigned long long)icut,
+			     (unsigned long long)s->base,
+			     (unsigned long long)(s->base + s->log_size));
+		return 1;
 	}
 	for (int i = 3; i >= 0 && s->idx_size >= FMT_HDR_SIZE; i--)
 		v = (v << 8) | hdr[FMT_HDR_VERSION + i];
@@ -350,15 +375,6 @@ static int check_header(struct check_seg *s, uint32_t *flags)
 		      "entry size)";
 	else
 		why = strerror(-err);
-	if (torn) {
-		check_report(cp->c, cp, TFS_CHECK_TORN, TFS_CHECK_W_HEADER,
-			     s->irel, 0,
-			     "torn tail: %s (%llu of %u bytes) in an empty "
-			     "segment: recovery rewrites it",
-			     why, (unsigned long long)s->idx_size,
-			     FMT_HDR_SIZE);
-		return 1;
-	}
 	if (err == -EPROTONOSUPPORT)
 		check_report(cp->c, cp, TFS_CHECK_DAMAGE, TFS_CHECK_W_HEADER,
 			     s->irel, FMT_HDR_VERSION,
@@ -453,11 +469,12 @@ static void check_seg_open(struct check_seg *s, bool last)
 	int hdr;
 
 	/* as part_open_seg: a sealed segment whose header says it was never
-	 * synced gets tail recovery (a bad header: the sealed check) */
+	 * synced gets tail recovery (a torn header too, when no later one is
+	 * synced; another bad header: the sealed check) */
 	s->tail = true;
-	hdr = check_header(s, &flags);
+	hdr = check_header(s, last, &flags);
 	if (hdr == 1)
-		return;
+		return; /* kept 0, kept_end 0: all of it is cut */
 	s->tail = last || (hdr == 0 && !(flags & FMT_HDR_F_SYNCED));
 	if (hdr < 0)
 		s->tail = false; /* recovery refuses it or cuts it all */
@@ -580,6 +597,7 @@ void check_seg(struct check_part *cp, const struct check_segf *f, bool last,
 			       .ifd = -1,
 			       .want = f->base,
 			       .want_known = true,
+			       .synced_after = f->synced_after,
 			       .no_data = cp->c->flags & TFS_CHECK_NO_DATA };
 	char name[FMT_SEG_NAME_LEN + 1];
 	struct stat sb;

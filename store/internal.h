@@ -87,8 +87,6 @@ struct tfs_seg {
 	struct seg_bad *bad;	  /* damaged ranges, ascending; written
 				     only before checked is set */
 	size_t nbad;		  /* entries of bad */
-	bool cut;		  /* recovery at load cut records or bytes
-				     from its tail; for the loader */
 	_Atomic int vfy_idx_fd;	  /* a deleted partition's unchecked sealed
 				     segment: its .idx, kept open for the
 				     check at the first read (its name is
@@ -446,8 +444,13 @@ void seg_seal(struct tfs_seg *seg);
  * fd (opening it by name in dir_fd if it is closed).  Caller holds
  * part->sync_lock.  -errno. */
 int seg_mark_synced(struct tfs_seg *seg, int dir_fd);
-/* The header flags of segment base's index; -errno, or a header error as
- * seg_hdr_check gives. */
+/* Whether an index header (the first 32 bytes of an index of size bytes)
+ * is torn as only a crash leaves it: the file is shorter than a header,
+ * or the header is all zeros (its size reached the disk, its data did
+ * not).  Other bad headers are damage. */
+bool seg_hdr_torn(const unsigned char *hdr, uint64_t size);
+/* The header flags of segment base's index; -ENODATA a torn header
+ * (seg_hdr_torn); -errno, or a header error as seg_hdr_check gives. */
 int seg_read_flags(struct tfs_part *p, uint64_t base, uint32_t *flags);
 void seg_pin(struct tfs_seg *seg);
 /* Drop a reference; the last one closes the fds and frees. */

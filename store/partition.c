@@ -351,9 +351,11 @@ static int part_first_seg(struct tfs_part *p)
 	return store_fsync_path(p->path);
 }
 
-/* Unlink segments b->v[from..]: they follow a sealed segment whose
- * unsynced tail recovery cut (a power loss before it was synced), so no
- * fsync() ever covered them and their offsets no longer line up. */
+/* Unlink segments b->v[from..]: they follow a sealed segment that was
+ * never synced and ends short of them after a power loss, so no fsync()
+ * ever covered them and their offsets no longer line up.  The .idx goes
+ * first: a crash in between leaves a .log, which the next recovery drops
+ * the same way, never an index without its data. */
 static int part_drop_from(struct tfs_part *p, const struct part_bases *b,
 			  size_t from)
 {
@@ -362,49 +364,63 @@ static int part_drop_from(struct tfs_part *p, const struct part_bases *b,
 
 	for (size_t i = from; i < b->n; i++) {
 		if (seg_path(path, sizeof(path), p->path, b->v[i],
+			     FMT_IDX_SUFFIX))
+			return -ENAMETOOLONG;
+		unlink(path);
+		if (seg_path(path, sizeof(path), p->path, b->v[i],
 			     FMT_LOG_SUFFIX))
 			return -ENAMETOOLONG;
 		if (stat(path, &sb))
 			sb.st_size = 0;
 		store_log(p->st, LOG_ERR,
 			  "recovery: %s/%020llu%s: dropped %lld bytes at "
-			  "offsets %llu..%llu: the segment before it was cut "
-			  "and never synced",
+			  "offsets %llu..%llu: the segment before it was never "
+			  "synced and ends short of it",
 			  p->name, (unsigned long long)b->v[i], FMT_LOG_SUFFIX,
 			  (long long)sb.st_size, (unsigned long long)b->v[i],
 			  (unsigned long long)(b->v[i] + (uint64_t)sb.st_size));
 		unlink(path);
-		if (!seg_path(path, sizeof(path), p->path, b->v[i],
-			      FMT_IDX_SUFFIX))
-			unlink(path);
 	}
 	return fsync(p->dir_fd) ? -errno : 0;
 }
 
-/* Whether recovery cut the unsynced sealed segment b->v[i] (seg) short of
- * the next one, with nothing after it ever synced: a power loss before
- * the syncer reached it, so the segments after it follow offsets that no
- * longer exist.  A segment that recovery did not cut but that does not
- * reach the next one is a gap (files gone), and one that reaches past it
- * an overlap: damage the next segment's check reports, never a reason to
- * delete anything. */
-static bool part_cut_short(struct tfs_part *p, struct tfs_seg *seg,
-			   const struct part_bases *b, size_t i)
+/* Whether a segment after b->v[i] is marked synced; *which: its base. */
+static bool part_synced_after(struct tfs_part *p, const struct part_bases *b,
+			      size_t i, uint64_t *which)
 {
 	uint32_t flags;
 
-	if (!seg->cut || seg->base + atomic_load(&seg->size) >= b->v[i + 1])
-		return false;
-	for (size_t j = i + 1; j < b->n; j++) {
+	for (size_t j = i + 1; j < b->n; j++)
 		if (seg_read_flags(p, b->v[j], &flags) == 0 &&
 		    (flags & FMT_HDR_F_SYNCED)) {
-			store_log(p->st, LOG_ERR,
-				  "recovery: %s/%020llu%s: recovery cut it, but a later segment (%020llu) is marked synced: keeping the later ones",
-				  p->name, (unsigned long long)seg->base,
-				  FMT_LOG_SUFFIX,
-				  (unsigned long long)b->v[j]);
-			return false;
+			*which = b->v[j];
+			return true;
 		}
+	return false;
+}
+
+/* Whether the unsynced sealed segment b->v[i] (seg) ends short of the
+ * next one after recovery, with nothing after it ever synced: a power loss
+ * before the syncer reached it (recovery cut its torn tail, or its sizes
+ * never reached the disk), so the segments after it follow offsets that no
+ * longer exist, and no sync ever covered them (every sync makes sealed
+ * segments durable oldest first).  Keeping them would leave a hole that
+ * reads as EIO in the middle of the log.  One that reaches past the next
+ * base is an overlap: damage the next segment's check reports, never a
+ * reason to delete anything. */
+static bool part_ends_short(struct tfs_part *p, struct tfs_seg *seg,
+			    const struct part_bases *b, size_t i)
+{
+	uint64_t later;
+
+	if (seg->base + atomic_load(&seg->size) >= b->v[i + 1])
+		return false;
+	if (part_synced_after(p, b, i, &later)) {
+		store_log(p->st, LOG_ERR,
+			  "recovery: %s/%020llu%s: it ends short of the next segment, but a later segment (%020llu) is marked synced: keeping the later ones",
+			  p->name, (unsigned long long)seg->base, FMT_LOG_SUFFIX,
+			  (unsigned long long)later);
+		return false;
 	}
 	return true;
 }
@@ -425,19 +441,36 @@ static int part_new_active(struct tfs_part *p, uint64_t base)
 	return err;
 }
 
-/* Open one segment: the active one, and a sealed one whose intact header
- * says it was never synced, get tail recovery; any other sealed one gets
- * the cheap check, which reports damage (a missing or torn index too). */
-static int part_open_seg(struct tfs_part *p, uint64_t base, bool last,
-			 bool zst, struct tfs_seg **seg)
+/* Open segment b->v[i]: the active one, and a sealed one whose intact
+ * header says it was never synced, get tail recovery.  So does a sealed
+ * one whose index header never reached the disk (seg_hdr_torn: short or
+ * all zeros) when no later segment is marked synced: a power loss before
+ * it was ever synced, since a synced one's header is on the disk and every
+ * sync makes sealed segments durable oldest first.  Any other sealed one
+ * gets the cheap check, which reports damage (a missing index, or a
+ * header with wrong bytes). */
+static int part_open_seg(struct tfs_part *p, const struct part_bases *b,
+			 size_t i, bool zst, struct tfs_seg **seg)
 {
+	uint64_t base = b->v[i], later;
 	uint32_t flags = 0;
+	int err;
 
 	if (zst) /* only synced segments are ever compressed */
 		return seg_open_zst(p, base, seg);
-	if (last || (seg_read_flags(p, base, &flags) == 0 &&
-		     !(flags & FMT_HDR_F_SYNCED)))
+	if (i + 1 == b->n)
 		return seg_open_active(p, base, seg);
+	err = seg_read_flags(p, base, &flags);
+	if (!err && !(flags & FMT_HDR_F_SYNCED))
+		return seg_open_active(p, base, seg);
+	if (err == -ENODATA && !part_synced_after(p, b, i, &later)) {
+		store_log(p->st, LOG_WARNING,
+			  "recovery: %s/%020llu%s: sealed segment with a torn "
+			  "index header and no synced segment after it: it was "
+			  "never synced, recovering its tail",
+			  p->name, (unsigned long long)base, FMT_IDX_SUFFIX);
+		return seg_open_active(p, base, seg);
+	}
 	return seg_open_sealed(p, base, seg);
 }
 
@@ -459,7 +492,7 @@ static int part_open_segs(struct tfs_part *p, const struct part_bases *b,
 		err = part_check_gap(p, b->v[i]);
 		if (err) /* an overlap: no consistent numbering */
 			return err;
-		err = part_open_seg(p, b->v[i], last, zst, &seg);
+		err = part_open_seg(p, b, i, zst, &seg);
 		if (err == -EUCLEAN && !last) {
 			/* a sealed segment's damage is its own: the rest of
 			 * the partition stays readable */
@@ -485,7 +518,7 @@ static int part_open_segs(struct tfs_part *p, const struct part_bases *b,
 		if (last || atomic_load(&seg->synced))
 			continue;
 		/* sealed, never marked synced: whole, or the new end */
-		if (part_cut_short(p, seg, b, i)) {
+		if (part_ends_short(p, seg, b, i)) {
 			err = part_drop_from(p, b, i + 1);
 			if (err)
 				return err;

@@ -77,7 +77,7 @@ static int rec_header(struct rec *r)
 	int err;
 
 	if (r->idx_size < FMT_HDR_SIZE) {
-		store_log(r->p->st, r->log_size ? LOG_ERR : LOG_WARNING,
+		store_log(r->p->st, LOG_WARNING,
 			  "recovery: %s: index header incomplete (%llu of %u "
 			  "bytes), .log has %llu bytes: rewrote the header, 0 "
 			  "valid entries",
@@ -86,6 +86,16 @@ static int rec_header(struct rec *r)
 		return rec_write_header(r);
 	}
 	err = seg_pread_all(r->seg->idx_fd, hdr, sizeof(hdr), 0);
+	if (!err && seg_hdr_torn(hdr, r->idx_size)) {
+		store_log(r->p->st, LOG_WARNING,
+			  "recovery: %s: index header is zeros (its data never "
+			  "reached the disk), .log has %llu bytes: rewrote the "
+			  "header, cut %llu bytes of index entries, 0 valid "
+			  "entries",
+			  r->iname, (unsigned long long)r->log_size,
+			  (unsigned long long)(r->idx_size - FMT_HDR_SIZE));
+		return rec_write_header(r);
+	}
 	if (!err)
 		err = seg_hdr_check(hdr, r->seg->base);
 	if (err == -EBADMSG) {
@@ -313,7 +323,6 @@ static int rec_stat(struct rec *r)
 int rec_active(struct tfs_part *p, struct tfs_seg *seg)
 {
 	struct rec r = { .p = p, .seg = seg };
-	uint64_t found;
 	int err;
 
 	snprintf(r.lname, sizeof(r.lname), "%s/%020llu%s", p->name,
@@ -321,7 +330,6 @@ int rec_active(struct tfs_part *p, struct tfs_seg *seg)
 	snprintf(r.iname, sizeof(r.iname), "%s/%020llu%s", p->name,
 		 (unsigned long long)seg->base, FMT_IDX_SUFFIX);
 	err = rec_stat(&r);
-	found = r.log_size;
 	if (!err)
 		err = rec_header(&r);
 	if (!err)
@@ -345,6 +353,5 @@ int rec_active(struct tfs_part *p, struct tfs_seg *seg)
 	}
 	atomic_store(&seg->entries, r.valid);
 	atomic_store(&seg->size, r.end);
-	seg->cut = r.cut_entries || found > r.end;
 	return 0;
 }

@@ -660,10 +660,21 @@ int seg_mark_synced(struct tfs_seg *seg, int dir_fd)
 	return err;
 }
 
+bool seg_hdr_torn(const unsigned char *hdr, uint64_t size)
+{
+	if (size < FMT_HDR_SIZE)
+		return true;
+	for (size_t i = 0; i < FMT_HDR_SIZE; i++)
+		if (hdr[i])
+			return false;
+	return true;
+}
+
 int seg_read_flags(struct tfs_part *p, uint64_t base, uint32_t *flags)
 {
-	unsigned char hdr[FMT_HDR_SIZE];
+	unsigned char hdr[FMT_HDR_SIZE] = { 0 };
 	char ipath[PATH_MAX];
+	struct stat sb;
 	int fd, err;
 
 	err = seg_path(ipath, sizeof(ipath), p->path, base, FMT_IDX_SUFFIX);
@@ -672,7 +683,11 @@ int seg_read_flags(struct tfs_part *p, uint64_t base, uint32_t *flags)
 	fd = open(ipath, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	err = seg_pread_all(fd, hdr, sizeof(hdr), 0);
+	err = fstat(fd, &sb) ? -errno : 0;
+	if (!err && (uint64_t)sb.st_size >= FMT_HDR_SIZE)
+		err = seg_pread_all(fd, hdr, sizeof(hdr), 0);
+	if (!err && seg_hdr_torn(hdr, (uint64_t)sb.st_size))
+		err = -ENODATA;
 	if (!err)
 		err = seg_hdr_check(hdr, base);
 	if (!err)

@@ -543,6 +543,58 @@ static void test_unsynced_sealed_torn(void **state)
 	assert_int_equal(f->parts[0].segments, 2);
 }
 
+/* A power loss before segment 3900 was ever synced, on a file system that
+ * kept its names but not its index's data: the header is zeros (or the
+ * .idx is empty).  Torn, not damage: recovery recovers its tail (all of
+ * it, since no entry vouches for a record) and drops 7800. */
+static void c_torn_header(struct cfix *f, bool zeros)
+{
+	const char *idx = th_seg(f->dir, "t", 0, 3900, ".idx");
+	unsigned char z[FMT_HDR_SIZE + 2 * FMT_ENT_SIZE] = { 0 };
+
+	if (zeros) {
+		assert_int_equal(th_truncate(idx, 0), 0);
+		assert_int_equal(th_write(idx, 0, z, sizeof(z)), 0);
+	} else {
+		assert_int_equal(th_truncate(idx, 0), 0);
+	}
+	assert_int_equal(c_check(f), 0);
+	c_find(f, TFS_CHECK_TORN, TFS_CHECK_W_HEADER, "00000000000000003900.idx",
+	       zeros ? "index header is zeros" : "index header incomplete");
+	c_find(f, TFS_CHECK_TORN, TFS_CHECK_W_TAIL, "00000000000000007800.log",
+	       "recovery would drop this segment (1200 bytes");
+	assert_int_equal(f->parts[0].end, 3900);
+	assert_int_equal(f->parts[0].records, 13);
+	c_recover(f, 0);
+	assert_int_equal(c_check(f), 0);
+	assert_int_equal(f->nreps, 0);
+	assert_int_equal(f->parts[0].end, 3900);
+}
+
+static void test_unsynced_header_empty(void **state)
+{
+	c_torn_header(*state, false);
+}
+
+static void test_unsynced_header_zeros(void **state)
+{
+	c_torn_header(*state, true);
+}
+
+/* An empty index of segment 0, with 3900 after it marked synced (a sync
+ * covered 0 first): damage, and nothing is dropped. */
+static void test_torn_header_synced_after(void **state)
+{
+	struct cfix *f = *state;
+
+	assert_int_equal(th_truncate(th_seg(f->dir, "t", 0, 0, ".idx"), 0), 0);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_HEADER,
+	       "00000000000000000000.idx", "index header incomplete");
+	assert_int_equal(f->parts[0].end, NREC * RECLEN);
+	c_recover(f, 0);
+}
+
 static void test_leftovers(void **state)
 {
 	struct cfix *f = *state;
@@ -779,6 +831,9 @@ int main(void)
 		T(test_gap_between_segments),
 		T(test_torn_tail),
 		T(test_unsynced_sealed_torn),
+		T(test_unsynced_header_empty),
+		T(test_unsynced_header_zeros),
+		T(test_torn_header_synced_after),
 		T(test_leftovers),
 		T(test_compressed),
 		T(test_partition_gap),

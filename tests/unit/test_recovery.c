@@ -522,8 +522,9 @@ static void test_unsynced_sealed_torn(void **state)
 }
 
 /* Sealed, never synced, whole, and followed by a gap (the next segment's
- * files are gone): nothing was cut, so nothing is dropped; the gap is
- * damage and the segments after it stay. */
+ * files are gone, as a power loss leaves them where names are not kept in
+ * order): no sync ever covered what follows it, so the segments after it
+ * are dropped rather than kept behind a hole that reads as EIO. */
 static void test_unsynced_sealed_then_gap(void **state)
 {
 	struct rfix *f = *state;
@@ -532,11 +533,82 @@ static void test_unsynced_sealed_then_gap(void **state)
 	r_unsync(f, 0);
 	assert_int_equal(unlink(th_seg(f->dir, "t", 0, 4000, ".idx")), 0);
 	assert_int_equal(unlink(th_seg(f->dir, "t", 0, 4000, ".log")), 0);
-	r_damaged(f, 4000, 8000, "t/0/00000000000000004000: damaged segment",
-		  "no files for these offsets");
+	r_expect(f, 4, 1000, "00000000000000008000.log: dropped 2000 bytes",
+		 "never synced and ends short of it");
+	assert_int_equal(th_size(th_seg(f->dir, "t", 0, 8000, ".log")), -1);
+	assert_int_equal(th_size(th_seg(f->dir, "t", 0, 8000, ".idx")), -1);
+}
+
+/* Sealed, never synced, and its appends never reached the disk (a power
+ * loss: the names were kept, the sizes were not): nothing to cut, but it
+ * ends short of the next segment, so the later ones go. */
+static void test_unsynced_sealed_sizes_lost(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000);
+	r_unsync(f, 0);
+	r_unsync(f, 4000);
+	assert_int_equal(th_truncate(LOG0, 0), 0);
+	assert_int_equal(th_truncate(th_seg(f->dir, "t", 0, 0, ".idx"), 32), 0);
+	r_expect(f, 0, 1000, "00000000000000004000.log: dropped 4000 bytes",
+		 "ends short");
+}
+
+/* A sealed segment whose index header never reached the disk (0 bytes, or
+ * zeros): never synced, since no later segment is; its tail is recovered
+ * (all of it: no entry vouches for a record) and the later ones dropped. */
+static void r_torn_header(struct rfix *f, bool zeros)
+{
+	const char *idx = th_seg(f->dir, "t", 0, 4000, ".idx");
+	unsigned char z[96] = { 0 };
+
+	r_fill(f, 10, 1000);
+	r_unsync(f, 0);
+	r_unsync(f, 4000);
+	if (zeros)
+		assert_int_equal(th_write(idx, 0, z, sizeof(z)), 0);
+	else
+		assert_int_equal(th_truncate(idx, 0), 0);
+	r_expect(f, 4, 1000, "00000000000000004000.idx: sealed segment with a torn index header",
+		 "never synced");
+}
+
+static void test_sealed_header_empty(void **state)
+{
+	r_torn_header(*state, false);
+}
+
+static void test_sealed_header_zeros(void **state)
+{
+	r_torn_header(*state, true);
+}
+
+/* The same torn header with a later segment marked synced: that sync
+ * covered this one, so the header is damage (the sealed check), and the
+ * rest stays. */
+static void test_sealed_header_torn_synced_after(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 14, 1000); /* 0..4000, 4000..8000, 8000..12000, 12000.. */
+	assert_int_equal(r_synced(f, 8000), 1);
+	assert_int_equal(th_truncate(th_seg(f->dir, "t", 0, 4000, ".idx"), 0), 0);
+	th_log_clear();
+	assert_int_equal(r_open(f), 0);
+	assert_true(th_logged("00000000000000004000: damaged segment", NULL,
+			      NULL));
 	assert_false(th_logged("dropped", NULL, NULL));
-	/* and r_damaged's append */
-	assert_int_equal(th_size(th_seg(f->dir, "t", 0, 8000, ".log")), 2001);
+	{
+		struct tfs_part_info info;
+		unsigned char buf[1000];
+
+		tfs_part_info(f->p, &info);
+		assert_int_equal(info.end, 14000);
+		assert_int_equal(tfs_part_pread(f->p, buf, 1000, 4000), -EIO);
+		assert_int_equal(tfs_part_pread(f->p, buf, 1000, 9000), 1000);
+	}
+	r_close(f);
 }
 
 /* Recovery cut an unsynced sealed segment, but a segment after it says it
@@ -553,8 +625,9 @@ static void test_unsynced_cut_synced_after(void **state)
 	assert_int_equal(th_truncate(LOG0, 2500), 0);
 	th_log_clear();
 	assert_int_equal(r_open(f), 0);
-	assert_true(th_logged("recovery cut it, but a later segment", NULL,
-			      NULL));
+	assert_true(th_logged("ends short of the next segment, but a later "
+			      "segment",
+			      NULL, NULL));
 	assert_false(th_logged("dropped", NULL, NULL));
 	tfs_part_info(f->p, &info);
 	assert_int_equal(info.end, 10000);
@@ -844,6 +917,10 @@ int main(void)
 		T(test_leftovers),
 		T(test_interrupted_part_delete),
 		T(test_unsynced_sealed_then_gap),
+		T(test_unsynced_sealed_sizes_lost),
+		T(test_sealed_header_empty),
+		T(test_sealed_header_zeros),
+		T(test_sealed_header_torn_synced_after),
 		T(test_unsynced_cut_synced_after),
 		T(test_overlap_synced),
 		T(test_overlap_unsynced),
