@@ -8,7 +8,9 @@
 #   make bench      topicfs beside a plain file and ../shared/baseline
 #   make torture    deps + build + the long crash torture (t_torture with
 #                   TORTURE_ROUNDS=200 rounds of up to TORTURE_MAX_MS=2000
-#                   ms; about 10 min and 2 GB of /tmp)
+#                   ms; about 10 min and 2 GB of /tmp), then the power-loss
+#                   torture (test_powerloss) with TORTURE_PL_RUNS=20 random
+#                   seeds (about 3 min)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make fuzz       libFuzzer harnesses (clang), FUZZ_SECONDS each
 #
@@ -147,13 +149,20 @@ bench: deps
 # temp dir (and mount) is under its own dir, as tests/run.sh does it.
 TORTURE_ROUNDS ?= 200
 TORTURE_MAX_MS ?= 2000
+TORTURE_PL_RUNS ?= 20
 torture: deps
 	@$(MAKE) --no-print-directory all tools
 	@d=$$(mktemp -d /tmp/topicfs-torture.XXXXXX) && rc=0 && \
 	TFS_TEST_TMP=$$d BUILD=$(BUILD) TORTURE_ROUNDS=$(TORTURE_ROUNDS) \
 	TORTURE_MAX_MS=$(TORTURE_MAX_MS) TORTURE_FULL_EVERY=20 \
 	timeout -k 10 7200 bash tests/integration/t_torture.sh || rc=$$?; \
-	rmdir "$$d"; exit $$rc
+	rmdir "$$d"; [ $$rc = 0 ] || exit $$rc; \
+	$(MAKE) --no-print-directory $(BUILD)/tests/test_powerloss && \
+	for i in $$(seq $(TORTURE_PL_RUNS)); do \
+		out=$$(TFS_PL_SEED=random $(BUILD)/tests/test_powerloss 2>&1); \
+		rc=$$?; echo "$$out" | grep -E '^powerloss: (seed|[0-9])|^image'; \
+		[ $$rc = 0 ] || { echo "$$out" | tail -30; exit 1; }; \
+	done
 
 install: all
 	install -D -m 0755 $(BUILD)/topicfs $(DESTDIR)$(PREFIX)/bin/topicfs

@@ -133,18 +133,17 @@ static int part_scan_entry(struct tfs_part *p, int dfd, const char *name,
 		return part_bases_add(is_log ? logs : idxs, base);
 	if (!seg_parse_zst(name, &base))
 		return part_bases_add(zsts, base);
-	/* a retention delete renames the .log (or .zst) first, then the rest */
+	/* a retention delete renames the .log (or .zst) first, then the
+	 * rest: that one marks the delete, and goes last (part_finish_delete) */
 	if (n == FMT_SEG_NAME_LEN + dl &&
 	    part_name_has_suffix(name, FMT_DEL_SUFFIX)) {
 		memcpy(seg, name, FMT_SEG_NAME_LEN);
 		seg[FMT_SEG_NAME_LEN] = '\0';
 		if (!seg_parse_name(seg, &base, &is_log) ||
 		    !seg_parse_zst(seg, &base)) {
-			if (unlinkat(dfd, name, 0))
-				return -errno;
-			return part_name_has_suffix(seg, FMT_IDX_SUFFIX)
-				       ? 0
-				       : part_bases_add(dels, base);
+			if (!part_name_has_suffix(seg, FMT_IDX_SUFFIX))
+				return part_bases_add(dels, base);
+			return unlinkat(dfd, name, 0) ? -errno : 0;
 		}
 	}
 	if (part_name_has_suffix(name, FMT_TMP_SUFFIX)) {
@@ -172,13 +171,14 @@ static void part_bases_del(struct part_bases *b, uint64_t base)
 	}
 }
 
-/* A crash interrupted the retention delete of segment base (its .log was
- * renamed to .log.deleted, and that is gone now): remove what is left of
- * it.  -errno. */
+/* A crash interrupted the retention delete of segment base (its .log or
+ * .zst was renamed to .deleted): remove what is left of it, the .deleted
+ * marker last, so that a crash in between leaves the marker, never an
+ * index whose data is gone.  -errno. */
 static int part_finish_delete(struct tfs_part *p, uint64_t base,
 			      struct part_bases *logs, struct part_bases *idxs)
 {
-	char name[FMT_SEG_NAME_LEN + 1];
+	char name[FMT_SEG_NAME_LEN + 1], del[FMT_SEG_NAME_LEN + 16];
 
 	store_log(p->st, LOG_NOTICE,
 		  "recovery: %s/%020llu: finishing an interrupted retention "
@@ -192,6 +192,12 @@ static int part_finish_delete(struct tfs_part *p, uint64_t base,
 	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
 		seg_name(name, sizeof(name), base, exts[i]);
 		if (unlinkat(p->dir_fd, name, 0) && errno != ENOENT)
+			return -errno;
+	}
+	for (size_t i = 0; i < 2; i++) { /* .log.deleted, .zst.deleted */
+		seg_name(name, sizeof(name), base, exts[i]);
+		snprintf(del, sizeof(del), "%s%s", name, FMT_DEL_SUFFIX);
+		if (unlinkat(p->dir_fd, del, 0) && errno != ENOENT)
 			return -errno;
 	}
 	return fsync(p->dir_fd) ? -errno : 0;

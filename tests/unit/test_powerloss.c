@@ -36,7 +36,9 @@
  * next images test a crash during or after recovery: what recovery kept
  * must survive the next power loss.
  *
- * TFS_PL_SEED repeats a run; TFS_PL_ACTIONS sets its length (800).
+ * make test runs seed 1 (TFS_PL_SEED: another, or "random"; a failure
+ * prints the seed that repeats it); TFS_PL_ACTIONS sets the length (800).
+ * make torture runs TORTURE_PL_RUNS random seeds.
  */
 #include "store_helpers.h"
 
@@ -126,6 +128,11 @@ struct expect {
 	uint64_t commit[NP];
 	bool commit_busy[NP]; /* a commit of commit_next is in flight */
 	uint64_t commit_next[NP];
+	/* names: partitions of topic v, group h of v, topic w; each may
+	 * have a change in flight (busy: +1 or -1 partitions, a toggle) */
+	int vparts, vparts_busy;
+	bool hgroup, hgroup_busy;
+	bool wtopic, wtopic_busy;
 };
 
 struct image {
@@ -162,6 +169,7 @@ static struct {
 	uint32_t *seed[NP];
 	uint64_t wrapped_images; /* stats */
 	uint64_t images, switches;
+	int names; /* name changes made */
 } M = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static unsigned rnd(void)
@@ -853,7 +861,7 @@ static const uint32_t PART[NP] = { 0, 1, 2, 0 };
 
 struct live {
 	struct tfs_store *st;
-	struct tfs_topic *t, *u;
+	struct tfs_topic *t, *u, *v;
 	struct tfs_part *p[NP];
 };
 
@@ -887,6 +895,7 @@ static void live_open(struct live *l, const char *dir)
 	}
 	assert_int_equal(tfs_topic_open(l->st, "t", &l->t), 0);
 	assert_int_equal(tfs_topic_open(l->st, "u", &l->u), 0);
+	assert_int_equal(tfs_topic_open(l->st, "v", &l->v), 0);
 	for (int i = 0; i < NP; i++)
 		assert_int_equal(
 			tfs_part_open(topic_of(l, i), PART[i], &l->p[i]), 0);
@@ -898,6 +907,7 @@ static void live_close(struct live *l)
 		tfs_part_put(l->p[i], 1);
 	tfs_topic_put(l->t, 1);
 	tfs_topic_put(l->u, 1);
+	tfs_topic_put(l->v, 1);
 	tfs_store_close(l->st);
 	memset(l, 0, sizeof(*l));
 }
@@ -932,6 +942,8 @@ struct seen {
 	size_t nrec[NP]; /* records up to end */
 	bool committed[NP];
 	uint64_t commit[NP];
+	int vparts;
+	bool hgroup, wtopic;
 };
 
 #define FAILIMG(im, ...)                                                       \
@@ -1008,7 +1020,8 @@ static void check_image(const struct image *im, struct seen *s)
 	err = tfs_store_open(im->a, &o, &l.st);
 	if (err)
 		FAILIMG(im, "open: %s", tfs_strerror(err));
-	if (tfs_topic_open(l.st, "t", &l.t) || tfs_topic_open(l.st, "u", &l.u))
+	if (tfs_topic_open(l.st, "t", &l.t) ||
+	    tfs_topic_open(l.st, "u", &l.u) || tfs_topic_open(l.st, "v", &l.v))
 		FAILIMG(im, "a topic is missing");
 	for (int i = 0; i < NP; i++)
 		if ((err = tfs_part_open(topic_of(&l, i), PART[i], &l.p[i])))
@@ -1098,6 +1111,26 @@ static void check_image(const struct image *im, struct seen *s)
 				TOPIC[i], PART[i], s->commit[i],
 				s->committed[i] ? "committed" : "none");
 	}
+	/* names: as they were, or with the change in flight made */
+	s->vparts = (int)tfs_topic_partitions(l.v);
+	if (s->vparts != e->vparts && s->vparts != e->vparts + e->vparts_busy)
+		FAILIMG(im, "topic v has %d partitions, not %d (change %+d)",
+			s->vparts, e->vparts, e->vparts_busy);
+	s->hgroup = tfs_group_exists(l.v, "h");
+	if (s->hgroup != e->hgroup && !e->hgroup_busy)
+		FAILIMG(im, "group v/h %s", s->hgroup ? "is back" : "is gone");
+	{
+		struct tfs_topic *w;
+
+		err = tfs_topic_open(l.st, "w", &w);
+		if (err && err != -ENOENT)
+			FAILIMG(im, "topic w: %s", tfs_strerror(err));
+		if (!err)
+			tfs_topic_put(w, 1);
+		s->wtopic = !err;
+		if (s->wtopic != e->wtopic && !e->wtopic_busy)
+			FAILIMG(im, "topic w %s", s->wtopic ? "is back" : "is gone");
+	}
 	free(want);
 	free(got);
 	live_close(&l);
@@ -1173,6 +1206,11 @@ static void drain(struct live *l, bool want_switch)
 			M.e.commit[i] = s[pick].commit[i];
 			M.e.commit_busy[i] = false;
 		}
+		M.e.vparts = s[pick].vparts;
+		M.e.hgroup = s[pick].hgroup;
+		M.e.wtopic = s[pick].wtopic;
+		M.e.vparts_busy = 0;
+		M.e.hgroup_busy = M.e.wtopic_busy = false;
 		M.switches++;
 		pthread_mutex_unlock(&M.mu);
 	}
@@ -1183,6 +1221,54 @@ static void drain(struct live *l, bool want_switch)
 		free(q[k].a);
 		free(q[k].b);
 	}
+}
+
+/* Create or delete a partition of v (the highest), group v/h, or topic w. */
+static void names_action(struct live *l)
+{
+	unsigned which = rnd() % 3;
+	int n = M.e.vparts;
+
+	pthread_mutex_lock(&M.mu);
+	if (which == 0)
+		M.e.vparts_busy = n < 3 && (n == 0 || rnd() % 2) ? 1 : -1;
+	else if (which == 1)
+		M.e.hgroup_busy = true;
+	else
+		M.e.wtopic_busy = true;
+	pthread_mutex_unlock(&M.mu);
+	if (which == 0 && M.e.vparts_busy > 0) {
+		struct tfs_part *p;
+
+		assert_int_equal(tfs_part_create(l->v, (uint32_t)n, &p), 0);
+		tfs_part_put(p, 1);
+	} else if (which == 0) {
+		assert_int_equal(tfs_part_delete(l->v, (uint32_t)n - 1), 0);
+	} else if (which == 1 && M.e.hgroup) {
+		assert_int_equal(tfs_group_delete(l->v, "h"), 0);
+	} else if (which == 1) {
+		assert_int_equal(tfs_group_create(l->v, "h"), 0);
+	} else if (M.e.wtopic) {
+		assert_int_equal(tfs_topic_delete(l->st, "w"), 0);
+	} else {
+		struct tfs_topic *w;
+
+		assert_int_equal(tfs_topic_create(l->st, "w", &w), 0);
+		tfs_topic_put(w, 1);
+	}
+	pthread_mutex_lock(&M.mu);
+	M.names++;
+	if (which == 0) {
+		M.e.vparts += M.e.vparts_busy;
+		M.e.vparts_busy = 0;
+	} else if (which == 1) {
+		M.e.hgroup = !M.e.hgroup;
+		M.e.hgroup_busy = false;
+	} else {
+		M.e.wtopic = !M.e.wtopic;
+		M.e.wtopic_busy = false;
+	}
+	pthread_mutex_unlock(&M.mu);
 }
 
 static void one_action(struct live *l)
@@ -1236,8 +1322,10 @@ static void one_action(struct live *l)
 		M.e.commit[i] = off;
 		M.e.commit_busy[i] = false;
 		pthread_mutex_unlock(&M.mu);
-	} else if (what < 90) { /* a cleaner pass: retention, compression */
+	} else if (what < 87) { /* a cleaner pass: retention, compression */
 		tfs_store_clean(l->st);
+	} else if (what < 90) { /* names: a partition, a group, a topic */
+		names_action(l);
 	} else { /* a crash between calls */
 		pthread_mutex_lock(&M.mu);
 		take_image("between calls");
@@ -1258,8 +1346,9 @@ static void test_powerloss(void **state)
 	static const char tcfg[] = "retention.bytes=40000\ncompression=zstd\n";
 	static const char ucfg[] = "flush.messages=3\n";
 
-	run_seed = env ? (unsigned)strtoul(env, NULL, 10)
-		       : (unsigned)time(NULL) ^ (unsigned)getpid();
+	run_seed = !env			   ? 1
+		   : !strcmp(env, "random") ? (unsigned)time(NULL) ^ (unsigned)getpid()
+					    : (unsigned)strtoul(env, NULL, 10);
 	fprintf(stderr,
 		"powerloss: seed %u (TFS_PL_SEED=%u repeats it), %d actions\n",
 		run_seed, run_seed, actions);
@@ -1299,6 +1388,8 @@ static void test_powerloss(void **state)
 	}
 	assert_int_equal(tfs_group_create(t, "g"), 0);
 	tfs_topic_put(t, 1);
+	assert_int_equal(tfs_topic_create(st, "v", &t), 0); /* names only */
+	tfs_topic_put(t, 1);
 	tfs_store_close(st);
 
 	model_start(live);
@@ -1326,8 +1417,9 @@ static void test_powerloss(void **state)
 	live_close(&l);
 	fprintf(stderr,
 		"powerloss: %" PRIu64 " crash images checked (%" PRIu64
-		" inside a call), went on from %" PRIu64 " of them\n",
-		M.images, M.wrapped_images, M.switches);
+		" inside a call), went on from %" PRIu64
+		" of them; %d name changes\n",
+		M.images, M.wrapped_images, M.switches, M.names);
 	assert_true(M.images > 0 && M.switches > 0);
 	rm_tree(M.live);
 	model_reset();
