@@ -444,7 +444,11 @@ int seg_open_zst(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
 	return 0;
 }
 
-/* Open the active segment's .idx, creating it (logged) when missing. */
+/* Open the active segment's .idx, creating it (logged) when missing, and
+ * then syncing the directory: nothing else would make the new name durable
+ * (the store syncs the directory only after segments it rolled), and a
+ * later fsync() of the partition must not leave synced records behind an
+ * index that a power loss takes away. */
 static int seg_open_idx(struct tfs_part *p, uint64_t base, const char *ipath)
 {
 	int fd = open(ipath, O_RDWR | O_CLOEXEC);
@@ -455,7 +459,15 @@ static int seg_open_idx(struct tfs_part *p, uint64_t base, const char *ipath)
 		  "recovery: %s/%020llu%s: index missing; creating it", p->name,
 		  (unsigned long long)base, FMT_IDX_SUFFIX);
 	fd = open(ipath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	return fd >= 0 ? fd : -errno;
+	if (fd < 0)
+		return -errno;
+	if (fsync(p->dir_fd)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
 }
 
 int seg_open_active(struct tfs_part *p, uint64_t base, struct tfs_seg **out)

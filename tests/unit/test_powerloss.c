@@ -19,10 +19,12 @@
  *     order: more than those file systems leave, and more than recovery
  *     claims to handle (it reads such a hole as damage, EIO).
  * A workload of appends (records of 1..2500 bytes, 4 KiB segments, so
- * rolls all the time), partition syncs, consumer-group commits and
- * cleaner passes (retention.bytes and zstd compression on topic t,
- * flush.messages on topic u) runs against a live store; the background
- * syncer and cleaner run too.  Crash images are taken between calls and
+ * rolls all the time), stream write-backs out of order (the later one held
+ * in memory until the one before it comes), partition syncs, consumer-group
+ * commits, cleaner passes (retention.bytes and zstd compression on topic
+ * t, flush.messages on topic u), and partitions, a group and a topic made
+ * and deleted, runs against a live store; the background syncer and
+ * cleaner run too.  Crash images are taken between calls and
  * inside them (at a random wrapped call, so also between the steps of a
  * roll, a sync, a compression, a retention delete and recovery itself).
  * Every image must open, and then, for every partition:
@@ -122,7 +124,7 @@ struct op {
 /* What a crash image must show; copied into each image when it is taken. */
 struct expect {
 	size_t nrec[NP];     /* records appended (returned) */
-	bool inflight[NP];   /* record nrec is being appended */
+	int inflight[NP];    /* records from nrec on being appended */
 	uint64_t synced[NP]; /* end the last returned sync covered */
 	bool committed[NP];  /* group g committed an offset that returned */
 	uint64_t commit[NP];
@@ -169,7 +171,8 @@ static struct {
 	uint32_t *seed[NP];
 	uint64_t wrapped_images; /* stats */
 	uint64_t images, switches;
-	int names; /* name changes made */
+	int names;	/* name changes made */
+	int writebacks; /* out-of-order stream write pairs */
 } M = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static unsigned rnd(void)
@@ -1032,7 +1035,7 @@ static void check_image(const struct image *im, struct seen *s)
 				tfs_strerror(err));
 	for (int i = 0; i < NP; i++) {
 		struct tfs_part_info info;
-		size_t nmax = e->nrec[i] + (e->inflight[i] ? 1 : 0);
+		size_t nmax = e->nrec[i] + (size_t)e->inflight[i];
 		long first, last;
 		size_t n;
 
@@ -1144,10 +1147,8 @@ static void rm_tree(const char *dir)
 	th_rm_rf(xstrdup(dir));
 }
 
-static void rec_push(int i, uint64_t off, uint32_t len)
+static void rec_set(int i, size_t r, uint64_t off, uint32_t len)
 {
-	size_t r = M.e.nrec[i];
-
 	assert_true(r < MAX_REC);
 	M.off[i][r] = off;
 	M.len[i][r] = len;
@@ -1203,7 +1204,7 @@ static void drain(struct live *l, bool want_switch)
 		pthread_mutex_lock(&M.mu);
 		for (int i = 0; i < NP; i++) {
 			M.e.nrec[i] = s[pick].nrec[i];
-			M.e.inflight[i] = false;
+			M.e.inflight[i] = 0;
 			M.e.synced[i] = info[i].end;
 			M.e.committed[i] = s[pick].committed[i];
 			M.e.commit[i] = s[pick].commit[i];
@@ -1287,8 +1288,8 @@ static void one_action(struct live *l)
 
 		/* never call the store with mu held: its threads wait for mu */
 		pthread_mutex_lock(&M.mu);
-		rec_push(i, end, len);
-		M.e.inflight[i] = true;
+		rec_set(i, M.e.nrec[i], end, len);
+		M.e.inflight[i] = 1;
 		pthread_mutex_unlock(&M.mu);
 		rec_bytes(i, M.e.nrec[i], rec);
 		r = tfs_part_append(l->p[i], rec, len, TFS_OFFSET_ANY, &off);
@@ -1296,7 +1297,30 @@ static void one_action(struct live *l)
 		assert_true(off == M.off[i][M.e.nrec[i]]);
 		pthread_mutex_lock(&M.mu);
 		M.e.nrec[i]++;
-		M.e.inflight[i] = false;
+		M.e.inflight[i] = 0;
+		pthread_mutex_unlock(&M.mu);
+	} else if (what < 64) { /* stream write-backs, the later one first */
+		unsigned char a[2600], b[2600];
+		uint32_t la = 1 + rnd() % 2500, lb = 1 + rnd() % 2500;
+		uint64_t end = tfs_part_end(l->p[i]);
+		size_t r = M.e.nrec[i];
+
+		pthread_mutex_lock(&M.mu);
+		rec_set(i, r, end, la);
+		rec_set(i, r + 1, end + la, lb);
+		M.e.inflight[i] = 2;
+		pthread_mutex_unlock(&M.mu);
+		rec_bytes(i, r, a);
+		rec_bytes(i, r + 1, b);
+		/* held in memory until the bytes before it come */
+		assert_int_equal(tfs_part_write_at(l->p[i], b, lb, end + la), lb);
+		assert_int_equal(tfs_part_end(l->p[i]), end);
+		assert_int_equal(tfs_part_write_at(l->p[i], a, la, end), la);
+		assert_int_equal(tfs_part_end(l->p[i]), end + la + lb);
+		pthread_mutex_lock(&M.mu);
+		M.e.nrec[i] += 2;
+		M.e.inflight[i] = 0;
+		M.writebacks++;
 		pthread_mutex_unlock(&M.mu);
 	} else if (what < 75) { /* fsync() */
 		uint64_t end = tfs_part_end(l->p[i]);
@@ -1434,8 +1458,8 @@ static void test_powerloss(void **state)
 	fprintf(stderr,
 		"powerloss: %" PRIu64 " crash images checked (%" PRIu64
 		" inside a call), went on from %" PRIu64
-		" of them; %d name changes\n",
-		M.images, M.wrapped_images, M.switches, M.names);
+		" of them; %d name changes, %d stream write pairs\n",
+		M.images, M.wrapped_images, M.switches, M.names, M.writebacks);
 	assert_true(M.images > 0 && M.switches > 0);
 	rm_tree(M.live);
 	model_reset();
