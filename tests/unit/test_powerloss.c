@@ -160,6 +160,7 @@ static struct {
 	unsigned rs;	 /* rand_r state, under mu */
 	int wrap_odds;	 /* 1 in wrap_odds wrapped calls takes an image */
 	bool holes;	 /* appended sectors reach the disk in any order */
+	bool min_prefix; /* the next image keeps only durable metadata */
 	int nimg;	 /* images made (names) */
 	struct image queue[MAX_QUEUE];
 	int nqueue;
@@ -503,7 +504,9 @@ static void take_image(const char *where)
 	if (M.nqueue == MAX_QUEUE)
 		return;
 	m = M.durable_ops;
-	if (rnd() % 2)
+	if (M.min_prefix)
+		;
+	else if (rnd() % 2)
 		m += (int)(rnd() % (unsigned)(M.nops - M.durable_ops + 1));
 	else
 		m = M.nops;
@@ -1135,7 +1138,8 @@ static void check_image(const struct image *im, struct seen *s)
 			tfs_topic_put(w, 1);
 		s->wtopic = !err;
 		if (s->wtopic != e->wtopic && !e->wtopic_busy)
-			FAILIMG(im, "topic w %s", s->wtopic ? "is back" : "is gone");
+			FAILIMG(im, "topic w %s",
+				s->wtopic ? "is back" : "is gone");
 	}
 	free(want);
 	free(got);
@@ -1313,7 +1317,8 @@ static void one_action(struct live *l)
 		rec_bytes(i, r, a);
 		rec_bytes(i, r + 1, b);
 		/* held in memory until the bytes before it come */
-		assert_int_equal(tfs_part_write_at(l->p[i], b, lb, end + la), lb);
+		assert_int_equal(tfs_part_write_at(l->p[i], b, lb, end + la),
+				 lb);
 		assert_int_equal(tfs_part_end(l->p[i]), end);
 		assert_int_equal(tfs_part_write_at(l->p[i], a, la, end), la);
 		assert_int_equal(tfs_part_end(l->p[i]), end + la + lb);
@@ -1373,34 +1378,65 @@ static char *pl_mkdtemp(void)
 	return th_mkdtemp();
 }
 
-static void test_powerloss(void **state)
+/* The test's state: seed, record arrays, the temp dir (returned). */
+static char *pl_init(void)
 {
-	struct live l;
 	const char *env = getenv("TFS_PL_SEED");
-	const char *acts = getenv("TFS_PL_ACTIONS");
-	int actions = acts ? atoi(acts) : 2000;
-	char *root = pl_mkdtemp(), err[256], live[PATH_MAX];
-	struct tfs_topic *t;
-	struct tfs_store_opts o = th_opts(TFS_MIN_SEGMENT_BYTES);
-	struct tfs_store *st;
-	static const char tcfg[] = "retention.bytes=40000\ncompression=zstd\n";
-	static const char ucfg[] = "flush.messages=3\n";
+	char *root = pl_mkdtemp();
 
-	run_seed = !env			   ? 1
-		   : !strcmp(env, "random") ? (unsigned)time(NULL) ^ (unsigned)getpid()
-					    : (unsigned)strtoul(env, NULL, 10);
-	fprintf(stderr,
-		"powerloss: seed %u (TFS_PL_SEED=%u repeats it), %d actions\n",
-		run_seed, run_seed, actions);
+	run_seed = !env ? 1
+		   : !strcmp(env, "random")
+			   ? (unsigned)time(NULL) ^ (unsigned)getpid()
+			   : (unsigned)strtoul(env, NULL, 10);
 	M.rs = run_seed;
 	M.holes = getenv("TFS_PL_HOLES") != NULL;
+	M.images = M.wrapped_images = M.switches = 0;
+	M.names = M.writebacks = M.nimg = M.action = 0;
+	memset(&M.e, 0, sizeof(M.e));
 	snprintf(M.root, sizeof(M.root), "%s", root);
 	for (int i = 0; i < NP; i++) {
 		M.off[i] = xrealloc(NULL, MAX_REC * sizeof(uint64_t));
 		M.len[i] = xrealloc(NULL, MAX_REC * sizeof(uint32_t));
 		M.seed[i] = xrealloc(NULL, MAX_REC * sizeof(uint32_t));
 	}
-	/* the starting point: two topics, their partitions and a group */
+	return root;
+}
+
+static void pl_fini(char *root)
+{
+	pthread_mutex_lock(&M.mu);
+	M.on = false;
+	pthread_mutex_unlock(&M.mu);
+	rm_tree(M.live);
+	model_reset();
+	for (int i = 0; i < NP; i++) {
+		free(M.off[i]);
+		free(M.len[i]);
+		free(M.seed[i]);
+	}
+	free(M.ops);
+	free(M.in);
+	M.ops = NULL;
+	M.in = NULL;
+	M.capops = M.capin = 0;
+	M.live[0] = 0;
+	th_rm_rf(root);
+}
+
+/* The starting point, in root/live: topics t (3 partitions, retention
+ * and compression) and u (1 partition, flush.messages) with a group g
+ * each, and v (names only).  Returns the live dir (static). */
+static const char *pl_make_live(const char *root)
+{
+	static char live[PATH_MAX];
+	struct tfs_store_opts o = th_opts(TFS_MIN_SEGMENT_BYTES);
+	static const char tcfg[] = "retention.bytes=40000\ncompression=zstd\n";
+	static const char ucfg[] = "flush.messages=3\n";
+	struct tfs_store *st;
+	struct tfs_topic *t;
+	struct tfs_part *pp;
+	char err[256];
+
 	snprintf(live, sizeof(live), "%s/live", root);
 	assert_int_equal(__real_mkdir(live, 0755), 0);
 	assert_int_equal(tfs_store_open(live, &o, &st), 0);
@@ -1409,8 +1445,6 @@ static void test_powerloss(void **state)
 					      sizeof(err)),
 			 0);
 	for (uint32_t p = 0; p < 3; p++) {
-		struct tfs_part *pp;
-
 		assert_int_equal(tfs_part_create(t, p, &pp), 0);
 		tfs_part_put(pp, 1);
 	}
@@ -1420,18 +1454,27 @@ static void test_powerloss(void **state)
 	assert_int_equal(tfs_topic_config_set(t, ucfg, sizeof(ucfg) - 1, err,
 					      sizeof(err)),
 			 0);
-	{
-		struct tfs_part *pp;
-
-		assert_int_equal(tfs_part_create(t, 0, &pp), 0);
-		tfs_part_put(pp, 1);
-	}
+	assert_int_equal(tfs_part_create(t, 0, &pp), 0);
+	tfs_part_put(pp, 1);
 	assert_int_equal(tfs_group_create(t, "g"), 0);
 	tfs_topic_put(t, 1);
 	assert_int_equal(tfs_topic_create(st, "v", &t), 0); /* names only */
 	tfs_topic_put(t, 1);
 	tfs_store_close(st);
+	return live;
+}
 
+static void test_powerloss(void **state)
+{
+	struct live l;
+	const char *acts = getenv("TFS_PL_ACTIONS");
+	int actions = acts ? atoi(acts) : 2000;
+	char *root = pl_init();
+	const char *live = pl_make_live(root);
+
+	fprintf(stderr,
+		"powerloss: seed %u (TFS_PL_SEED=%u repeats it), %d actions\n",
+		run_seed, run_seed, actions);
 	model_start(live);
 	M.wrap_odds = 40;
 	live_open(&l, live);
@@ -1461,22 +1504,52 @@ static void test_powerloss(void **state)
 		" of them; %d name changes, %d stream write pairs\n",
 		M.images, M.wrapped_images, M.switches, M.names, M.writebacks);
 	assert_true(M.images > 0 && M.switches > 0);
-	rm_tree(M.live);
-	model_reset();
-	for (int i = 0; i < NP; i++) {
-		free(M.off[i]);
-		free(M.len[i]);
-		free(M.seed[i]);
-	}
-	free(M.ops);
-	free(M.in);
-	th_rm_rf(root);
+	pl_fini(root);
+}
+
+/* Recovery recreates a missing index of t/0's active segment; a record is
+ * appended and synced; then a power loss keeps only the metadata that a
+ * directory sync covered.  The record must be there: recovery has to make
+ * the index's name durable (it did not, and the record was cut). */
+static void test_recreated_index(void **state)
+{
+	struct live l;
+	char *root = pl_init();
+	const char *live = pl_make_live(root);
+	char idx[PATH_MAX];
+	unsigned char rec[100];
+
+	snprintf(idx, sizeof(idx), "%s/t/0/%020d.idx", live, 0);
+	assert_int_equal(__real_unlink(idx), 0);
+	th_log_clear();
+	model_start(live);
+	live_open(&l, live);
+	assert_true(th_logged("index missing; creating it", NULL, NULL));
+	pthread_mutex_lock(&M.mu);
+	rec_set(0, 0, 0, sizeof(rec));
+	pthread_mutex_unlock(&M.mu);
+	rec_bytes(0, 0, rec);
+	assert_int_equal(
+		tfs_part_append(l.p[0], rec, sizeof(rec), TFS_OFFSET_ANY, NULL),
+		sizeof(rec));
+	assert_int_equal(tfs_part_sync(l.p[0]), 0);
+	pthread_mutex_lock(&M.mu);
+	M.e.nrec[0] = 1;
+	M.e.synced[0] = sizeof(rec);
+	M.min_prefix = true; /* only what a directory sync covered */
+	take_image("after fsync");
+	M.min_prefix = false;
+	pthread_mutex_unlock(&M.mu);
+	drain(&l, false);
+	live_close(&l);
+	pl_fini(root);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_powerloss),
+		cmocka_unit_test(test_recreated_index),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
