@@ -135,6 +135,10 @@ static int fsck_check(struct fsck *fk)
 		       (unsigned long long)sum.bytes,
 		       (unsigned long long)sum.parts_damaged,
 		       (unsigned long long)sum.parts_torn);
+	if (sum.damage_other)
+		printf("%s: %llu damage findings outside the partitions "
+		       "(format file, names, consumer groups)\n",
+		       fk->dir, (unsigned long long)sum.damage_other);
 	if (!sum.initialised && !err)
 		return 1; /* empty: nothing to repair */
 	return err;

@@ -43,6 +43,8 @@ void check_emit(struct check *c, struct check_part *cp,
 		c->sum.torn++;
 	else if (kind == TFS_CHECK_DAMAGE)
 		c->sum.damage++;
+	if (!cp && kind == TFS_CHECK_DAMAGE)
+		c->sum.damage_other++;
 	if (cp && kind == TFS_CHECK_TORN && cp->s.status == TFS_CHECK_OK)
 		cp->s.status = TFS_CHECK_TORN_TAIL;
 	if (cp && kind == TFS_CHECK_DAMAGE) {

@@ -114,6 +114,8 @@ struct tfs_check_summary {
 	uint64_t notes;		/* TFS_CHECK_NOTE findings */
 	uint64_t torn;		/* TFS_CHECK_TORN findings */
 	uint64_t damage;	/* TFS_CHECK_DAMAGE findings */
+	uint64_t damage_other;	/* of those, not in a partition: the format
+				   file, names, consumer group files */
 	uint64_t parts_torn;	/* partitions with status TORN_TAIL */
 	uint64_t parts_damaged; /* partitions with status DAMAGED */
 	int initialised;	/* 1 if the dir has a format file; 0 if it is

@@ -5,7 +5,7 @@
 # while mounted (and a second mount of the same data dir too), cuts the tail
 # when unmounted, and fsck is then clean; the mount sees the end fsck
 # printed; a flipped byte in a sealed segment exits 1 naming file and
-# offset.
+# offset; a bad consumer group file is counted apart.
 . "$(dirname "$0")/lib.sh"
 
 FSCK=$BUILD/topicfs-fsck
@@ -86,6 +86,16 @@ grep -q "DAMAGE: k/0/$(basename "$seg") byte [0-9]*: record [0-9]*\.\.[0-9]* (en
 	fail "the flipped byte is not reported with file and offset"
 grep -q "^k/0: DAMAGED: .*first damage at k/0/$(basename "$seg") byte [0-9]*; bad records: 1" "$T/fsck.out" ||
 	fail "no DAMAGED line for k/0"
+
+# a consumer group file the mount cannot read: damage outside any
+# partition, counted on a line of its own (beside the flipped byte)
+mkdir -p "$DATA/k/.groups/billing"
+fsck 1 "$DATA"
+grep -q "DAMAGE: k/.groups/billing: consumer group file" "$T/fsck.out" ||
+	fail "the group file is not reported"
+grep -q ": 1 damage findings outside the partitions" "$T/fsck.out" ||
+	fail "no count of the damage outside the partitions"
+rmdir "$DATA/k/.groups/billing"
 
 fsck 2 "$T/nonexistent"
 fsck 2

@@ -748,8 +748,12 @@ static void test_bad_group_file(void **state)
 	       "not a readable regular file");
 	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_UNCHECKED, "t/.groups",
 	       "consumer groups");
+	assert_int_equal(f->sum.damage, 1);
+	assert_int_equal(f->sum.damage_other, 1); /* no partition has it */
+	assert_int_equal(f->sum.parts_damaged, 0);
 	assert_int_equal(rmdir(path), 0);
 	assert_int_equal(c_check(f), 0);
+	assert_int_equal(f->sum.damage_other, 0);
 }
 
 static void test_empty_and_missing_dir(void **state)
