@@ -74,6 +74,7 @@ static int rec_header(struct rec *r)
 {
 	unsigned char hdr[FMT_HDR_SIZE];
 	uint32_t version = 0;
+	bool torn;
 	int err;
 
 	if (r->idx_size < FMT_HDR_SIZE) {
@@ -86,24 +87,21 @@ static int rec_header(struct rec *r)
 		return rec_write_header(r);
 	}
 	err = seg_pread_all(r->seg->idx_fd, hdr, sizeof(hdr), 0);
-	if (!err && seg_hdr_torn(hdr, r->idx_size)) {
-		store_log(r->p->st, LOG_WARNING,
-			  "recovery: %s: index header is zeros (its data never "
-			  "reached the disk), .log has %llu bytes: rewrote the "
+	/* zeros: the size reached the disk, the data did not (power loss) */
+	torn = !err && seg_hdr_torn(hdr, r->idx_size);
+	if (!err && !torn)
+		err = seg_hdr_check(hdr, r->seg->base);
+	if (torn || err == -EBADMSG) {
+		store_log(r->p->st,
+			  torn || !r->log_size ? LOG_WARNING : LOG_ERR,
+			  "recovery: %s: %s, .log has %llu bytes: rewrote the "
 			  "header, cut %llu bytes of index entries, 0 valid "
 			  "entries",
-			  r->iname, (unsigned long long)r->log_size,
-			  (unsigned long long)(r->idx_size - FMT_HDR_SIZE));
-		return rec_write_header(r);
-	}
-	if (!err)
-		err = seg_hdr_check(hdr, r->seg->base);
-	if (err == -EBADMSG) {
-		store_log(r->p->st, r->log_size ? LOG_ERR : LOG_WARNING,
-			  "recovery: %s: bad index header (magic or CRC), .log "
-			  "has %llu bytes: rewrote the header, cut %llu bytes "
-			  "of index entries, 0 valid entries",
-			  r->iname, (unsigned long long)r->log_size,
+			  r->iname,
+			  torn ? "index header is zeros (its data never reached "
+				 "the disk)"
+			       : "bad index header (magic or CRC)",
+			  (unsigned long long)r->log_size,
 			  (unsigned long long)(r->idx_size - FMT_HDR_SIZE));
 		return rec_write_header(r);
 	}
