@@ -61,31 +61,23 @@
 
 /* ---- the wrapped calls ------------------------------------------------- */
 
-int __real_fsync(int fd);
-int __real_fdatasync(int fd);
-int __real_open(const char *path, int flags, ...);
-int __real_openat(int dfd, const char *path, int flags, ...);
-int __real_mkdir(const char *path, mode_t mode);
-int __real_unlink(const char *path);
-int __real_unlinkat(int dfd, const char *path, int flags);
-int __real_rename(const char *a, const char *b);
-int __real_renameat(int da, const char *a, int db, const char *b);
-int __real_rmdir(const char *path);
-ssize_t __real_pwrite(int fd, const void *buf, size_t n, off_t off);
-int __real_ftruncate(int fd, off_t len);
-
-int __wrap_fsync(int fd);
-int __wrap_fdatasync(int fd);
-int __wrap_open(const char *path, int flags, ...);
-int __wrap_openat(int dfd, const char *path, int flags, ...);
-int __wrap_mkdir(const char *path, mode_t mode);
-int __wrap_unlink(const char *path);
-int __wrap_unlinkat(int dfd, const char *path, int flags);
-int __wrap_rename(const char *a, const char *b);
-int __wrap_renameat(int da, const char *a, int db, const char *b);
-int __wrap_rmdir(const char *path);
-ssize_t __wrap_pwrite(int fd, const void *buf, size_t n, off_t off);
-int __wrap_ftruncate(int fd, off_t len);
+/* Each wrapped call: __real_NAME (the libc one) and __wrap_NAME (ours,
+ * which the linker puts in its place; PL_WRAP in the Makefile). */
+#define WRAPPED(ret, name, args)                                               \
+	ret __real_##name args;                                                \
+	ret __wrap_##name args
+WRAPPED(int, fsync, (int fd));
+WRAPPED(int, fdatasync, (int fd));
+WRAPPED(int, open, (const char *path, int flags, ...));
+WRAPPED(int, openat, (int dfd, const char *path, int flags, ...));
+WRAPPED(int, mkdir, (const char *path, mode_t mode));
+WRAPPED(int, unlink, (const char *path));
+WRAPPED(int, unlinkat, (int dfd, const char *path, int flags));
+WRAPPED(int, rename, (const char *a, const char *b));
+WRAPPED(int, renameat, (int da, const char *a, int db, const char *b));
+WRAPPED(int, rmdir, (const char *path));
+WRAPPED(ssize_t, pwrite, (int fd, const void *buf, size_t n, off_t off));
+WRAPPED(int, ftruncate, (int fd, off_t len));
 
 /* ---- the model --------------------------------------------------------- */
 
