@@ -156,6 +156,8 @@ static int check_part_entry(struct check_part *cp, const char *name)
 			     rel, -1,
 			     "retention delete in progress; recovery removes "
 			     "it");
+	else if (!strcmp(name, FMT_RP_FILE))
+		return 0; /* read by check_part_rp */
 	else if (check_has_suffix(name, FMT_TMP_SUFFIX))
 		check_report(cp->c, cp, TFS_CHECK_NOTE, TFS_CHECK_W_LEFTOVER,
 			     rel, -1,
@@ -344,6 +346,25 @@ static void check_part_segs(struct check_part *cp)
 	cp->s.end = known ? end : cp->s.start;
 }
 
+/* The recovery point, as part_load_rp reads it: none or a torn one is 0
+ * (a note: recovery then checks every record of the tail segments). */
+static void check_part_rp(struct check_part *cp)
+{
+	char rel[CHECK_REL_MAX];
+	int err = rp_read(cp->fd, &cp->rp);
+
+	if (err)
+		cp->rp = 0;
+	if (!err || err == -ENOENT)
+		return;
+	snprintf(rel, sizeof(rel), "%s/%s", cp->rel, FMT_RP_FILE);
+	check_report(cp->c, cp, TFS_CHECK_NOTE, TFS_CHECK_W_LEFTOVER, rel, -1,
+		     "%s: recovery checks every record of the segments not "
+		     "marked synced",
+		     err == -EBADMSG ? "torn or not a recovery point"
+				     : strerror(-err));
+}
+
 static void check_part(struct check *c, const char *topic, int tfd,
 		       uint32_t num)
 {
@@ -373,6 +394,7 @@ static void check_part(struct check *c, const char *topic, int tfd,
 			     "partition has no segments; recovery creates "
 			     "segment 0");
 	} else {
+		check_part_rp(&cp);
 		check_part_segs(&cp);
 	}
 	c->sum.partitions++;

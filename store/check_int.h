@@ -54,6 +54,9 @@ struct check_part {
 	char rel[CHECK_PREL_MAX]; /* "TOPIC/P" */
 	struct tfs_check_part s;  /* the summary being built */
 	char bad_file[CHECK_REL_MAX]; /* s.bad_file points here */
+	uint64_t rp;		  /* the recovery point (0 if none): a tail's
+				     records from it on are checked and cut
+				     at the first that fails */
 	struct check_segf *segs;  /* by base, ascending; owned */
 	size_t nsegs;		  /* used entries of segs */
 	size_t segs_cap;	  /* allocated entries of segs */
@@ -82,19 +85,19 @@ struct check_seg {
 	bool want_known;	 /* want is known (not after a torn entry) */
 	bool no_data;		 /* do not read record data (flag, error) */
 	bool stopped;		 /* tail: recovery's walk stops at stop_i */
-	bool stop_crash;	 /* tail: the entries it cuts look like an
-				    interrupted append (zeroed, or whole
-				    but past the .log) */
+	bool stop_crash;	 /* tail: what it cuts looks like an
+				    interrupted append (zeroed entries,
+				    whole ones past the .log, a record with
+				    a zeroed sector) */
 	uint64_t stop_i;	 /* tail: first entry recovery cuts */
 	char stop_why[200];	 /* tail: why it stops there */
 	uint64_t kept;		 /* entries recovery keeps */
 	uint64_t kept_end;	 /* segment-relative end of those */
 	uint64_t run_n;		 /* records failing their data CRC since the
-				    last one that passed */
+				    last one that passed (kept: damage) */
 	uint64_t run_i;		 /* entry of the first of those */
 	uint64_t run_off;	 /* its partition offset */
 	uint64_t run_end;	 /* partition end of the last of those */
-	bool run_crash;		 /* all of them end in zeroed sectors */
 	uint64_t details;	 /* damaged records reported */
 	uint64_t hidden;	 /* damaged records not listed (cap) */
 	uint64_t rd_pos;	 /* .log position of c->data[0] */

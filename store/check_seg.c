@@ -78,18 +78,15 @@ static ssize_t check_read(struct check_seg *s, void *buf, size_t len,
 }
 
 /* CRC32C of len .log bytes at position pos, read through c->data in large
- * chunks; *zs is where the zero bytes at its end start (pos + len if the
- * last byte is not zero, pos if all are zero).  -errno. */
+ * chunks.  -errno. */
 static int check_data_crc(struct check_seg *s, uint64_t pos, uint64_t len,
-			  uint32_t *crc, uint64_t *zs)
+			  uint32_t *crc)
 {
 	struct check *c = s->cp->c;
-	unsigned char *buf;
 	ssize_t got;
 	int err;
 
 	*crc = 0;
-	*zs = pos;
 	while (len) {
 		size_t off, n;
 
@@ -108,24 +105,46 @@ static int check_data_crc(struct check_seg *s, uint64_t pos, uint64_t len,
 			}
 			s->rd_len = (size_t)got;
 		}
-		buf = c->data;
 		off = (size_t)(pos - s->rd_pos);
 		n = s->rd_len - off < len ? s->rd_len - off : (size_t)len;
-		*crc = crc32c(*crc, buf + off, n);
-		for (size_t i = n; i > 0; i--) {
-			if (buf[off + i - 1]) {
-				*zs = pos + i;
-				break;
-			}
-		}
+		*crc = crc32c(*crc, c->data + off, n);
 		pos += n;
 		len -= n;
 	}
 	return 0;
 }
 
-/* Records failing their data CRC that recovery keeps (a record after them
- * passed), or that a sealed segment holds: damage. */
+/* Whether some sector of the .log holds only zeros where it overlaps the
+ * record at pos, len: what a power loss leaves of bytes no sync covered
+ * (whole sectors reach the disk or do not).  Read again, sector by
+ * sector: only records that fail their CRC come here. */
+static bool check_zero_sector(struct check_seg *s, uint64_t pos, uint64_t len)
+{
+	unsigned char buf[CHECK_SECTOR];
+	uint64_t end = pos + len;
+
+	while (pos < end) {
+		uint64_t next = (pos / CHECK_SECTOR + 1) * CHECK_SECTOR;
+		size_t n = (size_t)((next < end ? next : end) - pos), i = 0;
+
+		if (check_read(s, buf, n, pos) != (ssize_t)n)
+			return false;
+		while (i < n && !buf[i])
+			i++;
+		if (i == n)
+			return true;
+		pos += n;
+	}
+	return false;
+}
+
+/* Why recovery keeps a tail's records that fail their data CRC. */
+#define CHECK_KEPT_WHY                                                      \
+	" (below the recovery point, so a sync covered it: recovery keeps "  \
+	"it; reads of it fail with EIO)"
+
+/* Records failing their data CRC that recovery keeps (below the recovery
+ * point of a tail), or that a sealed segment holds: damage. */
 static void check_run_damage(struct check_seg *s, const char *why)
 {
 	uint64_t n = s->run_n;
@@ -153,17 +172,19 @@ static void check_run_damage(struct check_seg *s, const char *why)
 	s->details += n - 1;
 }
 
-/* Check record i's data against its entry e. */
+/* Check record i's data against its entry e.  In a tail, a record at or
+ * past the recovery point that fails ends the log (rec_check_data cuts
+ * from it); one below it is damage that recovery keeps. */
 static void check_record(struct check_seg *s, uint64_t i,
 			 const struct seg_entry *e)
 {
-	uint64_t pos = e->off - s->base, zs;
+	uint64_t pos = e->off - s->base;
 	uint32_t crc;
 	int err;
 
 	if (s->no_data)
 		goto out_good;
-	err = check_data_crc(s, pos, e->len, &crc, &zs);
+	err = check_data_crc(s, pos, e->len, &crc);
 	if (err && s->z && err == -EIO) {
 		/* the record cannot be read: damaged; one line a frame */
 		s->cp->s.bad_records++;
@@ -194,26 +215,34 @@ static void check_record(struct check_seg *s, uint64_t i,
 	}
 	if (crc == e->dcrc)
 		goto out_good;
+	if (s->tail && e->off >= s->cp->rp) {
+		s->stopped = true;
+		s->stop_i = i;
+		s->stop_crash = check_zero_sector(s, pos, e->len);
+		snprintf(s->stop_why, sizeof(s->stop_why),
+			 "record %llu..%llu fails its data CRC past the "
+			 "recovery point %llu%s",
+			 (unsigned long long)e->off,
+			 (unsigned long long)(e->off + e->len),
+			 (unsigned long long)s->cp->rp,
+			 s->stop_crash ? " (a zeroed sector, as a power loss "
+					 "leaves it)"
+				       : " (and has no zeroed sector)");
+		return;
+	}
 	if (!s->run_n) {
 		s->run_i = i;
 		s->run_off = e->off;
-		s->run_crash = true;
 	}
 	s->run_n++;
 	s->run_end = e->off + e->len;
-	/* a power loss zeroes whole sectors: from one, or the whole record */
-	s->run_crash = s->run_crash &&
-		       (zs == pos || (zs + CHECK_SECTOR - 1) / CHECK_SECTOR *
-						     CHECK_SECTOR <
-					     pos + e->len);
+	s->kept = i + 1; /* recovery keeps it: reads of it fail */
+	s->kept_end = pos + e->len;
 	return;
 
 out_good:
 	if (s->run_n)
-		check_run_damage(s, s->tail ? " (recovery keeps it, it checks "
-					      "only the records at the tail; "
-					      "reads of it fail with EIO)"
-					    : "");
+		check_run_damage(s, s->tail ? CHECK_KEPT_WHY : "");
 	s->kept = i + 1;
 	s->kept_end = pos + e->len;
 }
@@ -393,26 +422,17 @@ static int check_header(struct check_seg *s, bool last, uint32_t *flags)
 static void check_tail_cut(struct check_seg *s, uint64_t whole)
 {
 	struct check_part *cp = s->cp;
-	uint64_t icut = s->idx_size - (FMT_HDR_SIZE + FMT_ENT_SIZE * s->kept);
-	uint64_t lcut = s->log_size - s->kept_end;
-	bool crash = (!s->run_n || s->run_crash) &&
-		     (!s->stopped || s->stop_crash);
+	uint64_t icut, lcut;
+	bool crash = !s->stopped || s->stop_crash;
 	char why[400];
 
+	if (s->run_n)
+		check_run_damage(s, CHECK_KEPT_WHY);
+	icut = s->idx_size - (FMT_HDR_SIZE + FMT_ENT_SIZE * s->kept);
+	lcut = s->log_size - s->kept_end;
 	if (!icut && !lcut)
 		return;
-	if (s->run_n)
-		snprintf(why, sizeof(why),
-			 "%llu records %llu..%llu (from entry %llu) fail their "
-			 "data CRC%s",
-			 (unsigned long long)s->run_n,
-			 (unsigned long long)s->run_off,
-			 (unsigned long long)s->run_end,
-			 (unsigned long long)s->run_i,
-			 s->run_crash ? " (zeroed, as a power loss leaves "
-					"them)"
-				      : " (and are not zeroed)");
-	else if (s->stopped)
+	if (s->stopped)
 		snprintf(why, sizeof(why), "index entry %llu: %s",
 			 (unsigned long long)s->stop_i, s->stop_why);
 	else if (lcut)

@@ -1,7 +1,7 @@
 /*
- * store/format.h - every on-disk constant of data directory format 1: file
- * names, the format file, and the byte layouts of segment index files and
- * compressed segments (.zst).
+ * store/format.h - every on-disk constant of data directory format 3: file
+ * names, the format file, and the byte layouts of segment index files,
+ * compressed segments (.zst) and recovery points.
  * docs/FORMAT.md draws the same layouts; change both together, and only
  * with a version bump.  All integers are little-endian.
  */
@@ -10,11 +10,12 @@
 
 /* ---- the data directory ---------------------------------------------- */
 
-#define FMT_VERSION	 2u		      /* the version we write */
+#define FMT_VERSION	 3u		      /* the version we write */
 #define FMT_VERSION_OLDEST 1u		      /* the oldest we read (and
 						 upgrade: 2 adds .zst,
 						 .deleted, TOPIC/.config,
-						 TOPIC/.groups) */
+						 TOPIC/.groups; 3 adds
+						 TOPIC/P/recovery-point) */
 #define FMT_FILE	 ".topicfs"	      /* DATADIR/.topicfs */
 #define FMT_FILE_TMP	 ".topicfs.tmp"	      /* its temp while replaced */
 #define FMT_FILE_PREFIX	 "topicfs-format "    /* then the version, '\n' */
@@ -81,6 +82,27 @@ _Static_assert(FMT_ENT_TIME + 8 == FMT_ENT_RESERVED, "entry layout");
 _Static_assert(FMT_ENT_RESERVED + 4 == FMT_ENT_CRC, "entry layout");
 _Static_assert(FMT_ENT_CRC + 4 == FMT_ENT_SIZE, "entry layout");
 _Static_assert(FMT_HDR_SIZE % FMT_ENT_SIZE == 0, "entries stay aligned");
+
+/* ---- recovery point, DATADIR/TOPIC/P/recovery-point, 32 bytes -------- */
+
+/* Rewritten in place (never synced itself) after each sync of the active
+ * segment: every record below OFFSET was on stable storage when it was
+ * written.  Recovery checks the data of the records at or past it. */
+#define FMT_RP_FILE	 "recovery-point"
+#define FMT_RP_MAGIC	 "TFSRCP01"
+#define FMT_RP_VERSION	 1u
+#define FMT_RP_SIZE	 32u
+#define FMT_RP_MAGIC_OFF 0u  /* 8  magic "TFSRCP01" */
+#define FMT_RP_VER	 8u  /* 4  recovery point version */
+#define FMT_RP_RESERVED	 12u /* 4  zero */
+#define FMT_RP_OFFSET	 16u /* 8  partition offset: durable below it */
+#define FMT_RP_RESERVED2 24u /* 4  zero */
+#define FMT_RP_CRC	 28u /* 4  CRC32C of bytes 0..27 */
+
+_Static_assert(sizeof(FMT_RP_MAGIC) - 1 == 8, "rp magic");
+_Static_assert(FMT_RP_VER + 8 == FMT_RP_OFFSET, "rp layout");
+_Static_assert(FMT_RP_OFFSET + 12 == FMT_RP_CRC, "rp layout");
+_Static_assert(FMT_RP_CRC + 4 == FMT_RP_SIZE, "rp layout");
 
 /* ---- compressed sealed segment (.zst), see docs/FORMAT.md ------------ */
 

@@ -152,6 +152,13 @@ struct tfs_part {
 					and seg_lock */
 	bool retain_blocked;	     /* retention stopped at a damaged
 					segment (logged once); append_lock */
+	uint64_t rp;		     /* the recovery point on disk: every
+					record below it is durable (read at
+					load, or 0; then written after each
+					sync of the active segment);
+					append_lock */
+	bool rp_failed;		     /* writing it failed (logged once);
+					append_lock */
 	struct tfs_part *dead_next;  /* graveyard link; st->lock */
 };
 
@@ -512,8 +519,17 @@ ssize_t vfy_clip(const struct tfs_seg *seg, uint64_t pos, size_t len);
 /* ---- recovery.c ------------------------------------------------------ */
 
 /* Recover the active segment whose files are open at seg->fd and
- * seg->idx_fd: fix the index header, cut torn index entries and data,
- * log each cut; sets seg->size and seg->entries. */
+ * seg->idx_fd: fix the index header, cut torn index entries, check the
+ * data of every record at or past p->rp and cut from the first that
+ * fails, log each cut; sets seg->size and seg->entries. */
 int rec_active(struct tfs_part *p, struct tfs_seg *seg);
+
+/* ---- rpoint.c: TOPIC/P/recovery-point ---------------------------------- */
+
+/* The recovery point in dir_fd: 0 and *off; -ENOENT none; -EBADMSG torn
+ * or foreign (treat as none); -errno. */
+int rp_read(int dir_fd, uint64_t *off);
+/* Write off as dir_fd's recovery point, in place, unsynced.  -errno. */
+int rp_write(int dir_fd, uint64_t off);
 
 #endif /* TOPICFS_STORE_INTERNAL_H */

@@ -146,6 +146,8 @@ static int part_scan_entry(struct tfs_part *p, int dfd, const char *name,
 			return unlinkat(dfd, name, 0) ? -errno : 0;
 		}
 	}
+	if (!strcmp(name, FMT_RP_FILE))
+		return 0; /* read by part_load_rp */
 	if (part_name_has_suffix(name, FMT_TMP_SUFFIX)) {
 		store_log(p->st, LOG_NOTICE,
 			  "recovery: %s/%s: removing a leftover temporary file",
@@ -547,6 +549,62 @@ static int part_open_segs(struct tfs_part *p, const struct part_bases *b,
 	return 0;
 }
 
+/* Read the recovery point; none (or a torn one) is 0: recovery then checks
+ * every record of the segments it tail-recovers. */
+static void part_load_rp(struct tfs_part *p)
+{
+	int err = rp_read(p->dir_fd, &p->rp);
+
+	if (err)
+		p->rp = 0;
+	if (err && err != -ENOENT)
+		store_log(p->st, LOG_WARNING,
+			  "recovery: %s/%s: %s: checking every record of the "
+			  "segments not marked synced",
+			  p->name, FMT_RP_FILE,
+			  err == -EBADMSG ? "torn or not a recovery point"
+					  : strerror(-err));
+}
+
+/* A recovery point past the recovered end (the end went back: damage, or
+ * an older topicfs recovered the partition) would let recovery skip the
+ * records that reuse those offsets: start over from 0. */
+static void part_fix_rp(struct tfs_part *p)
+{
+	if (p->rp <= atomic_load(&p->end))
+		return;
+	store_log(p->st, LOG_WARNING,
+		  "recovery: %s/%s: recovery point %llu is past the end %llu: "
+		  "reset",
+		  p->name, FMT_RP_FILE, (unsigned long long)p->rp,
+		  (unsigned long long)atomic_load(&p->end));
+	p->rp = 0;
+	if (rp_write(p->dir_fd, 0))
+		p->rp_failed = true;
+}
+
+/* After a sync made everything below off durable: the new recovery point.
+ * Unsynced and best effort: a lost or torn one only makes the next
+ * recovery check more records.  append_lock held. */
+static void part_note_rp(struct tfs_part *p, uint64_t off)
+{
+	int err;
+
+	if (off == p->rp || atomic_load(&p->deleted))
+		return;
+	err = rp_write(p->dir_fd, off);
+	if (!err) {
+		p->rp = off;
+		return;
+	}
+	if (!p->rp_failed)
+		store_log(p->st, LOG_WARNING,
+			  "%s/%s: %s (the next recovery after a crash checks "
+			  "more records)",
+			  p->name, FMT_RP_FILE, strerror(-err));
+	p->rp_failed = true;
+}
+
 int part_load(struct tfs_topic *t, uint32_t num, bool create,
 	      struct tfs_part **out)
 {
@@ -564,6 +622,8 @@ int part_load(struct tfs_topic *t, uint32_t num, bool create,
 	err = p->dir_fd < 0 ? -errno : part_scan(p, &logs, &zsts);
 	if (err)
 		goto out_remove;
+	if (!create)
+		part_load_rp(p);
 	if (logs.n) {
 		err = part_open_segs(p, &logs, &zsts);
 	} else {
@@ -574,6 +634,8 @@ int part_load(struct tfs_topic *t, uint32_t num, bool create,
 				  p->name);
 		err = part_first_seg(p);
 	}
+	if (!err)
+		part_fix_rp(p);
 	if (!err && create)
 		err = store_fsync_path(t->path);
 	if (err)
@@ -793,6 +855,8 @@ static int part_append_locked(struct tfs_part *p, const void *buf, size_t len,
 		err = seg_append(p, seg, buf, len, now, sync);
 	if (err)
 		return err;
+	if (sync)
+		part_note_rp(p, end + len);
 	atomic_store_explicit(&p->end, end + len, memory_order_release);
 	atomic_fetch_add(&p->records, 1);
 	part_rate_count(p, now / 1000);
@@ -1389,6 +1453,7 @@ static int part_sync_locked(struct tfs_part *p)
 	if (!err) {
 		atomic_store(&p->unsynced, 0);
 		atomic_store(&p->synced_ms, store_mono_ms());
+		part_note_rp(p, atomic_load(&p->end));
 	}
 	if (err)
 		store_log(p->st, LOG_ERR, "%s: sync: %s", p->name,

@@ -2,9 +2,11 @@
  * store/recovery.c - tail recovery of a partition's active segment at open.
  *
  * An append writes the record's bytes, then its index entry, and returns;
- * a crash can leave any prefix of that.  Recovery keeps every record whose
- * data and entry are both whole and consistent, cuts the rest from the
- * index and then the .log, and logs every cut with file, count and offsets.
+ * a crash can leave any prefix of that, and a power loss can zero any
+ * block no sync covered.  Recovery keeps every record whose data and entry
+ * are both whole and consistent, up to the first unsynced one that is not,
+ * cuts the rest from the index and then the .log, and logs every cut with
+ * file, count and offsets.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,7 +20,7 @@
 #include "internal.h"
 
 #define REC_BATCH      256    /* index entries read at a time */
-#define REC_DATA_CHUNK 65536u /* record bytes read at a time */
+#define REC_DATA_CHUNK (1u << 20) /* .log bytes read at a time */
 
 /* The state of one active segment's recovery. */
 struct rec {
@@ -211,63 +213,148 @@ static int rec_walk(struct rec *r)
 	return 0;
 }
 
-/* CRC32C of len record bytes at segment position pos, in chunks. */
-static int rec_data_crc(struct rec *r, uint64_t pos, uint64_t len,
-			uint32_t *crc)
+/* Sequential reads of the .log for the data check. */
+struct rec_rd {
+	unsigned char *buf; /* REC_DATA_CHUNK bytes, page-aligned */
+	uint64_t pos;	    /* segment position of buf[0] */
+	size_t len;	    /* valid bytes in buf */
+};
+
+/* CRC32C of len record bytes at segment position pos (inside the .log:
+ * the walk made sure), reading ahead in chunks. */
+static int rec_data_crc(struct rec *r, struct rec_rd *d, uint64_t pos,
+			uint64_t len, uint32_t *crc)
 {
-	size_t chunk = len < REC_DATA_CHUNK ? (size_t)len : REC_DATA_CHUNK;
-	unsigned char *buf = seg_buf_alloc(chunk);
-	int err = 0;
-
-	if (!buf)
-		return -ENOMEM;
 	*crc = 0;
-	while (len && !err) {
-		size_t n = len < chunk ? (size_t)len : chunk;
+	while (len) {
+		size_t off, n;
 
-		err = seg_pread_all(atomic_load(&r->seg->fd), buf, n, pos);
-		*crc = crc32c(*crc, buf, n);
+		if (pos < d->pos || pos >= d->pos + d->len) {
+			uint64_t left = r->log_size - pos;
+			size_t want = left < REC_DATA_CHUNK ? (size_t)left
+							    : REC_DATA_CHUNK;
+			int err = seg_pread_all(atomic_load(&r->seg->fd),
+						d->buf, want, pos);
+
+			if (err)
+				return err;
+			d->pos = pos;
+			d->len = want;
+		}
+		off = (size_t)(pos - d->pos);
+		n = d->len - off < len ? d->len - off : (size_t)len;
+		*crc = crc32c(*crc, d->buf + off, n);
 		pos += n;
 		len -= n;
 	}
-	free(buf);
-	return err;
+	return 0;
 }
 
-/* Check the data CRC of the kept entries from the last one backwards,
- * stopping at the first that matches; cut those that do not (e.g. data
- * zeroed by a power loss after the index entry reached the disk). */
-static int rec_check_data(struct rec *r)
+/* Entry i of the kept ones, decoded. */
+static int rec_entry(struct rec *r, uint64_t i, struct seg_entry *e)
 {
 	unsigned char raw[FMT_ENT_SIZE];
-	uint64_t kept = r->valid, old_end = r->end;
-	struct seg_entry e;
-	uint32_t crc;
-	char why[160];
-	int err;
+	int err = seg_pread_all(r->seg->idx_fd, raw, sizeof(raw),
+				FMT_HDR_SIZE + FMT_ENT_SIZE * i);
 
-	while (r->valid > 0) {
-		err = seg_pread_all(r->seg->idx_fd, raw, sizeof(raw),
-				    FMT_HDR_SIZE +
-					    FMT_ENT_SIZE * (r->valid - 1));
-		if (!err)
-			err = seg_ent_decode(raw, &e);
-		if (!err)
-			err = rec_data_crc(r, e.off - r->seg->base, e.len,
-					   &crc);
+	return err ? err : seg_ent_decode(raw, e);
+}
+
+/* The first kept entry whose record starts at or past off (r->valid if
+ * none): the walk made the kept entries contiguous, so offsets ascend. */
+static int rec_first_at(struct rec *r, uint64_t off, uint64_t *first)
+{
+	uint64_t lo = 0, hi = r->valid;
+	struct seg_entry e;
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		int err = rec_entry(r, mid, &e);
+
 		if (err)
 			return err;
-		if (crc == e.dcrc)
-			break;
-		r->valid--;
-		r->end = e.off - r->seg->base;
+		if (e.off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	if (r->valid == kept)
+	*first = lo;
+	return 0;
+}
+
+/*
+ * Check the data CRC of every kept record at or past the recovery point,
+ * in order, and cut from the first that fails.  No sync covered those
+ * records, and a power loss can leave any of them zeroed, not only the
+ * last (a file system may write appended blocks back in any order), so
+ * the first one that fails ends the log: the records after it were not
+ * covered by a sync either.  Records below the recovery point were on
+ * stable storage; one of them that fails is damage that the first read
+ * reports (store/verify.c), never a reason to cut what a sync covered.
+ */
+static int rec_check_data(struct rec *r)
+{
+	unsigned char buf[REC_BATCH * FMT_ENT_SIZE];
+	uint64_t base = r->seg->base, kept = r->valid, old_end = r->end;
+	uint64_t first, checked = 0, bytes = 0;
+	struct rec_rd d = { .len = 0 };
+	struct seg_entry e;
+	char why[200];
+	int err;
+
+	if (base + r->end <= r->p->rp || !r->valid)
 		return 0;
+	err = rec_first_at(r, r->p->rp, &first);
+	if (err || first == r->valid)
+		return err;
+	d.buf = seg_buf_alloc(REC_DATA_CHUNK);
+	if (!d.buf)
+		return -ENOMEM;
+	for (uint64_t i = first; i < kept && !err; i += REC_BATCH) {
+		uint64_t k = kept - i < REC_BATCH ? kept - i : REC_BATCH;
+
+		err = seg_pread_all(r->seg->idx_fd, buf, k * FMT_ENT_SIZE,
+				    FMT_HDR_SIZE + FMT_ENT_SIZE * i);
+		for (uint64_t j = 0; j < k && !err; j++) {
+			uint32_t crc;
+
+			err = seg_ent_decode(buf + FMT_ENT_SIZE * j, &e);
+			if (!err)
+				err = rec_data_crc(r, &d, e.off - base, e.len,
+						   &crc);
+			if (err)
+				break;
+			if (crc != e.dcrc) {
+				r->valid = i + j;
+				r->end = e.off - base;
+				goto out_cut;
+			}
+			checked++;
+			bytes += e.len;
+		}
+	}
+	free(d.buf);
+	if (err)
+		return err;
+	store_log(r->p->st, LOG_INFO,
+		  "recovery: %s: checked %llu records (%llu bytes, offsets "
+		  "%llu..%llu) past the recovery point",
+		  r->lname, (unsigned long long)checked,
+		  (unsigned long long)bytes,
+		  (unsigned long long)(base + old_end - bytes),
+		  (unsigned long long)(base + old_end));
+	return 0;
+
+out_cut:
+	free(d.buf);
 	snprintf(why, sizeof(why),
-		 "record data CRC mismatch (records %llu..%llu damaged)",
-		 (unsigned long long)(r->seg->base + r->end),
-		 (unsigned long long)(r->seg->base + old_end));
+		 "record %llu..%llu fails its data CRC (records %llu..%llu "
+		 "were never synced: the recovery point is %llu)",
+		 (unsigned long long)e.off,
+		 (unsigned long long)(e.off + e.len),
+		 (unsigned long long)(base + r->end),
+		 (unsigned long long)(base + old_end),
+		 (unsigned long long)r->p->rp);
 	rec_log_cut(r, r->valid, kept - r->valid, why);
 	return 0;
 }

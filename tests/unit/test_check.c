@@ -283,17 +283,41 @@ static void test_flipped_data_active_middle(void **state)
 	assert_int_equal(f->parts[0].records, NREC);
 }
 
+/* Remove t/0's recovery point, as a power loss before its first write
+ * leaves it: recovery checks every record of the active segment. */
+static void c_no_rp(struct cfix *f)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/t/0/recovery-point", f->dir);
+	assert_int_equal(unlink(path), 0);
+}
+
+/* Set t/0's recovery point. */
+static void c_set_rp(struct cfix *f, uint64_t off)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/t/0", f->dir);
+	fd = open(path, O_RDONLY | O_DIRECTORY);
+	assert_true(fd >= 0);
+	assert_int_equal(rp_write(fd, off), 0);
+	close(fd);
+}
+
 static void test_flipped_data_active_last(void **state)
 {
 	struct cfix *f = *state;
 	struct rep *r;
 
-	/* recovery cuts a last record that fails its CRC; not zeroed, so
-	 * it is not what a crash leaves */
+	/* recovery cuts a last record past the recovery point that fails
+	 * its CRC; no zeroed sector, so it is not what a crash leaves */
+	c_no_rp(f);
 	c_flip(th_seg(f->dir, "t", 0, 7800, ".log"), 3 * RECLEN + 1);
 	assert_int_equal(c_check(f), -EUCLEAN);
 	r = c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_TAIL,
-		   "00000000000000007800.log", "not zeroed");
+		   "00000000000000007800.log", "no zeroed sector");
 	assert_int_equal(r->pos, 3 * RECLEN);
 	assert_int_equal(f->parts[0].records, NREC - 1);
 	assert_int_equal(f->parts[0].torn_log_bytes, RECLEN);
@@ -307,6 +331,7 @@ static void test_zeroed_tail_is_torn(void **state)
 	struct rep *r;
 
 	/* a power loss: the last two records' data never reached the disk */
+	c_no_rp(f);
 	assert_int_equal(th_write(th_seg(f->dir, "t", 0, 7800, ".log"),
 				  2 * RECLEN, zeros, sizeof(zeros)),
 			 0);
@@ -320,6 +345,52 @@ static void test_zeroed_tail_is_torn(void **state)
 	assert_int_equal(c_check(f), 0);
 	assert_int_equal(f->nreps, 0);
 	assert_int_equal(f->parts[0].end, 7800 + 2 * RECLEN);
+}
+
+/* Below the recovery point a sync covered the record: recovery keeps
+ * one that fails (reads of it fail), nothing is cut. */
+static void test_flipped_data_active_synced(void **state)
+{
+	struct cfix *f = *state;
+	struct rep *r;
+
+	c_flip(th_seg(f->dir, "t", 0, 7800, ".log"), 3 * RECLEN + 1);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	r = c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_DATA,
+		   "00000000000000007800.log", "below the recovery point");
+	assert_int_equal(r->pos, 3 * RECLEN);
+	assert_int_equal(f->parts[0].records, NREC);
+	assert_int_equal(f->parts[0].end, NREC * RECLEN);
+	assert_int_equal(f->parts[0].torn_log_bytes, 0);
+	assert_int_equal(c_count(f, TFS_CHECK_TORN), 0);
+}
+
+/* A power loss zeroed a sector in the middle of what no sync covered and
+ * kept the records after it: a torn tail from that record on, as
+ * recovery cuts it. */
+static void test_zeroed_hole_is_torn(void **state)
+{
+	struct cfix *f = *state;
+	static const unsigned char zeros[512];
+	struct rep *r;
+
+	/* t/0's active segment holds 7800..9000: records at 300-byte
+	 * positions; the sector at .log position 512..1024 lies in records
+	 * 1..3 and takes record 2 (600..900) whole */
+	c_set_rp(f, 7800 + RECLEN);
+	assert_int_equal(th_write(th_seg(f->dir, "t", 0, 7800, ".log"), 512,
+				  zeros, sizeof(zeros)),
+			 0);
+	assert_int_equal(c_check(f), 0);
+	r = c_find(f, TFS_CHECK_TORN, TFS_CHECK_W_TAIL,
+		   "00000000000000007800.log", "a zeroed sector");
+	assert_int_equal(r->pos, RECLEN);
+	assert_int_equal(f->parts[0].end, 7800 + RECLEN);
+	assert_int_equal(f->parts[0].records, 27);
+	c_recover(f, 0);
+	assert_int_equal(c_check(f), 0);
+	assert_int_equal(f->nreps, 0);
+	assert_int_equal(f->parts[0].end, 7800 + RECLEN);
 }
 
 static void test_flipped_index_entry(void **state)
@@ -720,10 +791,10 @@ static void test_bad_format_file(void **state)
 	assert_int_equal(c_check(f), 0);
 	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_FORMAT, ".topicfs",
 	       "a mount upgrades it");
-	assert_int_equal(th_write_text(path, "topicfs-format 3\n"), 0);
+	assert_int_equal(th_write_text(path, "topicfs-format 4\n"), 0);
 	assert_int_equal(c_check(f), -EPROTONOSUPPORT);
 	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_FORMAT, ".topicfs",
-	       "format version 3 found");
+	       "format version 4 found");
 	assert_int_equal(f->nparts, 0);
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(c_check(f), -EINVAL);
@@ -823,6 +894,8 @@ int main(void)
 		T(test_flipped_data_active_middle),
 		T(test_flipped_data_active_last),
 		T(test_zeroed_tail_is_torn),
+		T(test_flipped_data_active_synced),
+		T(test_zeroed_hole_is_torn),
 		T(test_flipped_index_entry),
 		T(test_flipped_index_header),
 		T(test_truncated_log),

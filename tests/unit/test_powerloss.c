@@ -471,12 +471,13 @@ static void crash_content(int id, int m, int64_t size, struct buf *out)
 		for (size_t i = d->n; i < k && i < cur.n; i++)
 			out->p[i] = cur.p[i];
 	} else if (len > d->n) {
-		/* TFS_PL_HOLES: any sector new or zero */
-		for (size_t s = d->n; s < len; s += SECTOR) {
+		/* TFS_PL_HOLES: any sector new or zero (the one that holds
+		 * the synced end keeps the bytes below it) */
+		for (size_t s = d->n, e; s < len; s = e) {
+			e = (s / SECTOR + 1) * SECTOR;
 			if (rnd() % 2)
 				continue;
-			for (size_t i = s;
-			     i < s + SECTOR && i < len && i < cur.n; i++)
+			for (size_t i = s; i < e && i < len && i < cur.n; i++)
 				out->p[i] = cur.p[i];
 		}
 	}

@@ -28,6 +28,7 @@ struct rfix {
 	struct tfs_store *st;	 /* open store or NULL */
 	struct tfs_topic *t;	 /* topic "t" while open */
 	struct tfs_part *p;	 /* partition 0 while open */
+	char rp_path[PATH_MAX];	 /* scratch */
 };
 
 static int r_open(struct rfix *f)
@@ -211,15 +212,54 @@ static void test_garbage_after_end(void **state)
 		 NULL);
 }
 
+/* Set partition t/0's recovery point on disk (r_fill's close wrote the
+ * end there); RP_NONE removes it, as a power loss before its first write
+ * leaves it. */
+#define RP_NONE UINT64_MAX
+static void r_set_rp(struct rfix *f, uint64_t off)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/t/0", f->dir);
+	if (off == RP_NONE) {
+		strcat(path, "/recovery-point");
+		assert_int_equal(unlink(path), 0);
+		return;
+	}
+	fd = open(path, O_RDONLY | O_DIRECTORY);
+	assert_true(fd >= 0);
+	assert_int_equal(rp_write(fd, off), 0);
+	close(fd);
+}
+
+/* Partition t/0's recovery point on disk; RP_NONE if none is valid. */
+static uint64_t r_rp(struct rfix *f)
+{
+	char path[PATH_MAX];
+	uint64_t off;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/t/0", f->dir);
+	fd = open(path, O_RDONLY | O_DIRECTORY);
+	assert_true(fd >= 0);
+	err = rp_read(fd, &off);
+	close(fd);
+	return err ? RP_NONE : off;
+}
+
+/* A power loss zeroed the last record, which no sync covered. */
 static void test_zeroed_last_record(void **state)
 {
 	struct rfix *f = *state;
 	char zeros[100] = { 0 };
 
 	r_fill(f, 5, 100);
+	r_set_rp(f, 0);
 	assert_int_equal(th_write(LOG0, 400, zeros, sizeof(zeros)), 0);
 	r_expect(f, 4, 100, "cut 1 index entries from entry 4",
-		 "record data CRC mismatch (records 400..500 damaged)");
+		 "record 400..500 fails its data CRC (records 400..500 were "
+		 "never synced: the recovery point is 0)");
 }
 
 static void test_zeroed_two_records(void **state)
@@ -228,9 +268,86 @@ static void test_zeroed_two_records(void **state)
 	char zeros[200] = { 0 };
 
 	r_fill(f, 5, 100);
+	r_set_rp(f, RP_NONE);
 	assert_int_equal(th_write(LOG0, 300, zeros, sizeof(zeros)), 0);
 	r_expect(f, 3, 100, "cut 2 index entries from entry 3",
-		 "data CRC mismatch");
+		 "fails its data CRC");
+}
+
+/* A power loss zeroed a record in the middle of what no sync covered and
+ * kept the records after it (appended blocks reach the disk in any
+ * order): the log ends before it, not with a hole that reads as EIO. */
+static void test_zeroed_hole_unsynced(void **state)
+{
+	struct rfix *f = *state;
+	char zeros[100] = { 0 };
+
+	r_fill(f, 5, 100);
+	r_set_rp(f, 100);
+	assert_int_equal(th_write(LOG0, 200, zeros, sizeof(zeros)), 0);
+	r_expect(f, 2, 100, "cut 3 index entries from entry 2",
+		 "record 200..300 fails its data CRC (records 200..500 were "
+		 "never synced: the recovery point is 100)");
+	assert_int_equal(r_rp(f), 201); /* r_expect's close */
+}
+
+/* A torn recovery point counts as none: every record of the tail is
+ * checked. */
+static void test_rp_torn(void **state)
+{
+	struct rfix *f = *state;
+	char zeros[100] = { 0 };
+
+	r_fill(f, 5, 100);
+	assert_int_equal(th_write(th_seg(f->dir, "t", 0, 0, ".log"), 400,
+				  zeros, sizeof(zeros)),
+			 0);
+	snprintf(f->rp_path, sizeof(f->rp_path), "%s/t/0/recovery-point",
+		 f->dir);
+	assert_int_equal(th_write(f->rp_path, 20, "#", 1), 0);
+	r_expect(f, 4, 100, "recovery-point: torn or not a recovery point",
+		 "checking every record");
+	assert_int_equal(r_rp(f), 401);
+}
+
+/* A recovery point past the recovered end (the end went back) is reset,
+ * so the records that reuse those offsets are checked after a crash. */
+static void test_rp_past_end(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 5, 100);
+	r_set_rp(f, 100000);
+	assert_int_equal(r_open(f), 0);
+	assert_true(th_logged("recovery point 100000 is past the end 500",
+			      NULL, NULL));
+	assert_int_equal(r_rp(f), 0);
+	r_close(f);
+	assert_int_equal(r_rp(f), 500);
+}
+
+/* Each sync writes the recovery point; appends alone do not; with
+ * flush.messages=1 every append does. */
+static void test_rp_follows_syncs(void **state)
+{
+	struct rfix *f = *state;
+	char why[200];
+
+	r_fill(f, 3, 100);
+	assert_int_equal(r_rp(f), 300);
+	assert_int_equal(r_open(f), 0);
+	assert_int_equal(tfs_part_append(f->p, "xy", 2, TFS_OFFSET_ANY, NULL),
+			 2);
+	assert_int_equal(r_rp(f), 300);
+	assert_int_equal(tfs_part_sync(f->p), 0);
+	assert_int_equal(r_rp(f), 302);
+	assert_int_equal(tfs_topic_config_set(f->t, "flush.messages=1\n", 17,
+					      why, sizeof(why)),
+			 0);
+	assert_int_equal(tfs_part_append(f->p, "z", 1, TFS_OFFSET_ANY, NULL),
+			 1);
+	assert_int_equal(r_rp(f), 303);
+	r_close(f);
 }
 
 static void test_entry_bad_crc(void **state)
@@ -464,6 +581,44 @@ static void r_unsync(struct rfix *f, unsigned long long base)
 				  sizeof(hdr)),
 			 0);
 	assert_int_equal(r_synced(f, base), 0);
+}
+
+/* A record below the recovery point was synced: one that fails is damage
+ * that reads as EIO, and nothing is cut, neither it nor what follows. */
+static void test_zeroed_synced_kept(void **state)
+{
+	struct rfix *f = *state;
+	char zeros[1000] = { 0 };
+
+	r_fill(f, 10, 1000);
+	assert_int_equal(r_rp(f), 10000);
+	assert_int_equal(th_write(th_seg(f->dir, "t", 0, 8000, ".log"), 0,
+				  zeros, sizeof(zeros)),
+			 0);
+	r_damaged(f, 8000, 9000,
+		  "00000000000000008000.log: record at offset 8000",
+		  "data CRC mismatch");
+	assert_false(th_logged("recovery", NULL, NULL));
+}
+
+/* The same hole in a sealed segment that was never marked synced: it ends
+ * short, and the segments after it go (no sync covered them). */
+static void test_zeroed_hole_sealed_unsynced(void **state)
+{
+	struct rfix *f = *state;
+	char zeros[1000] = { 0 };
+
+	r_fill(f, 10, 1000);
+	r_unsync(f, 4000);
+	r_set_rp(f, 4000);
+	assert_int_equal(th_write(th_seg(f->dir, "t", 0, 4000, ".log"), 1000,
+				  zeros, sizeof(zeros)),
+			 0);
+	r_expect(f, 5, 1000, "00000000000000004000.idx: cut 3 index entries",
+		 "record 5000..6000 fails its data CRC");
+	/* dropped: 8000 follows offsets that no longer exist */
+	assert_int_equal(th_size(th_seg(f->dir, "t", 0, 8000, ".log")), -1);
+	assert_int_equal(th_size(th_seg(f->dir, "t", 0, 8000, ".idx")), -1);
 }
 
 /* The syncer marks a sealed segment durable without a close or fsync,
@@ -900,6 +1055,12 @@ int main(void)
 		T(test_garbage_after_end),
 		T(test_zeroed_last_record),
 		T(test_zeroed_two_records),
+		T(test_zeroed_hole_unsynced),
+		T(test_zeroed_synced_kept),
+		T(test_zeroed_hole_sealed_unsynced),
+		T(test_rp_torn),
+		T(test_rp_past_end),
+		T(test_rp_follows_syncs),
 		T(test_entry_bad_crc),
 		T(test_entry_not_contiguous),
 		T(test_empty_files),

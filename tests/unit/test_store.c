@@ -85,7 +85,7 @@ static void test_store_init_empty(void **state)
 	assert_non_null(fp);
 	assert_non_null(fgets(text, sizeof(text), fp));
 	fclose(fp);
-	assert_string_equal(text, "topicfs-format 2\n");
+	assert_string_equal(text, "topicfs-format 3\n");
 	/* and it opens again as an existing data dir */
 	assert_int_equal(tfs_store_open(dir, NULL, &st), 0);
 	tfs_store_close(st);
@@ -94,13 +94,20 @@ static void test_store_init_empty(void **state)
 	th_log_clear();
 	assert_int_equal(tfs_store_open(dir, &o, &st), 0);
 	tfs_store_close(st);
-	assert_true(th_logged("upgrading the data dir from format 1 to 2", NULL,
+	assert_true(th_logged("upgrading the data dir from format 1 to 3", NULL,
 			      NULL));
 	fp = fopen(path, "r");
 	assert_non_null(fp);
 	assert_non_null(fgets(text, sizeof(text), fp));
 	fclose(fp);
-	assert_string_equal(text, "topicfs-format 2\n");
+	assert_string_equal(text, "topicfs-format 3\n");
+	/* so is a format 2 dir */
+	assert_int_equal(th_write_text(path, "topicfs-format 2\n"), 0);
+	th_log_clear();
+	assert_int_equal(tfs_store_open(dir, &o, &st), 0);
+	tfs_store_close(st);
+	assert_true(th_logged("upgrading the data dir from format 2 to 3", NULL,
+			      NULL));
 	th_rm_rf(dir);
 }
 
@@ -119,9 +126,9 @@ static void test_store_refusals(void **state)
 		NULL));
 	/* an unknown version is refused, naming both versions */
 	snprintf(path, sizeof(path), "%s/.topicfs", dir);
-	assert_int_equal(th_write_text(path, "topicfs-format 3\n"), 0);
+	assert_int_equal(th_write_text(path, "topicfs-format 4\n"), 0);
 	assert_int_equal(tfs_store_open(dir, &o, &st), -EPROTONOSUPPORT);
-	assert_true(th_logged("version 3", "versions 1 to 2", NULL));
+	assert_true(th_logged("version 4", "versions 1 to 3", NULL));
 	assert_int_equal(th_write_text(path, "something else\n"), 0);
 	assert_int_equal(tfs_store_open(dir, &o, &st), -EINVAL);
 	assert_int_equal(th_write_text(path, "topicfs-format 2\nmore\n"), 0);
