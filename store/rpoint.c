@@ -29,6 +29,8 @@ static void rp_encode(unsigned char *buf, uint64_t off)
 	le_put32(buf + FMT_RP_CRC, crc32c(0, buf, FMT_RP_CRC));
 }
 
+/* 0 and *off; -ENOENT none (or an empty file); -EBADMSG torn or
+ * foreign; -errno. */
 int rp_read(int dir_fd, uint64_t *off)
 {
 	unsigned char buf[FMT_RP_SIZE];
@@ -41,6 +43,8 @@ int rp_read(int dir_fd, uint64_t *off)
 	close(fd);
 	if (n < 0)
 		return -errno;
+	if (n == 0) /* created, never written: a crash or a full disk */
+		return -ENOENT;
 	if (n != FMT_RP_SIZE || memcmp(buf + FMT_RP_MAGIC_OFF, FMT_RP_MAGIC, 8) ||
 	    le_get32(buf + FMT_RP_CRC) != crc32c(0, buf, FMT_RP_CRC) ||
 	    le_get32(buf + FMT_RP_VER) != FMT_RP_VERSION)
