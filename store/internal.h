@@ -154,9 +154,14 @@ struct tfs_part {
 					segment (logged once); append_lock */
 	uint64_t rp;		     /* the recovery point on disk: every
 					record below it is durable (read at
-					load, or 0; then written after each
-					sync of the active segment);
+					load, or 0; then written after syncs
+					of the active segment, at most every
+					PART_RP_MS, and at the close);
 					append_lock */
+	uint64_t durable;	     /* the end the last sync made durable
+					(>= rp); append_lock */
+	int64_t rp_ms;		     /* CLOCK_MONOTONIC ms of the last write
+					of rp; append_lock */
 	bool rp_failed;		     /* writing it failed (logged once);
 					append_lock */
 	struct tfs_part *dead_next;  /* graveyard link; st->lock */
@@ -531,5 +536,10 @@ int rec_active(struct tfs_part *p, struct tfs_seg *seg);
 int rp_read(int dir_fd, uint64_t *off);
 /* Write off as dir_fd's recovery point, in place, unsynced.  -errno. */
 int rp_write(int dir_fd, uint64_t off);
+/* Least ms between two writes of a partition's recovery point. */
+#define PART_RP_MS 1000
+/* Write the partition's durable end as its recovery point if it moved
+ * (partition.c; the store's close, after its last sync). */
+void part_flush_rp(struct tfs_part *p);
 
 #endif /* TOPICFS_STORE_INTERNAL_H */

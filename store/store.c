@@ -665,8 +665,10 @@ void tfs_store_close(struct tfs_store *st)
 	for (size_t i = 0; i < st->ntopics; i++) {
 		struct tfs_topic *t = st->topics[i];
 
-		for (uint32_t j = 0; j < t->nparts; j++)
-			tfs_part_sync(t->parts[j]);
+		for (uint32_t j = 0; j < t->nparts; j++) {
+			if (!tfs_part_sync(t->parts[j]))
+				part_flush_rp(t->parts[j]);
+		}
 	}
 	store_free(st);
 	zseg_pool_drain(); /* idle decompression contexts */
