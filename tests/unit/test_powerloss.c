@@ -24,8 +24,9 @@
  * rolls all the time), stream write-backs out of order (the later one held
  * in memory until the one before it comes), partition syncs, consumer-group
  * commits, cleaner passes (retention.bytes and zstd compression on topic
- * t, flush.messages on topic u), and partitions, a group and a topic made
- * and deleted, runs against a live store; the background syncer and
+ * t, flush.messages on topic u), partitions, a group and a topic made
+ * and deleted, and rewrites of a topic's .config, runs against a live
+ * store; the background syncer and
  * cleaner run too.  Crash images are taken between calls and
  * inside them (at a random wrapped call, so also between the steps of a
  * roll, a sync, a compression, a retention delete and recovery itself).
@@ -129,6 +130,10 @@ struct expect {
 	int vparts, vparts_busy;
 	bool hgroup, hgroup_busy;
 	bool wtopic, wtopic_busy;
+	/* topic v's own retention.ms (-1: not set); a rewrite of its
+	 * .config may be in flight (to vret_next) */
+	int64_t vret, vret_next;
+	bool vret_busy;
 };
 
 struct image {
@@ -948,6 +953,7 @@ struct seen {
 	uint64_t commit[NP];
 	int vparts;
 	bool hgroup, wtopic;
+	int64_t vret;
 };
 
 #define FAILIMG(im, ...)                                                       \
@@ -1136,6 +1142,22 @@ static void check_image(const struct image *im, struct seen *s)
 			FAILIMG(im, "topic w %s",
 				s->wtopic ? "is back" : "is gone");
 	}
+	/* topic v's config: as it was, or with the rewrite in flight made */
+	{
+		struct tfs_config c;
+
+		tfs_topic_config(l.v, &c);
+		s->vret = c.set & TFS_CFG_BIT(TFS_CFG_RETENTION_MS)
+				  ? c.v[TFS_CFG_RETENTION_MS]
+				  : -1;
+		if (s->vret != e->vret &&
+		    !(e->vret_busy && s->vret == e->vret_next))
+			FAILIMG(im,
+				"topic v: retention.ms %" PRId64 ", not %" PRId64
+				" (rewrite to %" PRId64 " %s)",
+				s->vret, e->vret, e->vret_next,
+				e->vret_busy ? "in flight" : "done");
+	}
 	free(want);
 	free(got);
 	live_close(&l);
@@ -1214,6 +1236,8 @@ static void drain(struct live *l, bool want_switch)
 		M.e.wtopic = s[pick].wtopic;
 		M.e.vparts_busy = 0;
 		M.e.hgroup_busy = M.e.wtopic_busy = false;
+		M.e.vret = s[pick].vret;
+		M.e.vret_busy = false;
 		M.switches++;
 		pthread_mutex_unlock(&M.mu);
 	}
@@ -1224,6 +1248,30 @@ static void drain(struct live *l, bool want_switch)
 		free(q[k].a);
 		free(q[k].b);
 	}
+}
+
+/* Rewrite topic v's .config: set retention.ms, or clear it (the file
+ * then holds no keys). */
+static void config_action(struct live *l)
+{
+	int64_t next = rnd() % 3 == 0 ? -1 : 1000 + (int64_t)(rnd() % 1000000);
+	char text[64], why[200];
+	int n = next < 0 ? snprintf(text, sizeof(text), "retention.ms=\n")
+			 : snprintf(text, sizeof(text),
+				    "retention.ms=%" PRId64 "\n", next);
+
+	pthread_mutex_lock(&M.mu);
+	M.e.vret_busy = true;
+	M.e.vret_next = next;
+	pthread_mutex_unlock(&M.mu);
+	assert_int_equal(
+		tfs_topic_config_set(l->v, text, (size_t)n, why, sizeof(why)),
+		0);
+	pthread_mutex_lock(&M.mu);
+	M.e.vret = next;
+	M.e.vret_busy = false;
+	M.names++;
+	pthread_mutex_unlock(&M.mu);
 }
 
 /* Create or delete a partition of v (the highest), group v/h, or topic w. */
@@ -1353,6 +1401,8 @@ static void one_action(struct live *l)
 		tfs_store_clean(l->st);
 	} else if (what < 90) { /* names: a partition, a group, a topic */
 		names_action(l);
+	} else if (what < 91) { /* topic v's config rewritten */
+		config_action(l);
 	} else { /* a crash between calls */
 		pthread_mutex_lock(&M.mu);
 		take_image("between calls");
@@ -1389,6 +1439,7 @@ static char *pl_init(void)
 	M.names = M.writebacks = M.nimg = M.action = 0;
 	M.wrap_odds = 0; /* no images inside calls unless a test asks */
 	memset(&M.e, 0, sizeof(M.e));
+	M.e.vret = -1; /* pl_make_live sets no config on v */
 	snprintf(M.root, sizeof(M.root), "%s", root);
 	for (int i = 0; i < NP; i++) {
 		M.off[i] = xrealloc(NULL, MAX_REC * sizeof(uint64_t));
