@@ -24,10 +24,10 @@
  * rolls all the time), stream write-backs out of order (the later one held
  * in memory until the one before it comes), partition syncs, consumer-group
  * commits, cleaner passes (retention.bytes and zstd compression on topic
- * t, flush.messages on topic u), partitions, a group and a topic made
- * and deleted, and rewrites of a topic's .config, runs against a live
- * store; the background syncer and
- * cleaner run too.  Crash images are taken between calls and
+ * t, flush.messages and flush.ms on topic u), partitions, a group and a
+ * topic made and deleted, and rewrites of a topic's .config, runs against
+ * a live store; the background syncer and cleaner run too.  Crash images
+ * are taken between calls and
  * inside them (at a random wrapped call, so also between the steps of a
  * roll, a sync, a compression, a retention delete and recovery itself).
  * Every image must open, and then, for every partition:
@@ -1478,7 +1478,7 @@ static const char *pl_make_live(const char *root)
 	static char live[PATH_MAX];
 	struct tfs_store_opts o = th_opts(TFS_MIN_SEGMENT_BYTES);
 	static const char tcfg[] = "retention.bytes=40000\ncompression=zstd\n";
-	static const char ucfg[] = "flush.messages=3\n";
+	static const char ucfg[] = "flush.messages=3\nflush.ms=20\n";
 	struct tfs_store *st;
 	struct tfs_topic *t;
 	struct tfs_part *pp;
