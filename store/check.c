@@ -396,6 +396,18 @@ static void check_part(struct check *c, const char *topic, int tfd,
 	} else {
 		check_part_rp(&cp);
 		check_part_segs(&cp);
+		if (cp.rp > cp.s.end) {
+			char rel[CHECK_REL_MAX];
+
+			snprintf(rel, sizeof(rel), "%s/%s", cp.rel,
+				 FMT_RP_FILE);
+			check_report(c, &cp, TFS_CHECK_NOTE,
+				     TFS_CHECK_W_LEFTOVER, rel, -1,
+				     "recovery point %llu is past the end "
+				     "%llu: recovery resets it",
+				     (unsigned long long)cp.rp,
+				     (unsigned long long)cp.s.end);
+		}
 	}
 	c->sum.partitions++;
 	c->sum.segments += cp.s.segments;

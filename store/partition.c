@@ -860,10 +860,12 @@ static int part_append_locked(struct tfs_part *p, const void *buf, size_t len,
 
 	if (end > (uint64_t)INT64_MAX - len) /* offsets are off_t */
 		return -EFBIG;
-	/* a deleted partition's directory is gone: it grows in place */
+	/* a deleted partition's directory is gone: it grows in place; the
+	 * first record's time comes from the index and may be anything, so
+	 * no now - first_ms (age >= 0, now >= 0: now - age cannot overflow) */
 	if (size > 0 && !p->deleted &&
 	    (size + len > limit ||
-	     now - atomic_load(&seg->first_ms) >= age)) {
+	     (now >= 0 && atomic_load(&seg->first_ms) <= now - age))) {
 		err = part_roll(p, end);
 		if (err)
 			return err;

@@ -20,7 +20,9 @@
  * header; FZ_FIX_ENT recompute each whole entry's CRC; FZ_FIX_DATA set each
  * in-bounds entry's data CRC to match (then its entry CRC); FZ_NO_IDX leave
  * the active .idx out; FZ_TMP add a leftover *.tmp.  The fix-ups let the
- * fuzzer reach past the CRCs, which it cannot solve.
+ * fuzzer reach past the CRCs, which it cannot solve.  The split takes
+ * the low 24 bits; the top byte, r, sets the partition's recovery point:
+ * none (0), the active base + 8 * (r - 1) (1..254), or a torn one (255).
  *
  * Oracles beyond the sanitizers: when tfs_check finds no damage, recovery
  * must open the dir and end exactly where the check said, with the records
@@ -264,7 +266,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		body += slen;
 		blen -= slen;
 	}
-	ilen = split % (blen + 1);
+	ilen = (split & 0xffffffu) % (blen + 1);
 	idx = malloc(ilen ? ilen : 1);
 	if (!idx)
 		abort();
@@ -278,6 +280,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(idx);
 	if (mode & FZ_TMP)
 		fz_write(fz_part, "x.tmp", "x", 1);
+	if (split >> 24 == 255) {
+		fz_write(fz_part, FMT_RP_FILE, "TFSRCP01 torn", 13);
+	} else if (split >> 24) {
+		int dfd = open(fz_part, O_RDONLY | O_DIRECTORY);
+
+		if (dfd < 0 || rp_write(dfd, base + 8 * ((split >> 24) - 1)))
+			abort();
+		close(dfd);
+	}
 
 	cerr = tfs_check(fz_dir, 0, fz_report, &seen, &sum);
 	if (cerr && cerr != -EUCLEAN)

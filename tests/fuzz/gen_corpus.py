@@ -41,10 +41,13 @@ def segment(base, records):
     return idx, log
 
 
-def recovery_input(mode, idx, log, sealed=b"", reclen=16, flip=0):
+def recovery_input(mode, idx, log, sealed=b"", reclen=16, flip=0, rp=0):
+    """rp: the top byte of split (0 none, r: active base + 8 * (r - 1),
+    255 a torn recovery point)."""
     assert len(sealed) % 16 == 0 and len(sealed) // 16 < 256
-    head = struct.pack("<IBBBB", len(idx), mode, len(sealed) // 16,
-                       reclen - 1, flip)
+    assert len(idx) < 1 << 24 and 0 <= rp < 256
+    head = struct.pack("<IBBBB", len(idx) | rp << 24, mode,
+                       len(sealed) // 16, reclen - 1, flip)
     return head + sealed + idx + log
 
 
@@ -76,6 +79,12 @@ write(R, "sealed_unsynced", recovery_input(SEALED, sidx, slog, sealed))
 write(R, "sealed_flipped",
       recovery_input(SEALED | SYNCED | FLIP, sidx, slog, sealed, flip=9))
 write(R, "garbage", bytes((i * 37 + 11) & 0xFF for i in range(200)))
+hole = log[:6] + b"\0" * 7 + log[13:]  # the second record zeroed
+write(R, "rp_hole", recovery_input(0, idx, hole, rp=1))  # cut from 6
+write(R, "rp_synced_damage", recovery_input(0, idx, hole, rp=7))  # kept
+write(R, "rp_torn", recovery_input(0, idx, hole, rp=255))
+# segment-ms-overflow: an input the fuzzer found (a first record's time
+# near INT64_MIN overflowed the segment.ms check), kept as it came.
 
 C = "fuzz_config"
 write(C, "all_keys", b"retention.ms=604800000\nretention.bytes=-1\n"

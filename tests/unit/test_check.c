@@ -393,6 +393,24 @@ static void test_zeroed_hole_is_torn(void **state)
 	assert_int_equal(f->parts[0].end, 7800 + RECLEN);
 }
 
+/* A recovery point past the end, or a torn one: notes, not damage. */
+static void test_rp_notes(void **state)
+{
+	struct cfix *f = *state;
+	char path[4096];
+
+	c_set_rp(f, 100000);
+	assert_int_equal(c_check(f), 0);
+	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_LEFTOVER, "t/0/recovery-point",
+	       "recovery point 100000 is past the end 9000");
+	snprintf(path, sizeof(path), "%s/t/0/recovery-point", f->dir);
+	assert_int_equal(th_write(path, 3, "#", 1), 0);
+	assert_int_equal(c_check(f), 0);
+	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_LEFTOVER, "t/0/recovery-point",
+	       "torn or not a recovery point");
+	assert_int_equal(f->parts[0].status, TFS_CHECK_OK);
+}
+
 static void test_flipped_index_entry(void **state)
 {
 	struct cfix *f = *state;
@@ -896,6 +914,7 @@ int main(void)
 		T(test_zeroed_tail_is_torn),
 		T(test_flipped_data_active_synced),
 		T(test_zeroed_hole_is_torn),
+		T(test_rp_notes),
 		T(test_flipped_index_entry),
 		T(test_flipped_index_header),
 		T(test_truncated_log),
