@@ -176,8 +176,9 @@ static int store_parse_format(struct tfs_store *st, const char *text)
 		return -EPROTONOSUPPORT;
 	}
 	if (v < FMT_VERSION) {
-		/* every version-1 dir is a valid version-2 dir; the new
-		 * number keeps older topicfs from misreading what 2 adds */
+		/* every version-1 or -2 dir is a valid version-3 dir; the
+		 * new number keeps older topicfs from misreading what the
+		 * later versions add */
 		store_log(st, LOG_NOTICE,
 			  "%s: upgrading the data dir from format %lu to %u",
 			  st->dir, v, FMT_VERSION);

@@ -1508,6 +1508,14 @@ static const char *pl_make_live(const char *root)
 	assert_int_equal(tfs_topic_create(st, "v", &t), 0); /* names only */
 	tfs_topic_put(t, 1);
 	tfs_store_close(st);
+	/* a format 2 dir (no recovery points yet: nothing was synced): the
+	 * first open under the model upgrades it, images inside included */
+	{
+		char fmt[PATH_MAX + 16];
+
+		snprintf(fmt, sizeof(fmt), "%s/.topicfs", live);
+		assert_int_equal(th_write_text(fmt, "topicfs-format 2\n"), 0);
+	}
 	return live;
 }
 
