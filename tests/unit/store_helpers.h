@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +122,26 @@ static inline int th_synced(const char *dir, unsigned long long base)
 	if (fd >= 0)
 		close(fd);
 	return n == (ssize_t)sizeof(hdr) ? hdr[24] & 1 : -1;
+}
+
+/* store/rpoint.c (internal.h declares them too). */
+int rp_read(int dir_fd, uint64_t *off);
+int rp_write(int dir_fd, uint64_t off);
+
+/* Write off as the recovery point of TOPIC "t", partition 0, in data dir
+ * dir; or read it into *off (-1 when there is none or it is torn). */
+static inline int th_rp_io(const char *dir, bool set, uint64_t *off)
+{
+	char path[4096];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/t/0", dir);
+	fd = open(path, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return -1;
+	err = set ? rp_write(fd, *off) : rp_read(fd, off);
+	close(fd);
+	return err ? -1 : 0;
 }
 
 static inline long long th_size(const char *path)

@@ -296,14 +296,7 @@ static void c_no_rp(struct cfix *f)
 /* Set t/0's recovery point. */
 static void c_set_rp(struct cfix *f, uint64_t off)
 {
-	char path[4096];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/t/0", f->dir);
-	fd = open(path, O_RDONLY | O_DIRECTORY);
-	assert_true(fd >= 0);
-	assert_int_equal(rp_write(fd, off), 0);
-	close(fd);
+	assert_int_equal(th_rp_io(f->dir, true, &off), 0);
 }
 
 static void test_flipped_data_active_last(void **state)

@@ -218,34 +218,21 @@ static void test_garbage_after_end(void **state)
 #define RP_NONE UINT64_MAX
 static void r_set_rp(struct rfix *f, uint64_t off)
 {
-	char path[PATH_MAX];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/t/0", f->dir);
 	if (off == RP_NONE) {
-		strcat(path, "/recovery-point");
-		assert_int_equal(unlink(path), 0);
+		snprintf(f->rp_path, sizeof(f->rp_path),
+			 "%s/t/0/recovery-point", f->dir);
+		assert_int_equal(unlink(f->rp_path), 0);
 		return;
 	}
-	fd = open(path, O_RDONLY | O_DIRECTORY);
-	assert_true(fd >= 0);
-	assert_int_equal(rp_write(fd, off), 0);
-	close(fd);
+	assert_int_equal(th_rp_io(f->dir, true, &off), 0);
 }
 
 /* Partition t/0's recovery point on disk; RP_NONE if none is valid. */
 static uint64_t r_rp(struct rfix *f)
 {
-	char path[PATH_MAX];
 	uint64_t off;
-	int fd, err;
 
-	snprintf(path, sizeof(path), "%s/t/0", f->dir);
-	fd = open(path, O_RDONLY | O_DIRECTORY);
-	assert_true(fd >= 0);
-	err = rp_read(fd, &off);
-	close(fd);
-	return err ? RP_NONE : off;
+	return th_rp_io(f->dir, false, &off) ? RP_NONE : off;
 }
 
 /* A power loss zeroed the last record, which no sync covered. */
