@@ -346,23 +346,33 @@ static void check_part_segs(struct check_part *cp)
 	cp->s.end = known ? end : cp->s.start;
 }
 
+/* A note about the partition's recovery point file. */
+static void check_rp_note(struct check_part *cp, const char *msg)
+{
+	char rel[CHECK_REL_MAX];
+
+	snprintf(rel, sizeof(rel), "%s/%s", cp->rel, FMT_RP_FILE);
+	check_report(cp->c, cp, TFS_CHECK_NOTE, TFS_CHECK_W_LEFTOVER, rel, -1,
+		     "%s", msg);
+}
+
 /* The recovery point, as part_load_rp reads it: none or a torn one is 0
  * (a note: recovery then checks every record of the tail segments). */
 static void check_part_rp(struct check_part *cp)
 {
-	char rel[CHECK_REL_MAX];
+	char msg[200];
 	int err = rp_read(cp->fd, &cp->rp);
 
 	if (err)
 		cp->rp = 0;
 	if (!err || err == -ENOENT)
 		return;
-	snprintf(rel, sizeof(rel), "%s/%s", cp->rel, FMT_RP_FILE);
-	check_report(cp->c, cp, TFS_CHECK_NOTE, TFS_CHECK_W_LEFTOVER, rel, -1,
-		     "%s: recovery checks every record of the segments not "
-		     "marked synced",
-		     err == -EBADMSG ? "torn or not a recovery point"
-				     : strerror(-err));
+	snprintf(msg, sizeof(msg),
+		 "%s: recovery checks every record of the segments not marked "
+		 "synced",
+		 err == -EBADMSG ? "torn or not a recovery point"
+				 : strerror(-err));
+	check_rp_note(cp, msg);
 }
 
 static void check_part(struct check *c, const char *topic, int tfd,
@@ -396,17 +406,15 @@ static void check_part(struct check *c, const char *topic, int tfd,
 	} else {
 		check_part_rp(&cp);
 		check_part_segs(&cp);
-		if (cp.rp > cp.s.end) {
-			char rel[CHECK_REL_MAX];
+		if (cp.rp > cp.s.end) { /* as part_fix_rp */
+			char msg[200];
 
-			snprintf(rel, sizeof(rel), "%s/%s", cp.rel,
-				 FMT_RP_FILE);
-			check_report(c, &cp, TFS_CHECK_NOTE,
-				     TFS_CHECK_W_LEFTOVER, rel, -1,
-				     "recovery point %llu is past the end "
-				     "%llu: recovery resets it",
-				     (unsigned long long)cp.rp,
-				     (unsigned long long)cp.s.end);
+			snprintf(msg, sizeof(msg),
+				 "recovery point %llu is past the end %llu: "
+				 "recovery resets it",
+				 (unsigned long long)cp.rp,
+				 (unsigned long long)cp.s.end);
+			check_rp_note(&cp, msg);
 		}
 	}
 	c->sum.partitions++;

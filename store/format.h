@@ -85,9 +85,10 @@ _Static_assert(FMT_HDR_SIZE % FMT_ENT_SIZE == 0, "entries stay aligned");
 
 /* ---- recovery point, DATADIR/TOPIC/P/recovery-point, 32 bytes -------- */
 
-/* Rewritten in place (never synced itself) after each sync of the active
- * segment: every record below OFFSET was on stable storage when it was
- * written.  Recovery checks the data of the records at or past it. */
+/* Rewritten in place (never synced itself) after syncs of the active
+ * segment (at most once a second) and at a clean close: every record below
+ * OFFSET was on stable storage when it was written.  Recovery checks the
+ * data of the records at or past it. */
 #define FMT_RP_FILE	 "recovery-point"
 #define FMT_RP_MAGIC	 "TFSRCP01"
 #define FMT_RP_VERSION	 1u
