@@ -3,8 +3,9 @@
  * recovery-point, docs/FORMAT.md): the offset below which every record was
  * on stable storage when the file was written.
  *
- * The file is rewritten in place after a sync of the active segment, and
- * never synced itself: whatever version of it survives a crash names an
+ * The file is rewritten in place after syncs of the active segment (at
+ * most once a second, partition.c) and at a clean close, and never synced
+ * itself: whatever version of it survives a crash names an
  * offset that was durable, or fails its CRC (and counts as absent).  It
  * tells recovery where the records it must check start: a power loss can
  * leave any unsynced record zeroed, not only the last ones, and only a
@@ -34,7 +35,9 @@ static void rp_encode(unsigned char *buf, uint64_t off)
 int rp_read(int dir_fd, uint64_t *off)
 {
 	unsigned char buf[FMT_RP_SIZE];
-	int fd = openat(dir_fd, FMT_RP_FILE, O_RDONLY | O_CLOEXEC);
+	/* not a FIFO or a link someone put there: never block or wander */
+	int fd = openat(dir_fd, FMT_RP_FILE,
+			O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
@@ -56,7 +59,8 @@ int rp_read(int dir_fd, uint64_t *off)
 int rp_write(int dir_fd, uint64_t off)
 {
 	unsigned char buf[FMT_RP_SIZE];
-	int fd = openat(dir_fd, FMT_RP_FILE, O_WRONLY | O_CREAT | O_CLOEXEC,
+	int fd = openat(dir_fd, FMT_RP_FILE,
+			O_WRONLY | O_CREAT | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC,
 			0644);
 	int err;
 
