@@ -138,6 +138,10 @@ struct tfs_part {
 	struct part_early *early_tail; /* the last of early; append_lock */
 	uint64_t early_bytes;	     /* buffer bytes held in early (their
 					cap); append_lock */
+	_Atomic bool early_stuck;    /* the first of early is at the end:
+					storing it failed for lack of space;
+					the syncer retries (part_early_retry);
+					written under append_lock */
 	_Atomic uint64_t records;    /* records between start and end */
 	_Atomic uint64_t unsynced;   /* appends since the last fdatasync;
 					written under append_lock */
@@ -364,6 +368,9 @@ void part_close_idle_fds(struct tfs_part *p);
 /* Log and free the held stream writes (close, or fsync found a gap);
  * append_lock held or p unshared. */
 void part_early_drop(struct tfs_part *p, const char *why);
+/* Store the held stream writes that wait only for disk space, if there is
+ * some now (the syncer, once a second). */
+void part_early_retry(struct tfs_part *p);
 /* Free a partition and its segments (no refcounts). */
 void part_free(struct tfs_part *p);
 /* Unsynced appends (for the flusher). */

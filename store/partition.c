@@ -1100,8 +1100,25 @@ static int part_early_hold(struct tfs_part *p, const void *buf, size_t len,
 	return 0;
 }
 
+static bool part_err_space(int err)
+{
+	return err == -ENOSPC || err == -EDQUOT;
+}
+
+static void part_stuck_log(struct tfs_part *p, uint64_t off, size_t len)
+{
+	store_log(p->st, LOG_WARNING,
+		  "%s: no disk space for the stream write at offset %llu..%llu: "
+		  "held in memory and retried every second (fsync() fails "
+		  "until it is stored)",
+		  p->name, (unsigned long long)off,
+		  (unsigned long long)(off + len));
+}
+
 /* Store the held writes that the end has reached; append_lock held.  They
- * were acknowledged already, so a failure is only logged. */
+ * were acknowledged already: one that finds no disk space stays held (and
+ * early_stuck set) for the syncer to retry; any other failure is logged
+ * and the write dropped. */
 static void part_early_drain(struct tfs_part *p)
 {
 	struct part_early *e;
@@ -1111,6 +1128,16 @@ static void part_early_drain(struct tfs_part *p)
 	       e->off <= atomic_load_explicit(&p->end, memory_order_relaxed)) {
 		int err = part_write_here(p, e->data, e->len, e->off, &at);
 
+		if (part_err_space(err)) { /* the next retry */
+			if (!atomic_exchange(&p->early_stuck, true))
+				part_stuck_log(p, e->off, e->len);
+			return;
+		}
+		if (!err && atomic_exchange(&p->early_stuck, false))
+			store_log(p->st, LOG_NOTICE,
+				  "%s: the disk has space again: storing the "
+				  "held stream writes from offset %llu",
+				  p->name, (unsigned long long)e->off);
 		part_write_at_log(p, err, e->off, e->len, at);
 		p->early = e->next;
 		if (!p->early)
@@ -1118,6 +1145,14 @@ static void part_early_drain(struct tfs_part *p)
 		p->early_bytes -= e->cap;
 		part_hold_put(p->st, e);
 	}
+}
+
+void part_early_retry(struct tfs_part *p)
+{
+	pthread_mutex_lock(&p->append_lock);
+	if (atomic_load(&p->early_stuck))
+		part_early_drain(p);
+	pthread_mutex_unlock(&p->append_lock);
 }
 
 void part_early_drop(struct tfs_part *p, const char *why)
@@ -1134,6 +1169,7 @@ void part_early_drop(struct tfs_part *p, const char *why)
 	}
 	p->early_tail = NULL;
 	p->early_bytes = 0;
+	atomic_store(&p->early_stuck, false);
 }
 
 void tfs_store_held(struct tfs_store *st, struct tfs_held_stats *out)
@@ -1159,9 +1195,18 @@ ssize_t tfs_part_write_at(struct tfs_part *p, const void *buf, size_t len,
 		err = part_early_hold(p, buf, len, off);
 	} else {
 		err = part_write_here(p, buf, len, off, &at);
-		part_write_at_log(p, err, off, len, at);
-		if (err == 0)
-			part_early_drain(p);
+		/* the kernel has taken these bytes already: without space,
+		 * hold them and retry (part_early_retry), rather than lose
+		 * them and leave every later write-back waiting for them */
+		if (part_err_space(err) && !part_early_hold(p, buf, len, off)) {
+			if (!atomic_exchange(&p->early_stuck, true))
+				part_stuck_log(p, off, len);
+			err = 0;
+		} else {
+			part_write_at_log(p, err, off, len, at);
+			if (err == 0)
+				part_early_drain(p);
+		}
 	}
 	pthread_mutex_unlock(&p->append_lock);
 	if (err > 0)
@@ -1489,11 +1534,18 @@ int tfs_part_sync(struct tfs_part *p)
 	int err;
 
 	pthread_mutex_lock(&p->append_lock);
+	if (p->early && atomic_load(&p->early_stuck))
+		part_early_drain(p); /* the disk may have space again */
 	if (p->early) {
-		store_log(p->st, LOG_ERR,
-			  "%s: fsync: stream writes from offset %llu wait for the bytes before them (end %llu)",
-			  p->name, (unsigned long long)p->early->off,
-			  (unsigned long long)atomic_load(&p->end));
+		if (atomic_load(&p->early_stuck))
+			store_log(p->st, LOG_ERR,
+				  "%s: fsync: no disk space yet for the stream writes held from offset %llu",
+				  p->name, (unsigned long long)p->early->off);
+		else
+			store_log(p->st, LOG_ERR,
+				  "%s: fsync: stream writes from offset %llu wait for the bytes before them (end %llu)",
+				  p->name, (unsigned long long)p->early->off,
+				  (unsigned long long)atomic_load(&p->end));
 		pthread_mutex_unlock(&p->append_lock);
 		return -EIO;
 	}

@@ -258,14 +258,14 @@ static int store_load_topics(struct tfs_store *st)
 }
 
 /* Does p have work for the syncer at mono time now: sealed segments to
- * sync, idle fds to close, or unsynced appends older than its topic's
- * flush.ms? */
+ * sync, idle fds to close, stream writes held for lack of disk space, or
+ * unsynced appends older than its topic's flush.ms? */
 static bool store_part_due(struct tfs_part *p, int64_t now)
 {
 	int64_t ms = topic_cfg(p->topic, TFS_CFG_FLUSH_MS);
 
 	return atomic_load(&p->sealed_pending) ||
-	       atomic_load(&p->sealed_fds) ||
+	       atomic_load(&p->sealed_fds) || atomic_load(&p->early_stuck) ||
 	       (ms > 0 && part_unsynced(p) &&
 		now - atomic_load(&p->synced_ms) >= ms);
 }
@@ -318,8 +318,10 @@ static int64_t store_sync_once(struct tfs_store *st)
 		struct tfs_part *p = v[i];
 		int64_t ms = topic_cfg(p->topic, TFS_CFG_FLUSH_MS);
 
+		part_early_retry(p);
 		if (ms > 0 && part_unsynced(p) &&
-		    now - atomic_load(&p->synced_ms) >= ms)
+		    now - atomic_load(&p->synced_ms) >= ms &&
+		    !atomic_load(&p->early_stuck)) /* it would only fail */
 			tfs_part_sync(p);
 		else
 			part_sync_sealed(p, STORE_SEAL_SYNC_MS);

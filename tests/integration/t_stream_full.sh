@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# t_stream_full: stream mode on a full disk.  The kernel has taken the
+# bytes of a write() long before it writes them back, so a write-back that
+# finds no space is held in memory, not lost: fsync() fails while the disk
+# is full, the daemon retries every second, and once space is freed every
+# byte reaches the store in order (fsync() then succeeds), also after a
+# remount.  Without the hold the range was lost and every later write-back
+# waited for it until a remount.
+. "$(dirname "$0")/lib.sh"
+
+small_datadir 8m
+mount_tfs "stream,writeback.ms=50"
+mkdir "$MNT/s"
+touch "$MNT/s/0"
+P=$MNT/s/0
+
+# leave about 1 MiB free, then write 3 MiB through the cache
+avail=$(df -k --output=avail "$T/small" | tail -1)
+dd if=/dev/zero of="$T/small/filler" bs=1K count=$((avail - 1024)) status=none
+head -c $((3 << 20)) /dev/urandom >"$T/ref"
+dd if="$T/ref" of="$P" bs=64K oflag=append conv=notrunc status=none ||
+	fail "write() into the cache failed"
+# the flusher (writeback.ms) pushes it back; the store runs out of space
+for ((i = 0; i < 100; i++)); do
+	grep -q "no disk space for the stream write" "$TFS_LOG" && break
+	sleep 0.1
+done
+grep -q "no disk space for the stream write" "$TFS_LOG" || fail "no write-back hit the full disk"
+log "$(grep "no disk space for the stream write" "$TFS_LOG" | head -1)"
+out=$("$TOOLS/wr" -f "$P") || true
+assert_eq "fsync: EIO" "$out" "fsync() on a full disk with writes held"
+_alive "$TFS_PID" || fail "the daemon died on a full disk"
+assert_eq $((3 << 20)) "$(fsize "$P")" "st_size (the kernel's) while held"
+
+# free the space: the syncer stores what was held within a second or two
+rm "$T/small/filler"
+for ((i = 0; i < 50; i++)); do
+	grep -q "the disk has space again" "$TFS_LOG" && break
+	sleep 0.1
+done
+grep -q "the disk has space again" "$TFS_LOG" || fail "the held writes were not stored after space came back"
+assert_eq ok "$("$TOOLS/wr" -f "$P")" "fsync() after space came back"
+assert_eq $((3 << 20)) "$(xattr "$P" end)" "the store's end"
+cmp "$P" "$T/ref" || fail "partition content through the mount"
+umount_tfs
+cmp <(datalog s 0) "$T/ref" || fail "the .log files differ from what was written"
+mount_tfs "stream"
+cmp "$MNT/s/0" "$T/ref" || fail "partition content after a remount"
+! grep -q "dropped" "$TFS_LOG" || fail "something was dropped: $(grep dropped "$TFS_LOG")"
+umount_tfs
