@@ -533,7 +533,8 @@ ssize_t vfy_clip(const struct tfs_seg *seg, uint64_t pos, size_t len);
 /* Recover the active segment whose files are open at seg->fd and
  * seg->idx_fd: fix the index header, cut torn index entries, check the
  * data of every record at or past p->rp and cut from the first that
- * fails, log each cut; sets seg->size and seg->entries. */
+ * fails, log each cut; sets seg->size, seg->entries and seg->check_size
+ * (the records before those it checked). */
 int rec_active(struct tfs_part *p, struct tfs_seg *seg);
 
 /* ---- rpoint.c: TOPIC/P/recovery-point ---------------------------------- */

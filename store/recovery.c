@@ -32,6 +32,9 @@ struct rec {
 	uint64_t idx_size;   /* current .idx size */
 	uint64_t valid;	     /* index entries kept so far */
 	uint64_t end;	     /* segment-relative end of the kept records */
+	uint64_t checked;    /* segment-relative start of the records whose
+				data rec_check_data checked (from there to
+				end); UINT64_MAX: none */
 	bool cut_entries;    /* some index entries were cut */
 	bool changed;	     /* a file was modified: sync at the end */
 };
@@ -319,6 +322,8 @@ static int rec_check_data(struct rec *r)
 			uint32_t crc;
 
 			err = seg_ent_decode(buf + FMT_ENT_SIZE * j, &e);
+			if (!err && i == first && j == 0)
+				r->checked = e.off - base;
 			if (!err)
 				err = rec_data_crc(r, &d, e.off - base, e.len,
 						   &crc);
@@ -407,7 +412,7 @@ static int rec_stat(struct rec *r)
 
 int rec_active(struct tfs_part *p, struct tfs_seg *seg)
 {
-	struct rec r = { .p = p, .seg = seg };
+	struct rec r = { .p = p, .seg = seg, .checked = UINT64_MAX };
 	int err;
 
 	snprintf(r.lname, sizeof(r.lname), "%s/%020llu%s", p->name,
@@ -438,5 +443,7 @@ int rec_active(struct tfs_part *p, struct tfs_seg *seg)
 	}
 	atomic_store(&seg->entries, r.valid);
 	atomic_store(&seg->size, r.end);
+	/* the first read checks the records before those checked here */
+	seg->check_size = r.checked < r.end ? r.checked : r.end;
 	return 0;
 }

@@ -500,8 +500,8 @@ int seg_open_active(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
 	if (err)
 		goto out_free;
 	seg_load_times(seg, seg->idx_fd);
-	/* recovery checked the tail; the rest is checked at the first read */
-	seg->check_size = atomic_load(&seg->size);
+	/* recovery checked the records past the recovery point and set
+	 * check_size before them: the first read checks those */
 	atomic_store(&seg->checked, seg->check_size == 0);
 	*out = seg;
 	return 0;

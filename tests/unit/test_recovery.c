@@ -596,6 +596,25 @@ static void test_zeroed_synced_kept(void **state)
 	assert_false(th_logged("recovery", NULL, NULL));
 }
 
+/* Recovery checks the records past the recovery point; the first read
+ * still checks those before it, and finds damage there. */
+static void test_damage_below_rp_found(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000);
+	r_set_rp(f, 9000);
+	assert_int_equal(th_write(th_seg(f->dir, "t", 0, 8000, ".log"), 10, "#",
+				  1),
+			 0);
+	r_damaged(f, 8000, 9000,
+		  "00000000000000008000.log: record at offset 8000",
+		  "data CRC mismatch");
+	assert_true(th_logged("checked 1 records (1000 bytes, offsets "
+			      "9000..10000) past the recovery point",
+			      NULL, NULL));
+}
+
 /* The same hole in a sealed segment that was never marked synced: it ends
  * short, and the segments after it go (no sync covered them). */
 static void test_zeroed_hole_sealed_unsynced(void **state)
@@ -1053,6 +1072,7 @@ int main(void)
 		T(test_zeroed_hole_unsynced),
 		T(test_zeroed_synced_kept),
 		T(test_zeroed_hole_sealed_unsynced),
+		T(test_damage_below_rp_found),
 		T(test_rp_torn),
 		T(test_rp_past_end),
 		T(test_rp_follows_syncs),
