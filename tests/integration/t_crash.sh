@@ -3,7 +3,9 @@
 # acknowledged record (write() returned) is present and whole, each
 # producer's records are in order without gaps, nothing torn is visible, and
 # appends go on at the recovered end.  Twice, the second time with small
-# segments.
+# segments.  Then two shapes made on disk: a torn tail, and what a power
+# loss leaves of unsynced appends (a zeroed sector in the middle): the log
+# ends before it, and what fsync() covered stays.
 . "$(dirname "$0")/lib.sh"
 
 NPROD=4
@@ -80,3 +82,28 @@ assert_eq "p$NPROD 000001" "$(tail -n 1 "$P")" "the record after the cut tail"
 cat "$P" >"$T/part"
 umount_tfs
 cmp "$T/part" <(datalog k 0) || fail ".log files differ from the partition after the cut"
+
+# A power loss after an fsync() that covered 4 records of 20: the sector at
+# .log bytes 512..1024 never reached the disk, the records after it did.
+# The recovery point (DATA/TOPIC/P/recovery-point) says where the unsynced
+# records start; recovery cuts from the first of them that fails its CRC
+# (docs/RECOVERY.md has this example), not only at the very end.
+mount_tfs
+mkdir "$MNT/pl"
+P=$MNT/pl/0
+rec() { printf '{"id":%02d,"pad":"%s"}\n' "$1" "$(printf 'x%.0s' $(seq 81))"; }
+for i in 1 2 3; do rec $i >>"$P"; done
+rec 4 | dd of="$P" oflag=append conv=notrunc,fsync status=none || fail "dd conv=fsync"
+for i in $(seq 5 20); do rec $i >>"$P"; done
+assert_eq 2000 "$(fsize "$P")" "20 records of 100 bytes"
+kill9_tfs
+dd if=/dev/zero of="$DATA/pl/0/00000000000000000000.log" bs=512 seek=1 count=1 conv=notrunc status=none
+"$BUILD/topicfs-fsck" "$DATA" >"$T/fsck.pl" || fail "fsck called the power loss damage: $(cat "$T/fsck.pl")"
+grep -q "torn tail: 1500 bytes / 480 index bytes" "$T/fsck.pl" || fail "fsck: $(cat "$T/fsck.pl")"
+mount_tfs
+grep -q "cut 15 index entries from entry 5 .*record 500..600 fails its data CRC (records 500..2000 were never synced: the recovery point is 400)" "$TFS_LOG" ||
+	fail "no cut from the zeroed record: $(grep recovery "$TFS_LOG")"
+assert_eq 500 "$(fsize "$P")" "size after a power loss in the unsynced tail"
+assert_eq 5 "$(xattr "$P" records)" "records after it"
+assert_eq "$(rec 5)" "$(tail -n 1 "$P")" "the last record kept"
+umount_tfs
