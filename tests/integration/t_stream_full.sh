@@ -20,12 +20,18 @@ dd if=/dev/zero of="$T/small/filler" bs=1K count=$((avail - 1024)) status=none
 head -c $((3 << 20)) /dev/urandom >"$T/ref"
 dd if="$T/ref" of="$P" bs=64K oflag=append conv=notrunc status=none ||
 	fail "write() into the cache failed"
+# logged TEXT: the daemon logs TEXT within 10 s
+logged() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -q "$1" "$TFS_LOG" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # the flusher (writeback.ms) pushes it back; the store runs out of space
-for ((i = 0; i < 100; i++)); do
-	grep -q "no disk space for the stream write" "$TFS_LOG" && break
-	sleep 0.1
-done
-grep -q "no disk space for the stream write" "$TFS_LOG" || fail "no write-back hit the full disk"
+logged "no disk space for the stream write" || fail "no write-back hit the full disk"
 log "$(grep "no disk space for the stream write" "$TFS_LOG" | head -1)"
 out=$("$TOOLS/wr" -f "$P") || true
 assert_eq "fsync: EIO" "$out" "fsync() on a full disk with writes held"
@@ -34,11 +40,7 @@ assert_eq $((3 << 20)) "$(fsize "$P")" "st_size (the kernel's) while held"
 
 # free the space: the syncer stores what was held within a second or two
 rm "$T/small/filler"
-for ((i = 0; i < 50; i++)); do
-	grep -q "the disk has space again" "$TFS_LOG" && break
-	sleep 0.1
-done
-grep -q "the disk has space again" "$TFS_LOG" || fail "the held writes were not stored after space came back"
+logged "the disk has space again" || fail "the held writes were not stored after space came back"
 assert_eq ok "$("$TOOLS/wr" -f "$P")" "fsync() after space came back"
 assert_eq $((3 << 20)) "$(xattr "$P" end)" "the store's end"
 cmp "$P" "$T/ref" || fail "partition content through the mount"
