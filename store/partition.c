@@ -916,7 +916,7 @@ ssize_t tfs_part_append(struct tfs_part *p, const void *buf, size_t len,
 }
 
 /* Refusal of tfs_part_write_at's helpers, beside 0 and -errno. */
-enum { PART_WA_DIFFERS = 1 };
+enum { PART_WA_DIFFERS = 1, PART_WA_BROKEN };
 
 /*
  * Most bytes held for out-of-order stream writes.  The kernel writes a
@@ -977,6 +977,12 @@ static void part_write_at_log(struct tfs_part *p, int err, uint64_t off,
 	if (err == PART_WA_DIFFERS)
 		store_log(p->st, LOG_ERR,
 			  "%s: stream write at offset %llu..%llu differs from stored bytes at %llu: refused (partitions are append-only)",
+			  p->name, (unsigned long long)off,
+			  (unsigned long long)(off + len),
+			  (unsigned long long)at);
+	else if (err == PART_WA_BROKEN)
+		store_log(p->st, LOG_ERR,
+			  "%s: stream write at offset %llu..%llu refused: a write-back refused before reached past the end (%llu), and the kernel fills that range with zeros; remount to append again",
 			  p->name, (unsigned long long)off,
 			  (unsigned long long)(off + len),
 			  (unsigned long long)at);
@@ -1181,7 +1187,7 @@ void tfs_store_held(struct tfs_store *st, struct tfs_held_stats *out)
 ssize_t tfs_part_write_at(struct tfs_part *p, const void *buf, size_t len,
 			  uint64_t off)
 {
-	uint64_t at = 0;
+	uint64_t at = 0, end;
 	int err;
 
 	if (len > TFS_MAX_RECORD_BYTES)
@@ -1191,7 +1197,15 @@ ssize_t tfs_part_write_at(struct tfs_part *p, const void *buf, size_t len,
 	if (!len)
 		return 0;
 	pthread_mutex_lock(&p->append_lock);
-	if (off > atomic_load_explicit(&p->end, memory_order_relaxed)) {
+	if (p->wa_refused && off + len > p->wa_refused - 1) {
+		err = -EIO;
+		if (!p->wa_logged) /* once: the flusher retries every
+				      writeback.ms */
+			part_write_at_log(p, PART_WA_BROKEN, off, len,
+					  p->wa_refused - 1);
+		p->wa_logged = true;
+	} else if (off > (end = atomic_load_explicit(&p->end,
+						    memory_order_relaxed))) {
 		err = part_early_hold(p, buf, len, off);
 	} else {
 		err = part_write_here(p, buf, len, off, &at);
@@ -1206,6 +1220,8 @@ ssize_t tfs_part_write_at(struct tfs_part *p, const void *buf, size_t len,
 			part_write_at_log(p, err, off, len, at);
 			if (err == 0)
 				part_early_drain(p);
+			else if (err == PART_WA_DIFFERS && off + len > end)
+				p->wa_refused = end + 1;
 		}
 	}
 	pthread_mutex_unlock(&p->append_lock);

@@ -139,6 +139,49 @@ done
 assert_eq '{"id":1}' "$(head -c 8 "$MNT/s/0")" "readers after a refused overwrite"
 grep -q "differs from stored bytes" "$TFS_LOG" || fail "no log line for the refused overwrite"
 
+# a refused overwrite that also extended the file leaves the kernel's size
+# past the store's end; the next append's write-back carries the kernel's
+# zeros for the gap, and must be refused too, never stored
+mkdir "$MNT/ow"
+printf 'hello\n' >>"$MNT/ow/0"
+python3 - "$MNT/ow/0" >"$T/ow.out" 2>&1 <<'PY' || fail "refused extension: $(cat "$T/ow.out")"
+import os, sys, time
+p = sys.argv[1]
+fd = os.open(p, os.O_RDWR)
+os.pwrite(fd, b"XXworld\n", 4)      # over stored bytes 4..6, and on to 12
+try:
+    os.close(fd)
+    sys.exit("close after the refused overwrite succeeded")
+except OSError:
+    pass
+# the daemon drops the kernel's copy (within writeback.ms): the kernel
+# still has size 12, and reads zeros past the stored 6 bytes
+for _ in range(100):
+    with open(p, "rb") as f:
+        if f.read() == b"hello\n" + bytes(6):
+            break
+    time.sleep(0.05)
+else:
+    sys.exit("the kernel kept the refused bytes")
+fd = os.open(p, os.O_WRONLY | os.O_APPEND)
+os.write(fd, b"next\n")
+try:
+    os.fsync(fd)
+    sys.exit("fsync of an append past the refused range succeeded")
+except OSError:
+    pass
+try:
+    os.close(fd)
+except OSError:
+    pass
+PY
+assert_eq "$(printf 'hello\n' | md5sum)" "$(datalog ow 0 | md5sum)" "data dir after an append past a refused extension"
+grep -q "ow/0: stream write at offset .* refused: a write-back refused before" "$TFS_LOG" ||
+	fail "no log line for the append past a refused extension"
+remount_tfs "stream"
+printf 'more\n' >>"$MNT/ow/0"
+assert_eq "$(printf 'hello\nmore\n')" "$(cat "$MNT/ow/0")" "appends after a remount"
+
 # fsync() makes appends survive kill -9 of the daemon
 mkdir "$MNT/f"
 touch "$MNT/f/0"

@@ -91,6 +91,36 @@ static void test_overwrite_refused(void **state)
 			      NULL));
 }
 
+/* A refused write that reached past the end (a pwrite() over stored bytes
+ * that also extended the file) leaves the kernel's size past the store's:
+ * the kernel fills the rest of the page with zeros and sends it again with
+ * the next append.  Nothing past the end is stored from then on. */
+static void test_refused_past_end(void **state)
+{
+	struct fix *f = *state;
+	unsigned char page[17];
+
+	assert_int_equal(tfs_part_write_at(f->p, "hello\n", 6, 0), 6);
+	assert_int_equal(tfs_part_write_at(f->p, "hellXXworld\n", 12, 0), -EIO);
+	memcpy(page, "hello\n\0\0\0\0\0\0next\n", 17);
+	th_log_clear();
+	assert_int_equal(tfs_part_write_at(f->p, page, 17, 0), -EIO);
+	assert_int_equal(tfs_part_write_at(f->p, "more", 4, 17), -EIO);
+	assert_int_equal(tfs_part_write_at(f->p, "x", 1, 6), -EIO);
+	check_content(f->p, "hello\n", 6);
+	assert_int_equal(records(f->p), 1);
+	assert_int_equal(th_log_count, 1); /* logged once */
+	assert_true(th_logged("t/0: stream write at offset 0..17 refused",
+			      "past the end (6)", "remount"));
+	/* what is below the end still compares */
+	assert_int_equal(tfs_part_write_at(f->p, "hello\n", 6, 0), 6);
+	/* a reopened store takes stream writes again */
+	fix_close(f);
+	fix_open(f);
+	assert_int_equal(tfs_part_write_at(f->p, page, 17, 0), 17);
+	check_content(f->p, page, 17);
+}
+
 /* The later range arrives first: it is held (not visible), then stored
  * as soon as the bytes before it arrive, in order. */
 static void test_out_of_order(void **state)
@@ -311,6 +341,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resent_tail, fix_setup,
 						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_overwrite_refused,
+						fix_setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_refused_past_end,
 						fix_setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_order, fix_setup,
 						fix_teardown),
