@@ -281,6 +281,51 @@ static const char *check_entry_bad(struct check_seg *s, int err,
 	return NULL;
 }
 
+/* Report the run of damaged entries [skip_i, i) of a tail, below the
+ * recovery point, whose records end at partition offset to. */
+static void check_skip_damage(struct check_seg *s, uint64_t i, uint64_t to)
+{
+	char ents[64];
+
+	s->cp->s.bad_records++;
+	if (s->skip_i == i)
+		check_seg_damage(s, TFS_CHECK_W_ENTRY, true,
+				 (int64_t)(FMT_HDR_SIZE + FMT_ENT_SIZE * i),
+				 "the index ends at offset %llu, below the "
+				 "recovery point %llu (it lost entries a sync "
+				 "covered): recovery keeps the data; offsets "
+				 "%llu..%llu read as EIO",
+				 (unsigned long long)s->skip_from,
+				 (unsigned long long)s->cp->rp,
+				 (unsigned long long)s->skip_from,
+				 (unsigned long long)to);
+	else
+		check_seg_damage(s, TFS_CHECK_W_ENTRY, true,
+			 (int64_t)(FMT_HDR_SIZE + FMT_ENT_SIZE * s->skip_i),
+			 "index %s damaged below the recovery point %llu: "
+			 "recovery keeps them (a sync covered them); offsets "
+			 "%llu..%llu read as EIO",
+			 seg_ents_str(ents, sizeof(ents), s->skip_i, i),
+			 (unsigned long long)s->cp->rp,
+			 (unsigned long long)s->skip_from,
+			 (unsigned long long)to);
+	s->skipping = false;
+}
+
+/* In a tail's damaged run (rec_take): whether entry i (err, e) resumes
+ * the walk, starting past the run's start inside the .log, and if so
+ * report the run. */
+static bool check_skip(struct check_seg *s, uint64_t i, int err,
+		       const struct seg_entry *e)
+{
+	if (err || e->off <= s->skip_from || e->off - s->base > s->log_size)
+		return false;
+	check_skip_damage(s, i, e->off);
+	s->want = e->off;
+	s->want_known = true;
+	return true;
+}
+
 /* One entry: contiguity, bounds, then its record's data.  Past the first
  * bad entry of a tail, only note whether recovery's cut looks torn. */
 static void check_entry(struct check_seg *s, uint64_t i,
@@ -298,7 +343,20 @@ static void check_entry(struct check_seg *s, uint64_t i,
 		s->stop_crash = s->stop_crash && (zero || !err);
 		return;
 	}
+	if (s->skipping && !check_skip(s, i, err, &e))
+		return;
 	why = check_entry_bad(s, err, &e, zero, buf, sizeof(buf), &past);
+	/* below the recovery point a sync covered it: damage, kept; a gap
+	 * before an entry further on resumes at it */
+	while (why && s->tail && s->want < s->cp->rp) {
+		s->skipping = true;
+		s->skip_from = s->want;
+		s->skip_i = i;
+		if (!check_skip(s, i, err, &e))
+			return;
+		why = check_entry_bad(s, err, &e, zero, buf, sizeof(buf),
+				      &past);
+	}
 	if (why && s->tail) {
 		s->stopped = true;
 		s->stop_i = i;
@@ -365,6 +423,25 @@ static int check_header(struct check_seg *s, bool last, uint32_t *flags)
 		*flags = seg_hdr_flags(hdr);
 		return 0;
 	}
+	/* one under tail repair whose records a sync covered: the header
+	 * was synced too, so this is damage; recovery writes it again and
+	 * keeps the entries (rec_fix_header) */
+	if ((last || !s->synced_after) && cp->rp > s->base &&
+	    (s->idx_size < FMT_HDR_SIZE || err == -EBADMSG ||
+	     seg_hdr_torn(hdr, s->idx_size))) {
+		check_report(cp->c, cp, TFS_CHECK_DAMAGE, TFS_CHECK_W_HEADER,
+			     s->irel, 0,
+			     "%s, but the recovery point %llu says its "
+			     "records were synced: recovery rewrites it and "
+			     "keeps the index entries",
+			     s->idx_size < FMT_HDR_SIZE ? "index header incomplete"
+			     : seg_hdr_torn(hdr, s->idx_size)
+				     ? "index header is zeros"
+				     : "bad index header (magic or CRC)",
+			     (unsigned long long)cp->rp);
+		*flags = 0;
+		return 0;
+	}
 	/* a header that never reached the disk, in the active segment or a
 	 * sealed one no later sync covered (part_open_seg): a power loss
 	 * before it was synced, and recovery rewrites it and cuts the
@@ -428,6 +505,24 @@ static void check_tail_cut(struct check_seg *s, uint64_t whole)
 
 	if (s->run_n)
 		check_run_damage(s, CHECK_KEPT_WHY);
+	if (s->cp->rp > s->base && !s->stopped) { /* rec_skip_end */
+		uint64_t to = s->cp->rp - s->base;
+
+		to = to > s->log_size ? s->log_size : to;
+		if (!s->skipping && s->kept_end < to) {
+			s->skipping = true; /* the index lost entries */
+			s->skip_from = s->base + s->kept_end;
+			s->skip_i = whole;
+		}
+		if (s->skipping) {
+			to = to < s->skip_from - s->base
+				     ? s->skip_from - s->base
+				     : to;
+			check_skip_damage(s, whole, s->base + to);
+			s->kept = whole;
+			s->kept_end = to;
+		}
+	}
 	icut = s->idx_size - (FMT_HDR_SIZE + FMT_ENT_SIZE * s->kept);
 	lcut = s->log_size - s->kept_end;
 	if (!icut && !lcut)
@@ -539,6 +634,25 @@ static void check_seg_noidx(struct check_seg *s, bool last,
 			     (unsigned long long)n, (unsigned long long)b,
 			     (unsigned long long)(b + n));
 		res->end = b + n;
+		return;
+	}
+	if (cp->rp > b && n) { /* a sync covered some: rec_fix_header */
+		uint64_t to = cp->rp - b < n ? cp->rp - b : n;
+
+		cp->s.bad_records++;
+		cp->s.torn_log_bytes += n - to;
+		check_report(cp->c, cp, TFS_CHECK_DAMAGE, TFS_CHECK_W_MISSING,
+			     s->irel, -1,
+			     "index of the active segment is missing, but the "
+			     "recovery point %llu says its records were "
+			     "synced: recovery creates it and keeps offsets "
+			     "%llu..%llu, which read as EIO, and cuts %llu "
+			     "bytes after them",
+			     (unsigned long long)cp->rp, (unsigned long long)b,
+			     (unsigned long long)(b + to),
+			     (unsigned long long)(n - to));
+		res->end = b + to;
+		res->cut = n > to;
 		return;
 	}
 	cp->s.torn_log_bytes += n;

@@ -32,6 +32,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -487,6 +488,20 @@ uint64_t seg_disk_bytes(struct tfs_seg *seg);
 
 /* Index encoding (segment.c). */
 void seg_hdr_encode(unsigned char *hdr, uint64_t base, uint32_t flags);
+
+/* "entry F" or "entries F..L" for the index entries [from, to), to >
+ * from, into buf (for messages); @return buf. */
+static inline const char *seg_ents_str(char *buf, size_t size, uint64_t from,
+				       uint64_t to)
+{
+	if (to - from == 1)
+		snprintf(buf, size, "entry %llu", (unsigned long long)from);
+	else
+		snprintf(buf, size, "entries %llu..%llu",
+			 (unsigned long long)from,
+			 (unsigned long long)(to - 1));
+	return buf;
+}
 uint32_t seg_hdr_flags(const unsigned char *hdr);
 /* 0 valid for base; -EBADMSG bad magic or CRC (torn); -EPROTONOSUPPORT
  * another version; -EUCLEAN intact but wrong base or entry size. */

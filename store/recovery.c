@@ -35,6 +35,12 @@ struct rec {
 	uint64_t checked;    /* segment-relative start of the records whose
 				data rec_check_data checked (from there to
 				end); UINT64_MAX: none */
+	uint64_t skip_from;  /* segment-relative start of a run of damaged
+				entries below the recovery point being
+				skipped (rec_walk); UINT64_MAX: none */
+	uint64_t skip_i;     /* the first entry of that run */
+	uint64_t resume_i;   /* the entry after the last damaged run: the
+				kept entries from here on are contiguous */
 	bool cut_entries;    /* some index entries were cut */
 	bool changed;	     /* a file was modified: sync at the end */
 };
@@ -74,6 +80,43 @@ static int rec_write_header(struct rec *r)
 	return err;
 }
 
+/* Records of this segment are below the recovery point: a sync covered
+ * them, and with them the index header. */
+static bool rec_synced(const struct rec *r)
+{
+	return r->p->rp > r->seg->base;
+}
+
+/*
+ * The header of an index whose records a sync covered is wrong: damage,
+ * not a power loss.  Its bytes are known (base, version, entry size, and
+ * no flags in a segment under tail repair), so write it again in place and
+ * keep the entries, which carry their own CRCs: cutting them would drop
+ * records that were on stable storage.
+ */
+static int rec_fix_header(struct rec *r, const char *what)
+{
+	unsigned char hdr[FMT_HDR_SIZE];
+	int err;
+
+	store_log(r->p->st, LOG_ERR,
+		  "recovery: %s: %s, but the recovery point %llu says its "
+		  "records were synced: damage; rewrote the header and kept "
+		  "the %llu bytes of index entries",
+		  r->iname, what, (unsigned long long)r->p->rp,
+		  (unsigned long long)(r->idx_size > FMT_HDR_SIZE
+					       ? r->idx_size - FMT_HDR_SIZE
+					       : 0));
+	seg_hdr_encode(hdr, r->seg->base, 0);
+	err = seg_pwrite_all(r->seg->idx_fd, hdr, sizeof(hdr), 0);
+	if (err)
+		return err;
+	r->changed = true;
+	if (r->idx_size < FMT_HDR_SIZE)
+		r->idx_size = FMT_HDR_SIZE;
+	return 0;
+}
+
 /* An index shorter than its header, or with a torn header. */
 static int rec_header(struct rec *r)
 {
@@ -82,6 +125,8 @@ static int rec_header(struct rec *r)
 	bool torn;
 	int err;
 
+	if (r->idx_size < FMT_HDR_SIZE && rec_synced(r))
+		return rec_fix_header(r, "index header incomplete");
 	if (r->idx_size < FMT_HDR_SIZE) {
 		store_log(r->p->st, LOG_WARNING,
 			  "recovery: %s: index header incomplete (%llu of %u "
@@ -96,6 +141,10 @@ static int rec_header(struct rec *r)
 	torn = !err && seg_hdr_torn(hdr, r->idx_size);
 	if (!err && !torn)
 		err = seg_hdr_check(hdr, r->seg->base);
+	if ((torn || err == -EBADMSG) && rec_synced(r))
+		return rec_fix_header(r, torn ? "index header is zeros"
+					      : "bad index header (magic or "
+						"CRC)");
 	if (torn || err == -EBADMSG) {
 		store_log(r->p->st,
 			  torn || !r->log_size ? LOG_WARNING : LOG_ERR,
@@ -183,15 +232,98 @@ static void rec_log_cut(struct rec *r, uint64_t from, uint64_t n,
 	r->cut_entries = true;
 }
 
-/* Walk the entries forward; stop at the first that is torn, not
- * contiguous, or points past the .log. */
-static int rec_walk(struct rec *r)
+/* Log the damaged run of entries [skip_i, i) below the recovery point,
+ * whose records are [skip_from, to) (segment-relative). */
+static void rec_log_skip(struct rec *r, uint64_t i, uint64_t to)
 {
-	unsigned char buf[REC_BATCH * FMT_ENT_SIZE], *raw;
-	uint64_t n = (r->idx_size - FMT_HDR_SIZE) / FMT_ENT_SIZE;
+	uint64_t base = r->seg->base;
+	char ents[64];
+
+	if (r->skip_i == i)
+		store_log(r->p->st, LOG_ERR,
+			  "recovery: %s: the index ends at offset %llu, below "
+			  "the recovery point %llu (it lost entries a sync "
+			  "covered): the data is kept, not cut; offsets "
+			  "%llu..%llu read as EIO",
+			  r->iname, (unsigned long long)(base + r->skip_from),
+			  (unsigned long long)r->p->rp,
+			  (unsigned long long)(base + r->skip_from),
+			  (unsigned long long)(base + to));
+	else
+		store_log(r->p->st, LOG_ERR,
+			  "recovery: %s: index %s damaged below the recovery "
+			  "point %llu: kept, not cut (a sync covered them); "
+			  "offsets %llu..%llu read as EIO",
+			  r->iname,
+			  seg_ents_str(ents, sizeof(ents), r->skip_i, i),
+			  (unsigned long long)r->p->rp,
+		  (unsigned long long)(base + r->skip_from),
+		  (unsigned long long)(base + to));
+	r->skip_from = UINT64_MAX;
+}
+
+/* End the damaged run at entry i, whose record e starts further on: the
+ * walk resumes at i (the entries before it are kept). */
+static void rec_resync(struct rec *r, uint64_t i, const struct seg_entry *e)
+{
+	rec_log_skip(r, i, e->off - r->seg->base);
+	r->resume_i = i;
+	r->valid = i;
+	r->end = e->off - r->seg->base;
+}
+
+/*
+ * Take entry i (raw) of n; false: the walk ends, cutting from i.  An entry
+ * that fails rec_entry_bad at or past the recovery point ends the walk (no
+ * sync covered it: torn); one below it is damage, since a sync covered
+ * it.  Damaged entries are skipped, and kept, until one decodes and starts
+ * past the run's start inside the .log: the walk resumes there, and the
+ * run's records read as EIO at the first read (store/verify.c skips the
+ * same way).
+ */
+static bool rec_take(struct rec *r, uint64_t i, const unsigned char *raw,
+		     uint64_t n)
+{
+	uint64_t base = r->seg->base;
+	bool dec;
 	struct seg_entry e;
 	const char *bad;
 	char why[160];
+
+	dec = !seg_ent_decode(raw, &e);
+	if (r->skip_from != UINT64_MAX) {
+		if (!dec || e.off <= base + r->skip_from ||
+		    e.off - base > r->log_size)
+			return true;
+		rec_resync(r, i, &e);
+	}
+	for (;;) {
+		bad = rec_entry_bad(r, raw, &e, base + r->end, why,
+				    sizeof(why));
+		if (!bad) {
+			r->valid = i + 1;
+			r->end += e.len;
+			return true;
+		}
+		if (base + r->end >= r->p->rp) {
+			rec_log_cut(r, i, n - i, bad);
+			return false;
+		}
+		r->skip_from = r->end;
+		r->skip_i = i;
+		/* a gap before an entry further on: resume at it */
+		if (!dec || e.off <= base + r->end ||
+		    e.off - base > r->log_size)
+			return true;
+		rec_resync(r, i, &e);
+	}
+}
+
+/* Walk the entries forward (rec_take). */
+static int rec_walk(struct rec *r)
+{
+	unsigned char buf[REC_BATCH * FMT_ENT_SIZE];
+	uint64_t n = (r->idx_size - FMT_HDR_SIZE) / FMT_ENT_SIZE;
 	int err;
 
 	for (uint64_t i = 0; i < n; i += REC_BATCH) {
@@ -201,19 +333,42 @@ static int rec_walk(struct rec *r)
 				    FMT_HDR_SIZE + FMT_ENT_SIZE * i);
 		if (err)
 			return err;
-		for (uint64_t j = 0; j < k; j++) {
-			raw = buf + FMT_ENT_SIZE * j;
-			bad = rec_entry_bad(r, raw, &e, r->seg->base + r->end,
-					    why, sizeof(why));
-			if (bad) {
-				rec_log_cut(r, i + j, n - i - j, bad);
+		for (uint64_t j = 0; j < k; j++)
+			if (!rec_take(r, i + j, buf + FMT_ENT_SIZE * j, n))
 				return 0;
-			}
-			r->valid++;
-			r->end += e.len;
-		}
 	}
 	return 0;
+}
+
+/*
+ * The damaged run reaches the end of the index, or the index ends before
+ * the synced bytes do: no entry says where those records end.  The
+ * recovery point does (every record below it was synced); past it,
+ * nothing vouches for the bytes, and they are cut as any unsynced tail
+ * whose entries fail.  All entries stay.
+ */
+static void rec_skip_end(struct rec *r)
+{
+	uint64_t n = (r->idx_size - FMT_HDR_SIZE) / FMT_ENT_SIZE, to;
+
+	if (!rec_synced(r))
+		return;
+	to = r->p->rp - r->seg->base;
+	if (to > r->log_size)
+		to = r->log_size;
+	/* the entries end before the synced bytes do: the index lost them */
+	if (r->skip_from == UINT64_MAX && r->end < to) {
+		r->skip_from = r->end;
+		r->skip_i = n;
+	}
+	if (r->skip_from == UINT64_MAX)
+		return;
+	if (to < r->skip_from)
+		to = r->skip_from;
+	rec_log_skip(r, n, to);
+	r->resume_i = n;
+	r->valid = n;
+	r->end = to;
 }
 
 /* Sequential reads of the .log for the data check. */
@@ -264,10 +419,12 @@ static int rec_entry(struct rec *r, uint64_t i, struct seg_entry *e)
 }
 
 /* The first kept entry whose record starts at or past off (r->valid if
- * none): the walk made the kept entries contiguous, so offsets ascend. */
+ * none), off at or past the recovery point: the walk made the kept
+ * entries from r->resume_i on contiguous, so offsets ascend, and those
+ * before it are below the recovery point. */
 static int rec_first_at(struct rec *r, uint64_t off, uint64_t *first)
 {
-	uint64_t lo = 0, hi = r->valid;
+	uint64_t lo = r->resume_i, hi = r->valid;
 	struct seg_entry e;
 
 	while (lo < hi) {
@@ -412,7 +569,10 @@ static int rec_stat(struct rec *r)
 
 int rec_active(struct tfs_part *p, struct tfs_seg *seg)
 {
-	struct rec r = { .p = p, .seg = seg, .checked = UINT64_MAX };
+	struct rec r = { .p = p,
+			 .seg = seg,
+			 .checked = UINT64_MAX,
+			 .skip_from = UINT64_MAX };
 	int err;
 
 	snprintf(r.lname, sizeof(r.lname), "%s/%020llu%s", p->name,
@@ -426,6 +586,8 @@ int rec_active(struct tfs_part *p, struct tfs_seg *seg)
 		err = rec_partial_entry(&r);
 	if (!err)
 		err = rec_walk(&r);
+	if (!err)
+		rec_skip_end(&r);
 	if (!err)
 		err = rec_check_data(&r);
 	if (!err)

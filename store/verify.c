@@ -93,39 +93,91 @@ static int vfy_crc(struct vfy_data *d, uint64_t pos, uint64_t len,
 	return 0;
 }
 
-/* Walk the index entries of [0, check_size) in ifd and check every
- * record's data; damaged ranges go to seg.  -ENOMEM. */
+/* Log the damaged run of index entries [from_i, i) whose records are
+ * [lo, hi) (segment-relative), and add it to seg's damaged ranges. */
+static int vfy_run(struct tfs_part *p, struct tfs_seg *seg, uint64_t from_i,
+		   uint64_t i, const char *why, uint64_t lo, uint64_t hi)
+{
+	char ents[64] = "no entry";
+
+	if (i > from_i)
+		seg_ents_str(ents, sizeof(ents), from_i, i);
+	if (lo == hi) {
+		store_log(p->st, LOG_ERR,
+			  "%s/%020llu%s: %s: %s: they cover no bytes (the "
+			  "next entry follows)",
+			  p->name, (unsigned long long)seg->base,
+			  FMT_IDX_SUFFIX, ents, why);
+		return 0;
+	}
+	store_log(p->st, LOG_ERR,
+		  "%s/%020llu%s: %s: %s: offsets %llu..%llu read as EIO",
+		  p->name, (unsigned long long)seg->base, FMT_IDX_SUFFIX,
+		  ents, why,
+		  (unsigned long long)(seg->base + lo),
+		  (unsigned long long)(seg->base + hi));
+	return vfy_add(seg, lo, hi);
+}
+
+/*
+ * Walk the index entries of [0, check_size) in ifd and check every
+ * record's data; damaged ranges go to seg.  An entry that fails its CRC or
+ * does not follow the one before starts a damaged run: entries are skipped
+ * until one decodes and starts past the run's start, inside the range,
+ * and the walk resumes there (the run's records read as EIO).  -ENOMEM.
+ */
 static int vfy_walk(struct tfs_part *p, struct tfs_seg *seg, int ifd,
 		    struct vfy_data *d)
 {
 	unsigned char raw[VFY_BATCH * FMT_ENT_SIZE];
 	uint64_t pos = 0, limit = seg->check_size, i = 0, nbad = 0;
+	uint64_t have = 0, run_i = 0; /* entries in raw from i - i%BATCH */
+	const char *run = NULL;	      /* why the current run began */
 	struct seg_entry e;
 
 	while (pos < limit) {
 		size_t k = i % VFY_BATCH;
 		uint32_t crc;
 		const char *why = NULL;
-		int err;
+		int err, bad;
 
-		if (k == 0 && seg_pread_all(ifd, raw, sizeof(raw),
-					    FMT_HDR_SIZE + FMT_ENT_SIZE * i) &&
-		    seg_pread_all(ifd, raw, FMT_ENT_SIZE,
-				  FMT_HDR_SIZE + FMT_ENT_SIZE * i))
-			why = "the index ends before the data";
-		else if (seg_ent_decode(raw + FMT_ENT_SIZE * k, &e))
+		if (k == 0) {
+			ssize_t r = pread(ifd, raw, sizeof(raw),
+					  (off_t)(FMT_HDR_SIZE +
+						  FMT_ENT_SIZE * i));
+
+			have = r > 0 ? (uint64_t)r / FMT_ENT_SIZE : 0;
+		}
+		if (k >= have)
+			break; /* the index ends before the data */
+		bad = seg_ent_decode(raw + FMT_ENT_SIZE * k, &e);
+		if (bad)
 			why = "an index entry fails its CRC";
 		else if (e.off != seg->base + pos || e.len > limit - pos)
 			why = "an index entry points elsewhere";
+		if (!why && run) { /* the run covered no bytes */
+			vfy_run(p, seg, run_i, i, run, pos, pos);
+			run = NULL;
+		}
+		/* an entry further on: resume there */
+		if (why && !bad && e.off > seg->base + pos &&
+		    e.off - seg->base < limit &&
+		    e.len <= limit - (e.off - seg->base)) {
+			if (vfy_run(p, seg, run ? run_i : i, i,
+				    run ? run : "no index entry covers them",
+				    pos, e.off - seg->base))
+				return -ENOMEM;
+			pos = e.off - seg->base;
+			run = NULL;
+			why = NULL;
+		}
 		if (why) {
-			store_log(p->st, LOG_ERR,
-				  "%s/%020llu%s: entry %llu: %s: offsets "
-				  "%llu..%llu read as EIO",
-				  p->name, (unsigned long long)seg->base,
-				  FMT_IDX_SUFFIX, (unsigned long long)i, why,
-				  (unsigned long long)(seg->base + pos),
-				  (unsigned long long)(seg->base + limit));
-			return vfy_add(seg, pos, limit);
+			if (!run) {
+				run = why;
+				run_i = i;
+			}
+			i++;
+			continue;
 		}
 		err = vfy_crc(d, pos, e.len, &crc);
 		if (err || crc != e.dcrc) {
@@ -147,6 +199,10 @@ static int vfy_walk(struct tfs_part *p, struct tfs_seg *seg, int ifd,
 		pos += e.len;
 		i++;
 	}
+	if (pos < limit &&
+	    vfy_run(p, seg, run ? run_i : i, i,
+		    run ? run : "the index ends before the data", pos, limit))
+		return -ENOMEM;
 	if (nbad > VFY_LOG_MAX)
 		store_log(p->st, LOG_ERR,
 			  "%s/%020llu%s: %llu damaged records in all", p->name,

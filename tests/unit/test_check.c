@@ -466,8 +466,19 @@ static void test_missing_idx_active(void **state)
 {
 	struct cfix *f = *state;
 
-	/* with data: recovery would cut all of it */
+	char rp[4096];
+
+	/* with data a sync covered: recovery keeps it (reads fail) */
 	assert_int_equal(unlink(th_seg(f->dir, "t", 1, 0, ".idx")), 0);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_MISSING,
+	       "t/1/00000000000000000000.idx",
+	       "recovery point 6 says its records were synced: recovery "
+	       "creates it and keeps offsets 0..6");
+	assert_int_equal(f->parts[1].end, 6);
+	/* with data no sync covered: recovery would cut all of it */
+	snprintf(rp, sizeof(rp), "%s/t/1/recovery-point", f->dir);
+	assert_int_equal(unlink(rp), 0);
 	assert_int_equal(c_check(f), -EUCLEAN);
 	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_MISSING,
 	       "t/1/00000000000000000000.idx", "cut all 6 bytes");
@@ -476,6 +487,77 @@ static void test_missing_idx_active(void **state)
 	assert_int_equal(c_check(f), 0);
 	c_find(f, TFS_CHECK_TORN, TFS_CHECK_W_MISSING,
 	       "t/1/00000000000000000000.idx", "recovery creates it");
+}
+
+/* Index damage of the active segment (7800: records 7800..9000) below
+ * the recovery point 9000: the checker predicts what recovery keeps, and
+ * says the same after recovery. */
+#define IDX7800 th_seg(f->dir, "t", 0, 7800, ".idx")
+
+static void test_synced_entry_damage(void **state)
+{
+	struct cfix *f = *state;
+
+	c_flip(IDX7800, FMT_HDR_SIZE + FMT_ENT_SIZE + 3); /* entry 1 */
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(c_check(f), -EUCLEAN);
+		c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_ENTRY, "7800.idx",
+		       "index entry 1 damaged below the recovery "
+		       "point 9000: recovery keeps them (a sync covered "
+		       "them); offsets 8100..8400 read as EIO");
+		assert_int_equal(f->parts[0].end, NREC * RECLEN);
+		assert_int_equal(c_count(f, TFS_CHECK_TORN), 0);
+		c_recover(f, 0);
+	}
+}
+
+static void test_synced_last_entry_damage(void **state)
+{
+	struct cfix *f = *state;
+
+	c_flip(IDX7800, FMT_HDR_SIZE + 3 * FMT_ENT_SIZE + 3); /* the last */
+	assert_int_equal(c_check(f), -EUCLEAN);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_ENTRY, "7800.idx",
+	       "index entry 3 damaged below the recovery point "
+	       "9000");
+	assert_int_equal(f->parts[0].end, NREC * RECLEN);
+	c_recover(f, 0);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	assert_int_equal(f->parts[0].end, NREC * RECLEN);
+}
+
+static void test_synced_header_damage(void **state)
+{
+	struct cfix *f = *state;
+
+	c_flip(IDX7800, 3);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_HEADER, "7800.idx",
+	       "bad index header (magic or CRC), but the recovery point 9000 "
+	       "says its records were synced: recovery rewrites it and keeps "
+	       "the index entries");
+	assert_int_equal(f->parts[0].end, NREC * RECLEN);
+	assert_int_equal(f->parts[0].records, NREC);
+	c_recover(f, 0);
+	assert_int_equal(c_check(f), 0); /* the header was all it lost */
+	assert_int_equal(f->nreps, 0);
+	assert_int_equal(f->parts[0].records, NREC);
+}
+
+static void test_synced_idx_short(void **state)
+{
+	struct cfix *f = *state;
+
+	assert_int_equal(th_truncate(IDX7800, FMT_HDR_SIZE + 2 * FMT_ENT_SIZE),
+			 0);
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(c_check(f), -EUCLEAN);
+		c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_ENTRY, "7800.idx",
+		       "the index ends at offset 8400, below the recovery "
+		       "point 9000");
+		assert_int_equal(f->parts[0].end, NREC * RECLEN);
+		c_recover(f, 0);
+	}
 }
 
 static void test_missing_log(void **state)
@@ -599,11 +681,22 @@ static void test_torn_tail(void **state)
 	assert_int_equal(f->nreps, 0);
 }
 
+/* A power loss before segment 3900 was synced: the recovery point on the
+ * disk is at most its base. */
+static void c_rp_3900(struct cfix *f)
+{
+	uint64_t off = 3900;
+
+	assert_int_equal(th_rp_io(f->dir, true, &off), 0);
+}
+
 static void test_unsynced_sealed_torn(void **state)
 {
 	struct cfix *f = *state;
 	const char *idx = th_seg(f->dir, "t", 0, 3900, ".idx");
 	unsigned char hdr[FMT_HDR_SIZE];
+
+	c_rp_3900(f);
 
 	/* a power loss before the syncer marked segment 3900: its last
 	 * record and entry are gone; recovery cuts it and drops 7800 */
@@ -634,6 +727,7 @@ static void c_torn_header(struct cfix *f, bool zeros)
 	const char *idx = th_seg(f->dir, "t", 0, 3900, ".idx");
 	unsigned char z[FMT_HDR_SIZE + 2 * FMT_ENT_SIZE] = { 0 };
 
+	c_rp_3900(f);
 	if (zeros) {
 		assert_int_equal(th_truncate(idx, 0), 0);
 		assert_int_equal(th_write(idx, 0, z, sizeof(z)), 0);
@@ -913,6 +1007,10 @@ int main(void)
 		T(test_truncated_log),
 		T(test_missing_idx),
 		T(test_missing_idx_active),
+		T(test_synced_entry_damage),
+		T(test_synced_last_entry_damage),
+		T(test_synced_header_damage),
+		T(test_synced_idx_short),
 		T(test_missing_log),
 		T(test_index_past_data),
 		T(test_index_out_of_place_and_past),

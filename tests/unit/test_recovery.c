@@ -144,6 +144,30 @@ static int r_teardown(void **state)
 
 /* ---- torn tails of the active segment -------------------------------- */
 
+/* The recovery point of t/0: RP_NONE removes it.  Tests of torn tails
+ * remove the one a clean close wrote, since a crash leaves the unsynced
+ * records past it; a recovery point past index damage makes it damage. */
+#define RP_NONE UINT64_MAX
+static void r_set_rp(struct rfix *f, uint64_t off)
+{
+	if (off == RP_NONE) {
+		snprintf(f->rp_path, sizeof(f->rp_path),
+			 "%s/t/0/recovery-point", f->dir);
+		assert_int_equal(unlink(f->rp_path), 0);
+		return;
+	}
+	assert_int_equal(th_rp_io(f->dir, true, &off), 0);
+}
+
+/* Partition t/0's recovery point on disk; RP_NONE if none is valid. */
+static uint64_t r_rp(struct rfix *f)
+{
+	uint64_t off;
+
+	return th_rp_io(f->dir, false, &off) ? RP_NONE : off;
+}
+
+
 static void test_clean_reopen(void **state)
 {
 	struct rfix *f = *state;
@@ -157,6 +181,7 @@ static void test_cut_mid_record(void **state)
 	struct rfix *f = *state;
 
 	r_fill(f, 5, 100);
+	r_set_rp(f, RP_NONE);
 	assert_int_equal(th_truncate(LOG0, 450), 0);
 	r_expect(f, 4, 100, "cut 1 index entries from entry 4",
 		 "record 400..500 extends past the end of the .log (offset "
@@ -169,6 +194,7 @@ static void test_cut_mid_record_data_line(void **state)
 	struct rfix *f = *state;
 
 	r_fill(f, 5, 100);
+	r_set_rp(f, RP_NONE);
 	assert_int_equal(th_truncate(LOG0, 450), 0);
 	r_expect(f, 4, 100, "00000000000000000000.log: cut 50 bytes",
 		 "offset 400..450");
@@ -179,6 +205,7 @@ static void test_cut_mid_index_entry(void **state)
 	struct rfix *f = *state;
 
 	r_fill(f, 5, 100);
+	r_set_rp(f, RP_NONE);
 	assert_int_equal(th_truncate(IDX0, 32 + 5 * 32 - 10), 0);
 	r_expect(f, 4, 100,
 		 "t/0/00000000000000000000.idx: cut 22 bytes of a partial "
@@ -191,6 +218,7 @@ static void test_record_without_entry(void **state)
 	struct rfix *f = *state;
 
 	r_fill(f, 5, 100);
+	r_set_rp(f, RP_NONE);
 	assert_int_equal(th_truncate(IDX0, 32 + 4 * 32), 0);
 	r_expect(f, 4, 100,
 		 "recovery: t/0/00000000000000000000.log: cut 100 bytes of a "
@@ -215,26 +243,6 @@ static void test_garbage_after_end(void **state)
 /* Set partition t/0's recovery point on disk (r_fill's close wrote the
  * end there); RP_NONE removes it, as a power loss before its first write
  * leaves it. */
-#define RP_NONE UINT64_MAX
-static void r_set_rp(struct rfix *f, uint64_t off)
-{
-	if (off == RP_NONE) {
-		snprintf(f->rp_path, sizeof(f->rp_path),
-			 "%s/t/0/recovery-point", f->dir);
-		assert_int_equal(unlink(f->rp_path), 0);
-		return;
-	}
-	assert_int_equal(th_rp_io(f->dir, true, &off), 0);
-}
-
-/* Partition t/0's recovery point on disk; RP_NONE if none is valid. */
-static uint64_t r_rp(struct rfix *f)
-{
-	uint64_t off;
-
-	return th_rp_io(f->dir, false, &off) ? RP_NONE : off;
-}
-
 /* A power loss zeroed the last record, which no sync covered. */
 static void test_zeroed_last_record(void **state)
 {
@@ -351,6 +359,7 @@ static void test_entry_bad_crc(void **state)
 	unsigned char x = 0xff;
 
 	r_fill(f, 5, 100);
+	r_set_rp(f, RP_NONE);
 	/* the length field of entry 2 */
 	assert_int_equal(th_write(IDX0, 32 + 2 * 32 + 8, &x, 1), 0);
 	r_expect(f, 2, 100, "cut 3 index entries from entry 2",
@@ -364,6 +373,7 @@ static void test_entry_not_contiguous(void **state)
 	unsigned char raw[32];
 
 	r_fill(f, 5, 100);
+	r_set_rp(f, RP_NONE);
 	seg_ent_encode(raw, &e); /* a valid CRC, a wrong offset */
 	assert_int_equal(th_write(IDX0, 32 + 3 * 32, raw, sizeof(raw)), 0);
 	r_expect(f, 3, 100, "cut 2 index entries from entry 3",
@@ -376,6 +386,7 @@ static void test_empty_files(void **state)
 	struct rfix *f = *state;
 
 	r_fill(f, 5, 100);
+	r_set_rp(f, RP_NONE);
 	assert_int_equal(th_truncate(LOG0, 0), 0);
 	assert_int_equal(th_truncate(IDX0, 0), 0);
 	r_expect(f, 0, 100, "index header incomplete (0 of 32 bytes)",
@@ -407,6 +418,7 @@ static void test_missing_idx_with_data(void **state)
 	struct rfix *f = *state;
 
 	r_fill(f, 5, 100);
+	r_set_rp(f, RP_NONE);
 	assert_int_equal(unlink(IDX0), 0);
 	r_expect(f, 0, 100, "cut 500 bytes of a partial record",
 		 "offset 0..500");
@@ -417,6 +429,7 @@ static void test_idx_header_only(void **state)
 	struct rfix *f = *state;
 
 	r_fill(f, 5, 100);
+	r_set_rp(f, RP_NONE);
 	assert_int_equal(th_truncate(IDX0, 32), 0);
 	r_expect(f, 0, 100,
 		 "cut 500 bytes of a partial record at offset 0..500",
@@ -429,6 +442,7 @@ static void test_bad_header_with_data(void **state)
 	unsigned char x = 'X';
 
 	r_fill(f, 5, 100);
+	r_set_rp(f, RP_NONE);
 	assert_int_equal(th_write(IDX0, 3, &x, 1), 0);
 	r_expect(f, 0, 100, "bad index header (magic or CRC)",
 		 "0 valid entries");
@@ -467,6 +481,7 @@ static void test_tail_after_sealed(void **state)
 	struct rfix *f = *state;
 
 	r_fill(f, 10, 1000); /* segments 0, 4000, 8000 */
+	r_set_rp(f, 8000);
 	assert_int_equal(
 		th_truncate(th_seg(f->dir, "t", 0, 8000, ".log"), 1500), 0);
 	r_expect(f, 9, 1000, "00000000000000008000.idx: cut 1 index entries",
@@ -615,6 +630,124 @@ static void test_damage_below_rp_found(void **state)
 			      NULL, NULL));
 }
 
+/* ---- index damage below the recovery point: kept, never cut ---------- */
+
+#define IDX8K th_seg(f->dir, "t", 0, 8000, ".idx")
+
+/* Entry 0 of the active segment (records 8000..9000, 9000..10000) fails
+ * its CRC, and the recovery point 10000 says a sync covered it: its
+ * record reads as EIO, entry 1 resumes the walk, and nothing is cut. */
+static void test_synced_entry_flip(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000);
+	assert_int_equal(th_write(IDX8K, 32 + 3, "#", 1), 0);
+	r_damaged(f, 8000, 9000,
+		  "00000000000000008000.idx: index entry 0 damaged "
+		  "below the recovery point 10000",
+		  "kept, not cut");
+	assert_true(th_logged("entry 0: an index entry fails its CRC",
+			      "offsets 8000..9000 read as EIO", NULL));
+}
+
+/* The last entry fails: nothing says where its record ends but the
+ * recovery point. */
+static void test_synced_last_entry_flip(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000);
+	assert_int_equal(th_write(IDX8K, 32 + 32 + 3, "#", 1), 0);
+	r_damaged(f, 9000, 10000, "index entry 1 damaged below",
+		  "offsets 9000..10000 read as EIO");
+}
+
+/* The same flip past the recovery point is a torn tail: cut. */
+static void test_unsynced_entry_flip(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000);
+	r_set_rp(f, 9000);
+	assert_int_equal(th_write(IDX8K, 32 + 32 + 3, "#", 1), 0);
+	r_expect(f, 9, 1000, "cut 1 index entries from entry 1",
+		 "entry CRC mismatch");
+}
+
+/* A bad or zeroed header of an index a sync covered: written again, and
+ * every entry kept. */
+static void test_synced_header_flip(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000);
+	assert_int_equal(th_write(IDX8K, 3, "#", 1), 0);
+	r_damaged(f, 0, 0, "bad index header (magic or CRC), but the "
+			   "recovery point 10000",
+		  "rewrote the header and kept the 64 bytes of index entries");
+}
+
+static void test_synced_header_zeros(void **state)
+{
+	struct rfix *f = *state;
+	unsigned char z[32] = { 0 };
+
+	r_fill(f, 10, 1000);
+	assert_int_equal(th_write(IDX8K, 0, z, sizeof(z)), 0);
+	r_damaged(f, 0, 0, "index header is zeros, but the recovery point",
+		  "kept the 64 bytes");
+}
+
+/* The index lost its last entry (or all of it): the synced data stays,
+ * and reads as EIO. */
+static void test_synced_idx_short(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000);
+	assert_int_equal(th_truncate(IDX8K, 32 + 32), 0);
+	r_damaged(f, 9000, 10000,
+		  "the index ends at offset 9000, below the recovery point "
+		  "10000",
+		  "offsets 9000..10000 read as EIO");
+}
+
+static void test_synced_idx_missing(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000);
+	assert_int_equal(unlink(IDX8K), 0);
+	r_damaged(f, 8000, 10000, "index header incomplete, but the recovery "
+				  "point 10000",
+		  "rewrote the header");
+	assert_true(th_logged("the index ends at offset 8000", NULL, NULL));
+}
+
+/* Unsynced records past the synced ones keep their usual treatment: a
+ * damaged entry below the recovery point, then a torn one past it. */
+static void test_synced_damage_then_torn(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000);
+	r_set_rp(f, 9000);
+	assert_int_equal(th_write(IDX8K, 32 + 3, "#", 1), 0);
+	assert_int_equal(th_truncate(th_seg(f->dir, "t", 0, 8000, ".log"),
+				     1500),
+			 0);
+	th_log_clear();
+	assert_int_equal(r_open(f), 0);
+	assert_int_equal(tfs_part_end(f->p), 9000);
+	assert_true(th_logged("index entry 0 damaged below the "
+			      "recovery point 9000",
+			      NULL, NULL));
+	assert_true(th_logged("cut 1 index entries from entry 1",
+			      "extends past the end of the .log", NULL));
+	r_close(f);
+}
+
 /* The same hole in a sealed segment that was never marked synced: it ends
  * short, and the segments after it go (no sync covered them). */
 static void test_zeroed_hole_sealed_unsynced(void **state)
@@ -682,6 +815,7 @@ static void test_unsynced_sealed_torn(void **state)
 
 	r_fill(f, 10, 1000);
 	r_unsync(f, 4000);
+	r_set_rp(f, 4000);
 	assert_int_equal(th_truncate(th_seg(f->dir, "t", 0, 4000, ".log"), 2500),
 			 0);
 	r_expect(f, 6, 1000, "00000000000000008000.log: dropped 2000 bytes",
@@ -735,6 +869,7 @@ static void r_torn_header(struct rfix *f, bool zeros)
 	r_fill(f, 10, 1000);
 	r_unsync(f, 0);
 	r_unsync(f, 4000);
+	r_set_rp(f, RP_NONE);
 	if (zeros)
 		assert_int_equal(th_write(idx, 0, z, sizeof(z)), 0);
 	else
@@ -945,8 +1080,9 @@ static void test_sealed_entry_flip(void **state)
 	assert_int_equal(th_write(th_seg(f->dir, "t", 0, 4000, ".idx"),
 				  32 + 32 + 3, "#", 1),
 			 0);
-	r_damaged(f, 5000, 8000, "00000000000000004000.idx: entry 1",
-		  "an index entry fails its CRC");
+	r_damaged(f, 5000, 6000, "00000000000000004000.idx: entry 1",
+		  "an index entry fails its CRC: offsets 5000..6000 read as "
+		  "EIO");
 }
 
 static void test_segment_gap(void **state)
@@ -1073,6 +1209,14 @@ int main(void)
 		T(test_zeroed_synced_kept),
 		T(test_zeroed_hole_sealed_unsynced),
 		T(test_damage_below_rp_found),
+		T(test_synced_entry_flip),
+		T(test_synced_last_entry_flip),
+		T(test_unsynced_entry_flip),
+		T(test_synced_header_flip),
+		T(test_synced_header_zeros),
+		T(test_synced_idx_short),
+		T(test_synced_idx_missing),
+		T(test_synced_damage_then_torn),
 		T(test_rp_torn),
 		T(test_rp_past_end),
 		T(test_rp_follows_syncs),
