@@ -250,7 +250,7 @@ static bool check_seg_synced(struct check_part *cp, const struct check_segf *f)
 	if (!f->idx || f->del)
 		return false;
 	seg_name(name, sizeof(name), f->base, FMT_IDX_SUFFIX);
-	fd = openat(cp->fd, name, O_RDONLY | O_CLOEXEC);
+	fd = openat(cp->fd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return false;
 	if (!seg_pread_all(fd, hdr, sizeof(hdr), 0) &&
@@ -334,6 +334,13 @@ static void check_part_segs(struct check_part *cp)
 		check_seg(cp, f, f->log && i == last, &res);
 		known = res.end_known;
 		end = res.end;
+		if (known && end > (uint64_t)INT64_MAX) /* part_open_segs */
+			check_report(cp->c, cp, TFS_CHECK_DAMAGE,
+				     TFS_CHECK_W_GAP, rel, -1,
+				     "segment ends at offset %llu, past the "
+				     "largest file offset (2^63-1): the mount "
+				     "refuses it",
+				     (unsigned long long)end);
 		cp->s.records += res.kept;
 		/* part_open_segs: an unsynced sealed segment that ends short
 		 * takes the later ones with it, unless one is marked synced */
@@ -509,7 +516,7 @@ static void check_groups(struct check *c, int tfd, const char *rel)
 		if (de->d_name[0] == '.' || tfs_topic_name_valid(de->d_name))
 			continue; /* temp files and strangers: ignored */
 		snprintf(path, sizeof(path), "%s/%s", rel, de->d_name);
-		fd = openat(gfd, de->d_name, O_RDONLY | O_CLOEXEC);
+		fd = openat(gfd, de->d_name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &sb) || !S_ISREG(sb.st_mode) ||
 		    sb.st_size > FMT_GROUP_FILE_MAX)
 			check_report(c, NULL, TFS_CHECK_DAMAGE, TFS_CHECK_W_IO,
@@ -636,7 +643,7 @@ static int check_format(struct check *c, char **names, size_t n)
 	for (size_t i = 0; i < n; i++)
 		others += strcmp(names[i], FMT_FILE) &&
 			  strcmp(names[i], FMT_FILE_TMP);
-	fd = openat(c->dir_fd, FMT_FILE, O_RDONLY | O_CLOEXEC);
+	fd = openat(c->dir_fd, FMT_FILE, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT && !others) {
 		check_report(c, NULL, TFS_CHECK_NOTE, TFS_CHECK_W_FORMAT, "",
 			     -1,

@@ -91,9 +91,9 @@ struct check_seg {
 				    a zeroed sector) */
 	uint64_t stop_i;	 /* tail: first entry recovery cuts */
 	char stop_why[200];	 /* tail: why it stops there */
-	bool skipping;		 /* tail: in a run of damaged entries below
-				    the recovery point, which recovery keeps
-				    and skips (rec_skip) */
+	bool skipping;		 /* tail: in a run of damaged entries
+				    below the recovery point, which
+				    recovery keeps and skips (rec_take) */
 	uint64_t skip_from;	 /* partition offset where that run's
 				    records start */
 	uint64_t skip_i;	 /* its first entry */

@@ -434,7 +434,8 @@ static int check_header(struct check_seg *s, bool last, uint32_t *flags)
 			     "%s, but the recovery point %llu says its "
 			     "records were synced: recovery rewrites it and "
 			     "keeps the index entries",
-			     s->idx_size < FMT_HDR_SIZE ? "index header incomplete"
+			     s->idx_size < FMT_HDR_SIZE
+				     ? "index header incomplete"
 			     : seg_hdr_torn(hdr, s->idx_size)
 				     ? "index header is zeros"
 				     : "bad index header (magic or CRC)",
@@ -692,7 +693,7 @@ static int check_seg_data(struct check_seg *s, const struct check_segf *f)
 	snprintf(s->lrel, sizeof(s->lrel), "%s/%020llu%s", cp->rel,
 		 (unsigned long long)f->base, ext);
 	seg_name(name, sizeof(name), f->base, ext);
-	fd = openat(cp->fd, name, O_RDONLY | O_CLOEXEC);
+	fd = openat(cp->fd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 || (f->log && fstat(fd, &sb))) {
 		check_report(cp->c, cp, TFS_CHECK_DAMAGE, TFS_CHECK_W_IO,
 			     s->lrel, -1, "cannot read: %s", strerror(errno));
@@ -750,7 +751,7 @@ void check_seg(struct check_part *cp, const struct check_segf *f, bool last,
 		goto out_close;
 	}
 	seg_name(name, sizeof(name), f->base, FMT_IDX_SUFFIX);
-	s.ifd = openat(cp->fd, name, O_RDONLY | O_CLOEXEC);
+	s.ifd = openat(cp->fd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (s.ifd < 0 || fstat(s.ifd, &sb)) {
 		check_report(cp->c, cp, TFS_CHECK_DAMAGE, TFS_CHECK_W_IO,
 			     s.irel, -1, "cannot read: %s", strerror(errno));

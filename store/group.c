@@ -344,7 +344,7 @@ static int group_load_file(struct tfs_topic *t, int dfd, const char *name,
 	struct stat sb;
 	int fd, err = g ? 0 : -ENOMEM;
 
-	fd = err ? -1 : openat(dfd, name, O_RDONLY | O_CLOEXEC);
+	fd = err ? -1 : openat(dfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (!err && fd < 0)
 		err = -errno;
 	if (!err && fstat(fd, &sb))

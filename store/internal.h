@@ -146,7 +146,8 @@ struct tfs_part {
 					so later stream writes past it are
 					refused until remount; 0 none;
 					append_lock */
-	bool wa_logged;		     /* that refusal was logged; append_lock */
+	bool wa_logged;		     /* that refusal was logged;
+					append_lock */
 	_Atomic bool early_stuck;    /* the first of early is at the end:
 					storing it failed for lack of space;
 					the syncer retries (part_early_retry);

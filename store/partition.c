@@ -517,6 +517,16 @@ static int part_open_segs(struct tfs_part *p, const struct part_bases *b,
 			return err;
 		}
 		records += atomic_load(&seg->entries);
+		if (seg->base + atomic_load(&seg->size) > (uint64_t)INT64_MAX) {
+			uint64_t end = seg->base + atomic_load(&seg->size);
+
+			store_log(p->st, LOG_ERR,
+				  "%s/%020llu: segment ends at offset %llu, "
+				  "past the largest file offset (2^63-1)",
+				  p->name, (unsigned long long)seg->base,
+				  (unsigned long long)end);
+			return -EUCLEAN;
+		}
 		if (last && zst) /* the cleaner never compresses the active
 				    one; start a new one after it */
 			err = part_new_active(p,
@@ -720,7 +730,7 @@ static int part_keep_files(struct tfs_part *p, struct tfs_seg *seg)
 	    seg->vfy_idx_fd >= 0)
 		return 0;
 	seg_name(name, sizeof(name), seg->base, FMT_IDX_SUFFIX);
-	fd = openat(p->dir_fd, name, O_RDONLY | O_CLOEXEC);
+	fd = openat(p->dir_fd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	atomic_store(&seg->vfy_idx_fd, fd);
@@ -741,8 +751,21 @@ int part_unlink(struct tfs_part *p)
 		err = -ENOMEM;
 	if (!err && rename(p->path, dead))
 		err = -errno;
-	if (!err)
-		err = store_fsync_path(p->topic->path);
+	if (!err && (err = store_fsync_path(p->topic->path))) {
+		/* not known to be durable: undo it, so that a failed delete
+		 * leaves the partition as it was (appends roll into p->path),
+		 * or, if the name cannot come back, finish it */
+		if (!rename(dead, p->path)) {
+			store_fsync_path(p->topic->path);
+		} else {
+			store_log(p->st, LOG_ERR,
+				  "%s: delete: syncing the topic directory: "
+				  "%s, and the partition cannot be renamed "
+				  "back (%s): deleting it",
+				  p->name, strerror(-err), strerror(errno));
+			err = 0;
+		}
+	}
 	if (!err) {
 		p->deleted = true;
 		/* a crash from here on is finished by the next open */
@@ -816,7 +839,9 @@ static int part_sync_behind(struct tfs_part *p)
 /* Count one append in second sec; append_lock held. */
 static void part_rate_count(struct tfs_part *p, int64_t sec)
 {
-	size_t i = (size_t)(sec % PART_RATE_SLOTS);
+	/* a clock before 1970 gives a negative remainder */
+	size_t i = (size_t)((sec % PART_RATE_SLOTS + PART_RATE_SLOTS) %
+			    PART_RATE_SLOTS);
 
 	if (atomic_load_explicit(&p->rate_sec[i], memory_order_relaxed) != sec) {
 		atomic_store_explicit(&p->rate_n[i], 0, memory_order_relaxed);
@@ -1449,8 +1474,10 @@ ssize_t tfs_part_pread(struct tfs_part *p, void *buf, size_t len, uint64_t off)
 	return err ? (err == -ERANGE ? -ERANGE : -EIO) : (ssize_t)done;
 }
 
-/* Sealed segments not yet synced, oldest first, pinned; seg_lock shared. */
-static size_t part_unsynced_sealed(struct tfs_part *p, struct tfs_seg ***out)
+/* Sealed segments not yet synced, oldest first, pinned; seg_lock shared.
+ * @return how many; -ENOMEM (none is synced then: a sync that went on
+ * without them would move the recovery point past bytes not durable). */
+static ssize_t part_unsynced_sealed(struct tfs_part *p, struct tfs_seg ***out)
 {
 	size_t n = 0, first;
 
@@ -1467,21 +1494,23 @@ static size_t part_unsynced_sealed(struct tfs_part *p, struct tfs_seg ***out)
 		seg_pin((*out)[i]);
 	}
 	pthread_rwlock_unlock(&p->seg_lock);
-	return *out ? n : 0;
+	return *out ? (ssize_t)n : n ? -ENOMEM : 0;
 }
 
 int part_sync_sealed(struct tfs_part *p, int64_t min_age_ms)
 {
 	int64_t due = store_mono_ms() - min_age_ms;
 	struct tfs_seg **v;
-	size_t n;
+	ssize_t n;
 	int err = 0;
 
 	if (p->deleted) /* its files are gone: nothing to keep */
 		return 0;
 	pthread_mutex_lock(&p->sync_lock);
 	n = part_unsynced_sealed(p, &v);
-	for (size_t i = 0; i < n; i++) {
+	if (n < 0)
+		err = (int)n;
+	for (ssize_t i = 0; i < n; i++) {
 		/* sealed in order: once one is too young, so are the rest */
 		if (atomic_load(&v[i]->sealed_ms) > due)
 			err = err ? err : 1;

@@ -34,7 +34,7 @@ static void rp_encode(unsigned char *buf, uint64_t off)
  * foreign; -errno. */
 int rp_read(int dir_fd, uint64_t *off)
 {
-	unsigned char buf[FMT_RP_SIZE];
+	unsigned char buf[FMT_RP_SIZE + 1];
 	/* not a FIFO or a link someone put there: never block or wander */
 	int fd = openat(dir_fd, FMT_RP_FILE,
 			O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
@@ -42,7 +42,7 @@ int rp_read(int dir_fd, uint64_t *off)
 
 	if (fd < 0)
 		return -errno;
-	n = pread(fd, buf, sizeof(buf), 0);
+	n = pread(fd, buf, sizeof(buf), 0); /* one more: a longer file */
 	close(fd);
 	if (n < 0)
 		return -errno;
@@ -68,6 +68,11 @@ int rp_write(int dir_fd, uint64_t off)
 		return -errno;
 	rp_encode(buf, off);
 	err = seg_pwrite_all(fd, buf, sizeof(buf), 0);
+	/* a longer file is not a recovery point (rp_read): cut it, which
+	 * a file of the right size never needs */
+	if (!err && lseek(fd, 0, SEEK_END) > (off_t)FMT_RP_SIZE &&
+	    ftruncate(fd, FMT_RP_SIZE))
+		err = -errno;
 	close(fd);
 	return err;
 }

@@ -66,7 +66,7 @@ static int seek_open(struct tfs_part *p, struct tfs_seg *seg)
 	int fd;
 
 	seg_name(name, sizeof(name), seg->base, FMT_IDX_SUFFIX);
-	fd = openat(p->dir_fd, name, O_RDONLY | O_CLOEXEC);
+	fd = openat(p->dir_fd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd >= 0)
 		return fd;
 	if (errno == ENOENT)

@@ -361,7 +361,7 @@ static int seg_open_index(struct tfs_part *p, uint64_t base,
 	err = seg_path(ipath, sizeof(ipath), p->path, base, FMT_IDX_SUFFIX);
 	if (err)
 		return err;
-	ifd = open(ipath, O_RDONLY | O_CLOEXEC);
+	ifd = open(ipath, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (ifd < 0) {
 		err = -errno;
 		store_log(p->st, LOG_ERR,
@@ -424,7 +424,7 @@ int seg_open_zst(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
 	err = seg_path(zpath, sizeof(zpath), p->path, base, FMT_ZST_SUFFIX);
 	if (err)
 		return err;
-	fd = open(zpath, O_RDONLY | O_CLOEXEC);
+	fd = open(zpath, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	err = zseg_open(fd, &z, why, sizeof(why));
@@ -521,7 +521,7 @@ int seg_data_fd(struct tfs_part *p, struct tfs_seg *seg)
 	/* through dir_fd, never p->path: a deleted partition's directory is
 	 * renamed away, and a new partition may have its old name */
 	seg_name(name, sizeof(name), seg->base, FMT_LOG_SUFFIX);
-	fd = openat(p->dir_fd, name, O_RDONLY | O_CLOEXEC);
+	fd = openat(p->dir_fd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
 		store_log(p->st, LOG_ERR, "%s: opening %s/%s: %s", p->name,
@@ -692,7 +692,7 @@ int seg_read_flags(struct tfs_part *p, uint64_t base, uint32_t *flags)
 	err = seg_path(ipath, sizeof(ipath), p->path, base, FMT_IDX_SUFFIX);
 	if (err)
 		return err;
-	fd = open(ipath, O_RDONLY | O_CLOEXEC);
+	fd = open(ipath, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	err = fstat(fd, &sb) ? -errno : 0;

@@ -99,7 +99,8 @@ static int store_write_format(struct tfs_store *st)
 	n = snprintf(text, sizeof(text), "%s%u\n", FMT_FILE_PREFIX,
 		     FMT_VERSION);
 	fd = openat(st->dir_fd, FMT_FILE_TMP,
-		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		    O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC,
+		    0644);
 	if (fd < 0)
 		return -errno;
 	err = seg_pwrite_all(fd, text, (size_t)n, 0);
@@ -196,7 +197,8 @@ static int store_check_format(struct tfs_store *st)
 {
 	char text[FMT_FILE_MAX + 1];
 	ssize_t n;
-	int fd = openat(st->dir_fd, FMT_FILE, O_RDONLY | O_CLOEXEC);
+	int fd = openat(st->dir_fd, FMT_FILE,
+			O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0 && errno == ENOENT)
 		return store_init_format(st);
@@ -335,7 +337,9 @@ static int64_t store_sync_once(struct tfs_store *st)
 int store_replace_file(const char *dir, const char *path, const char *tmp,
 		       const void *buf, size_t len)
 {
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(tmp,
+		      O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC,
+		      0644);
 	int err;
 
 	if (fd < 0)

@@ -22,6 +22,8 @@
 #define TOPIC_CONFIG_MAX 4096
 
 static int topic_config_load(struct tfs_topic *t);
+static int topic_config_write(struct tfs_topic *t,
+			      const struct tfs_config *own);
 
 int tfs_topic_name_valid(const char *name)
 {
@@ -125,6 +127,26 @@ static int topic_push_part(struct tfs_topic *t, struct tfs_part *p)
 	return 0;
 }
 
+/* Whether entry name (len bytes, dl of them FMT_DEL_SUFFIX) in the topic
+ * directory dfd is what a partition delete leaves: "<partition>.deleted",
+ * a directory.  Anything else by that suffix is a stranger, ignored. */
+static bool topic_scan_deleted(int dfd, const char *name, size_t len,
+			       size_t dl)
+{
+	char num[16];
+	struct stat sb;
+	uint32_t n;
+
+	if (len <= dl || strcmp(name + len - dl, FMT_DEL_SUFFIX) ||
+	    len - dl >= sizeof(num))
+		return false;
+	memcpy(num, name, len - dl);
+	num[len - dl] = '\0';
+	return !tfs_part_name_parse(num, &n) &&
+	       !fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) &&
+	       S_ISDIR(sb.st_mode);
+}
+
 /* Collect the partition numbers in t->path (unsorted); finish deletes a
  * crash interrupted; warn about unknown entries. */
 static int topic_scan(struct tfs_topic *t, uint32_t **nums, uint32_t *count)
@@ -164,8 +186,7 @@ static int topic_scan(struct tfs_topic *t, uint32_t **nums, uint32_t *count)
 			}
 			*nums = v;
 			(*nums)[(*count)++] = n;
-		} else if (len > dl &&
-			   !strcmp(name + len - dl, FMT_DEL_SUFFIX)) {
+		} else if (topic_scan_deleted(dirfd(d), name, len, dl)) {
 			char *path = store_join(t->path, name);
 
 			store_log(t->st, LOG_NOTICE,
@@ -349,9 +370,22 @@ static int topic_remove_dir(struct tfs_topic *t)
 		err = -errno;
 	else if (fsync(t->st->dir_fd))
 		err = -errno;
+	/* the topic stays: so do its config and groups (a topic without
+	 * its .config would run on the mount's defaults after a restart,
+	 * retention included) */
+	if (err && access(t->path, F_OK) == 0) {
+		int werr = topic_config_write(t, &t->own);
+
+		if (werr)
+			store_log(t->st, LOG_ERR,
+				  "%s/%s: writing it again after a failed "
+				  "delete: %s; the topic runs on the defaults "
+				  "after a restart",
+				  t->name, FMT_TOPIC_CONFIG, strerror(-werr));
+	}
 	pthread_mutex_unlock(&t->cfg_lock);
 	if (err && access(t->path, F_OK) == 0)
-		group_reopen(t); /* the topic stays: so do its groups */
+		group_reopen(t);
 	return err;
 }
 
@@ -553,13 +587,14 @@ static int topic_config_load(struct tfs_topic *t)
 	int fd, err = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", t->path, FMT_TOPIC_CONFIG);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	if (fstat(fd, &sb) || sb.st_size > TOPIC_CONFIG_MAX) {
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) ||
+	    sb.st_size > TOPIC_CONFIG_MAX) {
 		store_log(t->st, LOG_ERR,
-			  "%s/%s: unreadable or over %d bytes; using the "
-			  "defaults",
+			  "%s/%s: not a readable regular file of at most %d "
+			  "bytes; using the defaults",
 			  t->name, FMT_TOPIC_CONFIG, TOPIC_CONFIG_MAX);
 		close(fd);
 		return 0;

@@ -225,7 +225,8 @@ void vfy_segment(struct tfs_part *p, struct tfs_seg *seg, bool background)
 	/* a deleted partition kept it open (part_unlink) */
 	ifd = atomic_load(&seg->vfy_idx_fd);
 	ifd = ifd >= 0 ? dup(ifd)
-		       : openat(p->dir_fd, name, O_RDONLY | O_CLOEXEC);
+		       : openat(p->dir_fd, name,
+				O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	d.buf = seg_buf_alloc(VFY_CHUNK);
 	if (d.fd < 0 || ifd < 0 || !d.buf) {
 		/* not damage we can name: try again at the next read, which

@@ -279,6 +279,39 @@ static void test_topic_effects(void **state)
 	f->st = NULL;
 }
 
+/* A topic delete that fails (a file topicfs does not know is in the
+ * directory) leaves the topic as it was, its .config included: without
+ * it the topic would run on the mount's defaults after a restart (with a
+ * short retention.ms there, its data would go). */
+static void test_failed_delete_keeps_config(void **state)
+{
+	struct fix *f = *state;
+	struct tfs_config cfg;
+	char path[4200];
+
+	assert_int_equal(tfs_topic_config_set(f->t, "retention.ms=12345", 18,
+					      NULL, 0),
+			 0);
+	tfs_part_put(f->p, 1);
+	f->p = NULL;
+	assert_int_equal(tfs_part_delete(f->t, 0), 0);
+	tfs_topic_put(f->t, 1);
+	f->t = NULL;
+	snprintf(path, sizeof(path), "%s/t/notes", f->dir);
+	assert_int_equal(th_write_text(path, "mine"), 0);
+	assert_int_equal(tfs_topic_delete(f->st, "t"), -ENOTEMPTY);
+	snprintf(path, sizeof(path), "%s/t/.config", f->dir);
+	assert_true(th_size(path) > 0);
+	tfs_store_close(f->st);
+	assert_int_equal(tfs_store_open(f->dir, &f->o, &f->st), 0);
+	assert_int_equal(tfs_topic_open(f->st, "t", &f->t), 0);
+	tfs_topic_config(f->t, &cfg);
+	assert_int_equal(cfg.v[TFS_CFG_RETENTION_MS], 12345);
+	tfs_topic_put(f->t, 1);
+	tfs_store_close(f->st);
+	f->st = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +323,8 @@ int main(void)
 						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_topic_effects, fix_setup,
 						fix_teardown),
+		cmocka_unit_test_setup_teardown(test_failed_delete_keeps_config,
+						fix_setup, fix_teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -305,6 +305,24 @@ static void test_rp_torn(void **state)
 	assert_int_equal(r_rp(f), 401);
 }
 
+/* A recovery point file longer than 32 bytes is not one, whatever its
+ * first 32 bytes say (docs/FORMAT.md): every record is checked. */
+static void test_rp_long(void **state)
+{
+	struct rfix *f = *state;
+	char zeros[100] = { 0 };
+
+	r_fill(f, 5, 100);
+	assert_int_equal(th_write(th_seg(f->dir, "t", 0, 0, ".log"), 400,
+				  zeros, sizeof(zeros)),
+			 0);
+	snprintf(f->rp_path, sizeof(f->rp_path), "%s/t/0/recovery-point",
+		 f->dir);
+	assert_int_equal(th_write(f->rp_path, 32, "#", 1), 0);
+	r_expect(f, 4, 100, "recovery-point: torn or not a recovery point",
+		 "checking every record");
+}
+
 /* A recovery point past the recovered end (the end went back) is reset,
  * so the records that reuse those offsets are checked after a crash. */
 static void test_rp_past_end(void **state)
@@ -520,6 +538,32 @@ static void test_interrupted_part_delete(void **state)
 	r_expect(f, 2, 100, "finishing an interrupted partition delete", NULL);
 	snprintf(path, sizeof(path), "%s/t/1.deleted", f->dir);
 	assert_int_equal(th_size(path), -1);
+}
+
+/* Only "<partition>.deleted" directories are interrupted deletes; other
+ * names with that suffix are strangers, left alone (a file by such a
+ * name once refused the mount, and a directory was emptied). */
+static void test_deleted_strangers(void **state)
+{
+	struct rfix *f = *state;
+	char path[4200];
+
+	r_fill(f, 2, 100);
+	snprintf(path, sizeof(path), "%s/t/notes.deleted", f->dir);
+	assert_int_equal(th_write_text(path, "mine"), 0);
+	snprintf(path, sizeof(path), "%s/t/backup.deleted", f->dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/t/backup.deleted/keep", f->dir);
+	assert_int_equal(th_write_text(path, "mine"), 0);
+	snprintf(path, sizeof(path), "%s/t/7.deleted", f->dir);
+	assert_int_equal(th_write_text(path, "a file"), 0);
+	r_expect(f, 2, 100, "t/notes.deleted: ignoring an unknown file", NULL);
+	assert_true(th_logged("t/7.deleted: ignoring an unknown file", NULL,
+			      NULL));
+	snprintf(path, sizeof(path), "%s/t/backup.deleted/keep", f->dir);
+	assert_int_equal(th_size(path), 4);
+	snprintf(path, sizeof(path), "%s/t/notes.deleted", f->dir);
+	assert_int_equal(th_size(path), 4);
 }
 
 /* ---- damage recovery may not repair ---------------------------------- */
@@ -1218,6 +1262,7 @@ int main(void)
 		T(test_synced_idx_missing),
 		T(test_synced_damage_then_torn),
 		T(test_rp_torn),
+		T(test_rp_long),
 		T(test_rp_past_end),
 		T(test_rp_follows_syncs),
 		T(test_entry_bad_crc),
@@ -1236,6 +1281,7 @@ int main(void)
 		T(test_tail_after_sealed),
 		T(test_leftovers),
 		T(test_interrupted_part_delete),
+		T(test_deleted_strangers),
 		T(test_unsynced_sealed_then_gap),
 		T(test_unsynced_sealed_sizes_lost),
 		T(test_sealed_header_empty),
