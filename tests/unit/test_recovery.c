@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/resource.h>
 
+#include <sys/stat.h>
+
 #include <cmocka.h>
 
 #include "crc32c.h"
@@ -577,6 +579,26 @@ static void r_refused(struct rfix *f, int want, const char *a, const char *b)
 		th_log_dump();
 		fail_msg("no log line with \"%s\"", a);
 	}
+}
+
+/* A FIFO where a metadata file belongs never blocks the open: a .config
+ * FIFO is ignored (logged), a group FIFO refuses the mount. */
+static void test_fifos(void **state)
+{
+	struct rfix *f = *state;
+	char path[4200];
+
+	r_fill(f, 2, 100);
+	snprintf(path, sizeof(path), "%s/t/.config", f->dir);
+	assert_int_equal(mkfifo(path, 0644), 0);
+	r_expect(f, 2, 100, "t/.config: not a readable regular file",
+		 "using the defaults");
+	assert_int_equal(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/t/.groups", f->dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/t/.groups/g1", f->dir);
+	assert_int_equal(mkfifo(path, 0644), 0);
+	r_refused(f, -EIO, "t/.groups/g1: reading the group", NULL);
 }
 
 /* Reopen 10 records of 1000 bytes with damage: the open succeeds and logs
@@ -1282,6 +1304,7 @@ int main(void)
 		T(test_leftovers),
 		T(test_interrupted_part_delete),
 		T(test_deleted_strangers),
+		T(test_fifos),
 		T(test_unsynced_sealed_then_gap),
 		T(test_unsynced_sealed_sizes_lost),
 		T(test_sealed_header_empty),
