@@ -418,7 +418,7 @@ static void check_part(struct check *c, const char *topic, int tfd,
 
 			snprintf(msg, sizeof(msg),
 				 "recovery point %llu is past the end %llu: "
-				 "recovery resets it",
+				 "recovery sets it to the end",
 				 (unsigned long long)cp.rp,
 				 (unsigned long long)cp.s.end);
 			check_rp_note(&cp, msg);

@@ -291,14 +291,24 @@ static void check_skip_damage(struct check_seg *s, uint64_t i, uint64_t to)
 	if (s->skip_i == i)
 		check_seg_damage(s, TFS_CHECK_W_ENTRY, true,
 				 (int64_t)(FMT_HDR_SIZE + FMT_ENT_SIZE * i),
-				 "the index ends at offset %llu, below the "
-				 "recovery point %llu (it lost entries a sync "
-				 "covered): recovery keeps the data; offsets "
-				 "%llu..%llu read as EIO",
+				 "no index entries for offsets %llu..%llu, "
+				 "below the recovery point %llu (the index "
+				 "lost entries a sync covered): recovery keeps "
+				 "the data, which reads as EIO",
 				 (unsigned long long)s->skip_from,
-				 (unsigned long long)s->cp->rp,
-				 (unsigned long long)s->skip_from,
-				 (unsigned long long)to);
+				 (unsigned long long)to,
+				 (unsigned long long)s->cp->rp);
+	else if (i == (s->idx_size - FMT_HDR_SIZE) / FMT_ENT_SIZE)
+		check_seg_damage(s, TFS_CHECK_W_ENTRY, true,
+			 (int64_t)(FMT_HDR_SIZE + FMT_ENT_SIZE * s->skip_i),
+			 "index %s damaged below the recovery point %llu, and "
+			 "no entry follows: recovery cuts them from the index "
+			 "and keeps their data (a sync covered it); offsets "
+			 "%llu..%llu read as EIO",
+			 seg_ents_str(ents, sizeof(ents), s->skip_i, i),
+			 (unsigned long long)s->cp->rp,
+			 (unsigned long long)s->skip_from,
+			 (unsigned long long)to);
 	else
 		check_seg_damage(s, TFS_CHECK_W_ENTRY, true,
 			 (int64_t)(FMT_HDR_SIZE + FMT_ENT_SIZE * s->skip_i),
@@ -318,11 +328,21 @@ static void check_skip_damage(struct check_seg *s, uint64_t i, uint64_t to)
 static bool check_skip(struct check_seg *s, uint64_t i, int err,
 		       const struct seg_entry *e)
 {
-	if (err || e->off <= s->skip_from || e->off - s->base > s->log_size)
+	uint32_t crc;
+
+	if (err || e->off <= s->skip_from || e->off - s->base > s->log_size ||
+	    e->len > s->log_size - (e->off - s->base))
+		return false;
+	/* rec_data_ok (without data, the guess is that it matches) */
+	if (!s->no_data &&
+	    (check_data_crc(s, e->off - s->base, e->len, &crc) ||
+	     crc != e->dcrc))
 		return false;
 	check_skip_damage(s, i, e->off);
 	s->want = e->off;
 	s->want_known = true;
+	s->kept = i; /* rec_resync: the run is kept */
+	s->kept_end = e->off - s->base;
 	return true;
 }
 
@@ -405,7 +425,8 @@ static void check_entries(struct check_seg *s, uint64_t n)
 }
 
 /* The header: 0 valid (*flags set), 1 torn in a way recovery rewrites
- * (reported as torn), -1 damage (reported). */
+ * (reported as torn), -1 damage (reported), -2 damage recovery cuts the
+ * active segment's records for (reported). */
 static int check_header(struct check_seg *s, bool last, uint32_t *flags)
 {
 	struct check_part *cp = s->cp;
@@ -489,10 +510,16 @@ static int check_header(struct check_seg *s, bool last, uint32_t *flags)
 			     FMT_IDX_VERSION);
 	else
 		check_report(cp->c, cp, TFS_CHECK_DAMAGE, TFS_CHECK_W_HEADER,
-			     s->irel, 0, "%s (index %llu bytes, .log %llu bytes)",
+			     s->irel, 0, "%s (index %llu bytes, .log %llu bytes)%s",
 			     why, (unsigned long long)s->idx_size,
-			     (unsigned long long)s->log_size);
-	return -1;
+			     (unsigned long long)s->log_size,
+			     last && err == -EBADMSG
+				     ? ": recovery rewrites it and cuts the "
+				       "segment's records (no sync covered "
+				       "them)"
+				     : "");
+	/* the active one: rec_header rewrites it, 0 entries, all cut */
+	return last && err == -EBADMSG ? -2 : -1;
 }
 
 /* What recovery would cut from a tail segment, after the walk: torn if
@@ -520,7 +547,7 @@ static void check_tail_cut(struct check_seg *s, uint64_t whole)
 				     ? s->skip_from - s->base
 				     : to;
 			check_skip_damage(s, whole, s->base + to);
-			s->kept = whole;
+			s->kept = s->skip_i; /* the entries go, the data stays */
 			s->kept_end = to;
 		}
 	}
@@ -589,7 +616,7 @@ static void check_seg_open(struct check_seg *s, bool last)
 	 * synced; another bad header: the sealed check) */
 	s->tail = true;
 	hdr = check_header(s, last, &flags);
-	if (hdr == 1)
+	if (hdr == 1 || hdr == -2)
 		return; /* kept 0, kept_end 0: all of it is cut */
 	s->tail = last || (hdr == 0 && !(flags & FMT_HDR_F_SYNCED));
 	if (hdr < 0)

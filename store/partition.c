@@ -577,20 +577,24 @@ static void part_load_rp(struct tfs_part *p)
 					  : strerror(-err));
 }
 
-/* A recovery point past the recovered end (the end went back: damage, or
- * an older topicfs recovered the partition) would let recovery skip the
- * records that reuse those offsets: start over from 0. */
+/* A recovery point past the recovered end (the end went back: the .log
+ * lost synced bytes) would let recovery skip the records that reuse those
+ * offsets: set it to the end. */
 static void part_fix_rp(struct tfs_part *p)
 {
 	if (p->rp <= atomic_load(&p->end))
 		return;
 	store_log(p->st, LOG_WARNING,
 		  "recovery: %s/%s: recovery point %llu is past the end %llu: "
-		  "reset",
+		  "set to the end",
 		  p->name, FMT_RP_FILE, (unsigned long long)p->rp,
 		  (unsigned long long)atomic_load(&p->end));
-	p->rp = p->durable = 0;
-	if (rp_write(p->dir_fd, 0))
+	/* the log lost synced bytes (nothing at or past the recovery point
+	 * was cut: recovery cuts only there): what is left was synced, and
+	 * damage recovery kept below it must stay kept at the next mount;
+	 * appends at the lost offsets are past it, checked after a crash */
+	p->rp = p->durable = atomic_load(&p->end);
+	if (rp_write(p->dir_fd, p->rp))
 		p->rp_failed = true;
 }
 

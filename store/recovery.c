@@ -241,11 +241,21 @@ static void rec_log_skip(struct rec *r, uint64_t i, uint64_t to)
 
 	if (r->skip_i == i)
 		store_log(r->p->st, LOG_ERR,
-			  "recovery: %s: the index ends at offset %llu, below "
-			  "the recovery point %llu (it lost entries a sync "
-			  "covered): the data is kept, not cut; offsets "
-			  "%llu..%llu read as EIO",
+			  "recovery: %s: no index entries for offsets "
+			  "%llu..%llu, below the recovery point %llu (the "
+			  "index lost entries a sync covered): the data is "
+			  "kept and reads as EIO",
 			  r->iname, (unsigned long long)(base + r->skip_from),
+			  (unsigned long long)(base + to),
+			  (unsigned long long)r->p->rp);
+	else if (i == (r->idx_size - FMT_HDR_SIZE) / FMT_ENT_SIZE)
+		store_log(r->p->st, LOG_ERR,
+			  "recovery: %s: index %s damaged below the recovery "
+			  "point %llu, and no entry follows: cut from the "
+			  "index; their data is kept, not cut (a sync covered "
+			  "it): offsets %llu..%llu read as EIO",
+			  r->iname,
+			  seg_ents_str(ents, sizeof(ents), r->skip_i, i),
 			  (unsigned long long)r->p->rp,
 			  (unsigned long long)(base + r->skip_from),
 			  (unsigned long long)(base + to));
@@ -262,6 +272,29 @@ static void rec_log_skip(struct rec *r, uint64_t i, uint64_t to)
 	r->skip_from = UINT64_MAX;
 }
 
+/* Whether record e's data (inside the .log) matches its CRC: an entry
+ * that ends a damaged run must vouch for its bytes, or junk that happens
+ * to decode could take its place, differently as the .log grows. */
+static bool rec_data_ok(struct rec *r, const struct seg_entry *e)
+{
+	unsigned char buf[4096];
+	uint64_t pos = e->off - r->seg->base, left = e->len;
+	uint32_t crc = 0;
+
+	if (pos > r->log_size || left > r->log_size - pos)
+		return false;
+	while (left) {
+		size_t n = left < sizeof(buf) ? (size_t)left : sizeof(buf);
+
+		if (seg_pread_all(atomic_load(&r->seg->fd), buf, n, pos))
+			return false;
+		crc = crc32c(crc, buf, n);
+		pos += n;
+		left -= n;
+	}
+	return crc == e->dcrc;
+}
+
 /* End the damaged run at entry i, whose record e starts further on: the
  * walk resumes at i (the entries before it are kept). */
 static void rec_resync(struct rec *r, uint64_t i, const struct seg_entry *e)
@@ -276,13 +309,39 @@ static void rec_resync(struct rec *r, uint64_t i, const struct seg_entry *e)
  * Take entry i (raw) of n; false: the walk ends, cutting from i.  An entry
  * that fails rec_entry_bad at or past the recovery point ends the walk (no
  * sync covered it: torn); one below it is damage, since a sync covered
- * it.  Damaged entries are skipped, and kept, until one decodes and starts
- * past the run's start inside the .log: the walk resumes there, and the
- * run's records read as EIO at the first read (store/verify.c skips the
- * same way).
+ * it.  Damaged entries are skipped, and kept, until one decodes, starts
+ * past the run's start, and its whole record is inside the .log and
+ * matches its data CRC: the walk resumes there, and the run's records
+ * read as EIO at the first read (store/verify.c skips the same way).
  */
-static bool rec_take(struct rec *r, uint64_t i, const unsigned char *raw,
-		     uint64_t n)
+/*
+ * Entry i (raw) is skipped in a damaged run: write zeros over it, unless
+ * it is zeros already.  A damaged entry that still decodes could end the
+ * run at a later walk once the .log has grown under it (its data CRC
+ * matching bytes appended since), and that walk would take the records
+ * differently; zeros never decode, so every later walk skips the same
+ * entries and resumes at the same one.  -errno.
+ */
+static int rec_zero(struct rec *r, uint64_t i, const unsigned char *raw)
+{
+	static const unsigned char zeros[FMT_ENT_SIZE];
+	int err;
+
+	if (!memcmp(raw, zeros, FMT_ENT_SIZE))
+		return 0;
+	err = seg_pwrite_all(r->seg->idx_fd, zeros, FMT_ENT_SIZE,
+			     FMT_HDR_SIZE + FMT_ENT_SIZE * i);
+	if (!err)
+		r->changed = true;
+	return err;
+}
+
+/*
+ * Take entry i (raw) of n.  @return 1 go on; 0 the walk ends, cutting from
+ * i; -errno.
+ */
+static int rec_take(struct rec *r, uint64_t i, const unsigned char *raw,
+		    uint64_t n)
 {
 	uint64_t base = r->seg->base;
 	bool dec;
@@ -293,8 +352,8 @@ static bool rec_take(struct rec *r, uint64_t i, const unsigned char *raw,
 	dec = !seg_ent_decode(raw, &e);
 	if (r->skip_from != UINT64_MAX) {
 		if (!dec || e.off <= base + r->skip_from ||
-		    e.off - base > r->log_size)
-			return true;
+		    e.off - base > r->log_size || !rec_data_ok(r, &e))
+			return rec_zero(r, i, raw) ?: 1;
 		rec_resync(r, i, &e);
 	}
 	for (;;) {
@@ -303,18 +362,18 @@ static bool rec_take(struct rec *r, uint64_t i, const unsigned char *raw,
 		if (!bad) {
 			r->valid = i + 1;
 			r->end += e.len;
-			return true;
+			return 1;
 		}
 		if (base + r->end >= r->p->rp) {
 			rec_log_cut(r, i, n - i, bad);
-			return false;
+			return 0;
 		}
 		r->skip_from = r->end;
 		r->skip_i = i;
 		/* a gap before an entry further on: resume at it */
 		if (!dec || e.off <= base + r->end ||
-		    e.off - base > r->log_size)
-			return true;
+		    e.off - base > r->log_size || !rec_data_ok(r, &e))
+			return rec_zero(r, i, raw) ?: 1;
 		rec_resync(r, i, &e);
 	}
 }
@@ -333,9 +392,11 @@ static int rec_walk(struct rec *r)
 				    FMT_HDR_SIZE + FMT_ENT_SIZE * i);
 		if (err)
 			return err;
-		for (uint64_t j = 0; j < k; j++)
-			if (!rec_take(r, i + j, buf + FMT_ENT_SIZE * j, n))
-				return 0;
+		for (uint64_t j = 0; j < k; j++) {
+			err = rec_take(r, i + j, buf + FMT_ENT_SIZE * j, n);
+			if (err <= 0)
+				return err;
+		}
 	}
 	return 0;
 }
@@ -345,7 +406,8 @@ static int rec_walk(struct rec *r)
  * the synced bytes do: no entry says where those records end.  The
  * recovery point does (every record below it was synced); past it,
  * nothing vouches for the bytes, and they are cut as any unsynced tail
- * whose entries fail.  All entries stay.
+ * whose entries fail.  The run's entries are cut from the index, and its
+ * data is kept: it reads as EIO ("the index ends before the data").
  */
 static void rec_skip_end(struct rec *r)
 {
@@ -366,8 +428,11 @@ static void rec_skip_end(struct rec *r)
 	if (to < r->skip_from)
 		to = r->skip_from;
 	rec_log_skip(r, n, to);
-	r->resume_i = n;
-	r->valid = n;
+	/* no entry after them says they are whole: they go from the index
+	 * (a later walk would take the first one that decodes for a record,
+	 * and cut the appends after it); the data stays */
+	r->resume_i = r->skip_i;
+	r->valid = r->skip_i;
 	r->end = to;
 }
 

@@ -123,8 +123,9 @@ static int vfy_run(struct tfs_part *p, struct tfs_seg *seg, uint64_t from_i,
  * Walk the index entries of [0, check_size) in ifd and check every
  * record's data; damaged ranges go to seg.  An entry that fails its CRC or
  * does not follow the one before starts a damaged run: entries are skipped
- * until one decodes and starts past the run's start, inside the range,
- * and the walk resumes there (the run's records read as EIO).  -ENOMEM.
+ * until one decodes, starts past the run's start, lies inside the range
+ * and matches its data, and the walk resumes there (the run's records read
+ * as EIO).  -ENOMEM.
  */
 static int vfy_walk(struct tfs_part *p, struct tfs_seg *seg, int ifd,
 		    struct vfy_data *d)
@@ -159,10 +160,12 @@ static int vfy_walk(struct tfs_part *p, struct tfs_seg *seg, int ifd,
 			vfy_run(p, seg, run_i, i, run, pos, pos);
 			run = NULL;
 		}
-		/* an entry further on: resume there */
+		/* an entry further on whose data matches: resume there */
 		if (why && !bad && e.off > seg->base + pos &&
 		    e.off - seg->base < limit &&
-		    e.len <= limit - (e.off - seg->base)) {
+		    e.len <= limit - (e.off - seg->base) &&
+		    !vfy_crc(d, e.off - seg->base, e.len, &crc) &&
+		    crc == e.dcrc) {
 			if (vfy_run(p, seg, run ? run_i : i, i,
 				    run ? run : "no index entry covers them",
 				    pos, e.off - seg->base))

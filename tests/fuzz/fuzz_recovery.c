@@ -26,7 +26,8 @@
  *
  * Oracles beyond the sanitizers: when tfs_check finds no damage, recovery
  * must open the dir and end exactly where the check said, with the records
- * it said; and after recovery, a check finds no torn tail.
+ * it said; with damage, if recovery opens the dir, it ends where the check
+ * said; and after recovery (and an append), a check finds no torn tail.
  */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
@@ -309,8 +310,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		}
 	}
+	if (cerr && !err && seen.found && end != seen.p.end) {
+		fprintf(stderr, "damage: check end %llu, recovery end %llu\n",
+			(unsigned long long)seen.p.end,
+			(unsigned long long)end);
+		abort();
+	}
 	if (!err) {
-		cerr = tfs_check(fz_dir, 0, NULL, NULL, &sum);
+		struct fz_seen again = { 0 };
+
+		cerr = tfs_check(fz_dir, 0, fz_report, &again, &sum);
 		if ((cerr && cerr != -EUCLEAN) || sum.torn) {
 			fprintf(stderr, "after recovery: check %d, %llu torn\n",
 				cerr, (unsigned long long)sum.torn);

@@ -83,6 +83,16 @@ hole = log[:6] + b"\0" * 7 + log[13:]  # the second record zeroed
 write(R, "rp_hole", recovery_input(0, idx, hole, rp=1))  # cut from 6
 write(R, "rp_synced_damage", recovery_input(0, idx, hole, rp=7))  # kept
 write(R, "rp_torn", recovery_input(0, idx, hole, rp=255))
+# index damage below a recovery point past the end (rp=8: offset 56):
+# kept, never cut (a flipped entry, a flipped header, a short index)
+write(R, "rp_synced_entry_flip",
+      recovery_input(0, idx[:72] + b"\xff" + idx[73:], log, rp=8))
+write(R, "rp_synced_header_flip",
+      recovery_input(0, b"X" + idx[1:], log, rp=8))
+write(R, "rp_synced_idx_short", recovery_input(0, idx[:64], log, rp=8))
+# damage-junk-resync: an input the fuzzer found (damaged entries that
+# decode, one matching bytes the harness appends after recovery), kept
+# as it came.
 # segment-ms-overflow: an input the fuzzer found (a first record's time
 # near INT64_MIN overflowed the segment.ms check), kept as it came.
 

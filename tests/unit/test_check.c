@@ -553,8 +553,8 @@ static void test_synced_idx_short(void **state)
 	for (int round = 0; round < 2; round++) {
 		assert_int_equal(c_check(f), -EUCLEAN);
 		c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_ENTRY, "7800.idx",
-		       "the index ends at offset 8400, below the recovery "
-		       "point 9000");
+		       "no index entries for offsets 8400..9000, below the "
+		       "recovery point 9000");
 		assert_int_equal(f->parts[0].end, NREC * RECLEN);
 		c_recover(f, 0);
 	}

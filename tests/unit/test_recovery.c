@@ -335,8 +335,8 @@ static void test_rp_past_end(void **state)
 	r_set_rp(f, 100000);
 	assert_int_equal(r_open(f), 0);
 	assert_true(th_logged("recovery point 100000 is past the end 500",
-			      NULL, NULL));
-	assert_int_equal(r_rp(f), 0);
+			      "set to the end", NULL));
+	assert_int_equal(r_rp(f), 500);
 	r_close(f);
 	assert_int_equal(r_rp(f), 500);
 }
@@ -722,11 +722,24 @@ static void test_synced_entry_flip(void **state)
 static void test_synced_last_entry_flip(void **state)
 {
 	struct rfix *f = *state;
+	unsigned char got[2];
 
 	r_fill(f, 10, 1000);
 	assert_int_equal(th_write(IDX8K, 32 + 32 + 3, "#", 1), 0);
+
 	r_damaged(f, 9000, 10000, "index entry 1 damaged below",
-		  "offsets 9000..10000 read as EIO");
+		  "no entry follows: cut from the index");
+	/* the next mount keeps it all, the append after it included */
+	th_log_clear();
+	assert_int_equal(r_open(f), 0);
+	assert_int_equal(tfs_part_end(f->p), 10001);
+	assert_int_equal(tfs_part_pread(f->p, got, 2, 10000), 1);
+	assert_int_equal(got[0], 'Z');
+	assert_int_equal(tfs_part_pread(f->p, got, 1, 9500), -EIO);
+	if (th_logged("cut", NULL, NULL))
+		th_log_dump();
+	assert_false(th_logged("cut", NULL, NULL));
+	r_close(f);
 }
 
 /* The same flip past the recovery point is a torn tail: cut. */
@@ -774,9 +787,9 @@ static void test_synced_idx_short(void **state)
 	r_fill(f, 10, 1000);
 	assert_int_equal(th_truncate(IDX8K, 32 + 32), 0);
 	r_damaged(f, 9000, 10000,
-		  "the index ends at offset 9000, below the recovery point "
-		  "10000",
-		  "offsets 9000..10000 read as EIO");
+		  "no index entries for offsets 9000..10000, below the "
+		  "recovery point 10000",
+		  "the data is kept and reads as EIO");
 }
 
 static void test_synced_idx_missing(void **state)
@@ -788,11 +801,14 @@ static void test_synced_idx_missing(void **state)
 	r_damaged(f, 8000, 10000, "index header incomplete, but the recovery "
 				  "point 10000",
 		  "rewrote the header");
-	assert_true(th_logged("the index ends at offset 8000", NULL, NULL));
+	assert_true(th_logged("no index entries for offsets 8000..10000", NULL,
+			      NULL));
 }
 
-/* Unsynced records past the synced ones keep their usual treatment: a
- * damaged entry below the recovery point, then a torn one past it. */
+/* Unsynced records past the synced ones are cut as usual: a damaged entry
+ * below the recovery point, then a torn one past it (whose record does
+ * not fit in the .log, so it cannot end the damaged run): the data up to
+ * the recovery point stays, the rest goes. */
 static void test_synced_damage_then_torn(void **state)
 {
 	struct rfix *f = *state;
@@ -806,11 +822,13 @@ static void test_synced_damage_then_torn(void **state)
 	th_log_clear();
 	assert_int_equal(r_open(f), 0);
 	assert_int_equal(tfs_part_end(f->p), 9000);
-	assert_true(th_logged("index entry 0 damaged below the "
-			      "recovery point 9000",
-			      NULL, NULL));
-	assert_true(th_logged("cut 1 index entries from entry 1",
-			      "extends past the end of the .log", NULL));
+	assert_true(th_logged("index entries 0..1 damaged below the "
+			      "recovery point 9000, and no entry follows",
+			      "offsets 8000..9000 read as EIO", NULL));
+	if (!th_logged("8000.log: cut 500 bytes", "offset 9000..9500", NULL))
+		th_log_dump();
+	assert_true(th_logged("8000.log: cut 500 bytes", "offset 9000..9500",
+			      NULL));
 	r_close(f);
 }
 
