@@ -110,15 +110,21 @@ void tfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 
 void tfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
+	static const char b_name[] = TFS_XATTR_PREFIX "base";
+	static const char o_name[] = TFS_XATTR_PREFIX "offset";
+	struct tfs_vnode *vn = tfs_ino_to_vnode(ino);
 	char list[256];
 	size_t len = 0;
+	uint64_t v;
 
-	uint64_t base;
-
-	if (tfs_ino_to_vnode(ino) && !xattrs_off() &&
-	    !tfs_view_base(tfs_ino_to_vnode(ino), &base)) {
-		memcpy(list, TFS_XATTR_PREFIX "base", sizeof(TFS_XATTR_PREFIX "base"));
-		len = sizeof(TFS_XATTR_PREFIX "base");
+	if (vn && !xattrs_off() && !tfs_view_base(vn, &v)) {
+		memcpy(list, b_name, sizeof(b_name));
+		len = sizeof(b_name);
+	}
+	/* a group file: the committed offset too (getfattr -d lists it) */
+	if (vn && !xattrs_off() && !tfs_view_group_offset(vn, &v, false)) {
+		memcpy(list + len, o_name, sizeof(o_name));
+		len += sizeof(o_name);
 	}
 	if (tfs_ino_to_part(ino) && !xattrs_off()) {
 		for (size_t i = 0; i < N_XATTRS; i++) {

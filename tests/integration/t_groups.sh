@@ -25,6 +25,8 @@ printf 'r3\n' >>"$MNT/t/0"
 assert_eq 3 "$(stat -c %s "$G/billing/0")" "lag in bytes"
 assert_eq "r3" "$(cat "$G/billing/0")" "only what arrived since"
 assert_eq 9 "$(getfattr --absolute-names --only-values -n user.topicfs.offset "$G/billing/0")" "committed offset"
+getfattr -d --absolute-names "$G/billing/0" | grep -qx 'user.topicfs.offset="9"' ||
+	fail "getfattr -d does not list the committed offset: $(getfattr -d --absolute-names "$G/billing/0")"
 # a reader that stops early commits only what it read
 head -c 3 "$G/billing/0" >/dev/null
 setfattr -n user.topicfs.offset -v 3 "$G/billing/0"
