@@ -753,6 +753,9 @@ int part_unlink(struct tfs_part *p)
 		err = part_keep_files(p, p->segs[i]);
 	if (!err && asprintf(&dead, "%s%s", p->path, FMT_DEL_SUFFIX) < 0)
 		err = -ENOMEM;
+	/* what an earlier delete of this number could not remove */
+	if (!err && access(dead, F_OK) == 0)
+		part_remove_dir(p->st, dead);
 	if (!err && rename(p->path, dead))
 		err = -errno;
 	if (!err && (err = store_fsync_path(p->topic->path))) {

@@ -240,6 +240,15 @@ static void test_partitions(void **state)
 	assert_int_equal(tfs_part_create(f->t, 1, &p1), 0);
 	assert_int_equal(tfs_part_end(p1), 0);
 	tfs_part_put(p1, 1);
+	/* what an earlier delete of 1 left behind does not block the next */
+	snprintf(path, sizeof(path), "%s/t/1.deleted", f->dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/t/1.deleted/00000000000000000000.log",
+		 f->dir);
+	assert_int_equal(th_write_text(path, "x"), 0);
+	assert_int_equal(tfs_part_delete(f->t, 1), 0);
+	snprintf(path, sizeof(path), "%s/t/1.deleted", f->dir);
+	assert_int_equal(stat(path, &sb), -1);
 }
 
 /* ---- appends and reads ----------------------------------------------- */
