@@ -1417,6 +1417,14 @@ again:
 			vfy_segment(p, seg, false);
 			ret = atomic_load(&seg->checked) ? 0 : -EIO;
 			seg_put(seg);
+			if (ret) {
+				/* retention may have deleted it meanwhile:
+				 * then the read is below the start */
+				pthread_rwlock_rdlock(&p->seg_lock);
+				if (off < p->segs[0]->base)
+					ret = 0;
+				pthread_rwlock_unlock(&p->seg_lock);
+			}
 			if (ret)
 				return ret;
 			goto again;
