@@ -426,7 +426,7 @@ int group_load(struct tfs_topic *t)
 		err = -errno;
 		store_log(t->st, LOG_ERR, "%s/%s: %s", t->name, FMT_GROUPS_DIR,
 			  strerror(-err));
-		return err;
+		return err == -ENOMEM ? err : -EIO; /* not a directory, ... */
 	}
 	t->groups_dir = true;
 	while (!err && (errno = 0, de = readdir(d)))
