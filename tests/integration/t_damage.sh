@@ -2,7 +2,9 @@
 # t_damage: damaged sealed data through the mount: a flipped byte in a
 # record, a truncated .log and a missing segment each read as EIO in their
 # range only (cat stops there, dd and tail around it work), the log names
-# the file and offset, and the daemon stays up.
+# the file and offset, and the daemon stays up.  Then damage to the active
+# segment's index below the recovery point: recovery keeps every synced
+# byte (a flipped entry, a flipped header), and two mounts agree.
 . "$(dirname "$0")/lib.sh"
 
 mount_tfs "segment.bytes=4K"
@@ -41,4 +43,34 @@ grep -q "t/0/00000000000000012000: damaged segment (no files for these offsets):
 # still serving: appends go on
 rec 20 >>"$P"
 assert_eq "$(rec 20)" "$(rd 20)" "append after damage"
+umount_tfs
+
+# the active segment (16000..21000) was synced by the clean unmount: a
+# flipped index entry is damage, never a torn tail: only its record reads
+# as EIO, and every byte stays, at this mount and the next
+IDX=$DATA/t/0/00000000000000016000.idx
+printf '#' | dd of="$IDX" bs=1 seek=$((32 + 32 + 3)) conv=notrunc status=none
+"$BUILD/topicfs-fsck" "$DATA" >"$T/fsck.out" 2>&1 && fail "fsck found no damage: $(cat "$T/fsck.out")"
+grep -q "index entry 1 damaged below the recovery point 21000: recovery keeps them" "$T/fsck.out" ||
+	fail "fsck: $(cat "$T/fsck.out")"
+for round in 1 2; do
+	mount_tfs
+	assert_eq 21000 "$(fsize "$P")" "size with a damaged entry (mount $round)"
+	assert_eq "$(rec 16)" "$(rd 16)" "record 16 (mount $round)"
+	expect_errno "Input/output error" rd 17
+	assert_eq "$(for i in 18 19 20; do rec $i; done)" "$(tail -c +18001 "$P")" "records after the damaged entry (mount $round)"
+	umount_tfs
+	grep -q "16000.idx: index entry 1 damaged below the recovery point 21000: kept, not cut" "$TFS_LOG" ||
+		fail "no recovery line for the damaged entry (mount $round)"
+	! grep "recovery: " "$TFS_LOG" | grep -v "kept, not cut" | grep -q "cut" ||
+		fail "recovery cut something: $(grep 'recovery:' "$TFS_LOG")"
+done
+
+# a flipped header of an index a sync covered: written again, entries kept
+printf '#' | dd of="$IDX" bs=1 seek=3 conv=notrunc status=none
+mount_tfs
+assert_eq 21000 "$(fsize "$P")" "size with a damaged header"
+assert_eq "$(rec 16)" "$(rd 16)" "record 16 after a damaged header"
+grep -q "16000.idx: bad index header (magic or CRC), but the recovery point 21000 says its records were synced" "$TFS_LOG" ||
+	fail "no recovery line for the damaged header"
 umount_tfs
