@@ -298,25 +298,19 @@ static void check_skip_damage(struct check_seg *s, uint64_t i, uint64_t to)
 				 (unsigned long long)s->skip_from,
 				 (unsigned long long)to,
 				 (unsigned long long)s->cp->rp);
-	else if (i == (s->idx_size - FMT_HDR_SIZE) / FMT_ENT_SIZE)
+	else /* the run ends at an entry, or at the end of the index */
 		check_seg_damage(s, TFS_CHECK_W_ENTRY, true,
 			 (int64_t)(FMT_HDR_SIZE + FMT_ENT_SIZE * s->skip_i),
-			 "index %s damaged below the recovery point %llu, and "
-			 "no entry follows: recovery cuts them from the index "
-			 "and keeps their data (a sync covered it); offsets "
-			 "%llu..%llu read as EIO",
+			 "index %s damaged below the recovery point %llu%s "
+			 "offsets %llu..%llu read as EIO",
 			 seg_ents_str(ents, sizeof(ents), s->skip_i, i),
 			 (unsigned long long)s->cp->rp,
-			 (unsigned long long)s->skip_from,
-			 (unsigned long long)to);
-	else
-		check_seg_damage(s, TFS_CHECK_W_ENTRY, true,
-			 (int64_t)(FMT_HDR_SIZE + FMT_ENT_SIZE * s->skip_i),
-			 "index %s damaged below the recovery point %llu: "
-			 "recovery keeps them (a sync covered them); offsets "
-			 "%llu..%llu read as EIO",
-			 seg_ents_str(ents, sizeof(ents), s->skip_i, i),
-			 (unsigned long long)s->cp->rp,
+			 i == (s->idx_size - FMT_HDR_SIZE) / FMT_ENT_SIZE
+				 ? ", and no entry follows: recovery cuts them "
+				   "from the index and keeps their data (a "
+				   "sync covered it);"
+				 : ": recovery keeps them (a sync covered "
+				   "them);",
 			 (unsigned long long)s->skip_from,
 			 (unsigned long long)to);
 	s->skipping = false;

@@ -248,27 +248,20 @@ static void rec_log_skip(struct rec *r, uint64_t i, uint64_t to)
 			  r->iname, (unsigned long long)(base + r->skip_from),
 			  (unsigned long long)(base + to),
 			  (unsigned long long)r->p->rp);
-	else if (i == (r->idx_size - FMT_HDR_SIZE) / FMT_ENT_SIZE)
+	else /* the run ends at an entry, or at the end of the index */
 		store_log(r->p->st, LOG_ERR,
 			  "recovery: %s: index %s damaged below the recovery "
-			  "point %llu, and no entry follows: cut from the "
-			  "index; their data is kept, not cut (a sync covered "
-			  "it): offsets %llu..%llu read as EIO",
+			  "point %llu%s offsets %llu..%llu read as EIO",
 			  r->iname,
 			  seg_ents_str(ents, sizeof(ents), r->skip_i, i),
 			  (unsigned long long)r->p->rp,
+			  i == (r->idx_size - FMT_HDR_SIZE) / FMT_ENT_SIZE
+				  ? ", and no entry follows: cut from the "
+				    "index; their data is kept, not cut (a "
+				    "sync covered it):"
+				  : ": kept, not cut (a sync covered them);",
 			  (unsigned long long)(base + r->skip_from),
 			  (unsigned long long)(base + to));
-	else
-		store_log(r->p->st, LOG_ERR,
-			  "recovery: %s: index %s damaged below the recovery "
-			  "point %llu: kept, not cut (a sync covered them); "
-			  "offsets %llu..%llu read as EIO",
-			  r->iname,
-			  seg_ents_str(ents, sizeof(ents), r->skip_i, i),
-			  (unsigned long long)r->p->rp,
-		  (unsigned long long)(base + r->skip_from),
-		  (unsigned long long)(base + to));
 	r->skip_from = UINT64_MAX;
 }
 
