@@ -299,15 +299,6 @@ static void rec_resync(struct rec *r, uint64_t i, const struct seg_entry *e)
 }
 
 /*
- * Take entry i (raw) of n; false: the walk ends, cutting from i.  An entry
- * that fails rec_entry_bad at or past the recovery point ends the walk (no
- * sync covered it: torn); one below it is damage, since a sync covered
- * it.  Damaged entries are skipped, and kept, until one decodes, starts
- * past the run's start, and its whole record is inside the .log and
- * matches its data CRC: the walk resumes there, and the run's records
- * read as EIO at the first read (store/verify.c skips the same way).
- */
-/*
  * Entry i (raw) is skipped in a damaged run: write zeros over it, unless
  * it is zeros already.  A damaged entry that still decodes could end the
  * run at a later walk once the .log has grown under it (its data CRC
@@ -330,8 +321,14 @@ static int rec_zero(struct rec *r, uint64_t i, const unsigned char *raw)
 }
 
 /*
- * Take entry i (raw) of n.  @return 1 go on; 0 the walk ends, cutting from
- * i; -errno.
+ * Take entry i (raw) of n.  An entry that fails rec_entry_bad at or past
+ * the recovery point ends the walk (no sync covered it: torn); one below
+ * it is damage, since a sync covered it.  Damaged entries are skipped,
+ * and kept, until one decodes, starts past the run's start, and its whole
+ * record is inside the .log and matches its data CRC: the walk resumes
+ * there, and the run's records read as EIO at the first read
+ * (store/verify.c skips the same way).  @return 1 go on; 0 the walk ends,
+ * cutting from i; -errno.
  */
 static int rec_take(struct rec *r, uint64_t i, const unsigned char *raw,
 		    uint64_t n)
