@@ -220,7 +220,10 @@ static ssize_t read_splice(fuse_req_t req, struct tfs_part *p, size_t size,
 	memset(bv, 0, sizeof(*bv));
 	bv->count = n;
 	for (size_t i = 0; i < n; i++) {
-		bv->buf[i].size = ext[i].len;
+		/* every field: the memset above clears buf[0] only, and a
+		 * stale FUSE_BUF_IS_FD here made libfuse splice another
+		 * file's bytes in place of decompressed ones */
+		bv->buf[i] = (struct fuse_buf){ .size = ext[i].len };
 		if (ext[i].mem) { /* decompressed: a copy is unavoidable */
 			bv->buf[i].mem = ext[i].mem;
 			continue;

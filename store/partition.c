@@ -1327,6 +1327,9 @@ static ssize_t part_map_locked(struct tfs_part *p, uint64_t off, size_t len,
 							   .seg = seg };
 			got += take;
 			off += take;
+			if (off < seg_end)
+				break; /* clipped to TFS_MAP_MEM_MAX: the rest
+					  of it is the next call's */
 			continue;
 		}
 		fd = seg_data_fd(p, seg);

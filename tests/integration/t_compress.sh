@@ -35,6 +35,22 @@ for skip in 0 1 63 64 65 300 511; do
 		<(dd if="$P" bs=4k skip=$skip count=3 status=none) || fail "dd skip=$skip"
 done
 cmp <(tail -c +1000001 "$T/src") <(tail -c +1000001 "$P") || fail "tail -c +N"
+# large reads over several compressed segments, after reads that spliced
+# the active one on the same worker threads (a reply once kept a stale
+# file buffer in a decompressed slot: another file's bytes came back)
+python3 - "$T/src" "$P" >"$T/big.out" 2>&1 <<'PY' || fail "large reads: $(cat "$T/big.out")"
+import os, sys
+src = open(sys.argv[1], "rb").read()
+fd = os.open(sys.argv[2], os.O_RDONLY)
+n = len(src)
+for i in range(40):
+    tail = max(0, n - 300000 - 7 * i)
+    assert os.pread(fd, 1 << 20, tail) == src[tail:tail + (1 << 20)], "tail read %d" % i
+    off = 4096 * i
+    got = os.pread(fd, 3 << 20, off)
+    assert got == src[off:off + (3 << 20)], "read %d at %d: %d bytes, %s" % (
+        i, off, len(got), "short" if got == src[off:off + len(got)] else "wrong")
+PY
 blocks=$(stat -c %b "$P")
 ((blocks * 512 * 3 < size)) || fail "du: $((blocks * 512)) bytes kept for $size"
 echo '{"after":"compression"}' >>"$P"

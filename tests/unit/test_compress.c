@@ -153,6 +153,45 @@ static void test_compress_read(void **state)
 	free(all);
 }
 
+/* A compressed segment larger than one mapped extent (TFS_MAP_MEM_MAX)
+ * before a raw one: one pread over both reads it all (the raw extent once
+ * got a position before its segment: EINVAL). */
+static void test_compress_big_segment(void **state)
+{
+	struct fix *f = *state;
+	size_t n = 0, cap = 5u << 20;
+	char *all = malloc(cap), *buf = malloc(cap), rec[800];
+	static const size_t offs[] = { 0, 1u << 20, (1u << 20) + 12345,
+				       (2u << 20) - 100 };
+
+	fix_close(f);
+	f->o.cfg.v[TFS_CFG_SEGMENT_BYTES] = 2u << 20;
+	fix_open(f);
+	assert_int_equal(tfs_topic_config_set(f->t, "compression=zstd", 16,
+					      NULL, 0),
+			 0);
+	for (int i = 0; n + sizeof(rec) < cap; i++) {
+		int len = snprintf(rec, sizeof(rec), "{\"id\":%d,\"x\":\"%0*d\"}\n",
+				   i, 200 + i % 500, i);
+
+		assert_int_equal(tfs_part_append(f->p, rec, (size_t)len,
+						 TFS_OFFSET_ANY, NULL),
+				 len);
+		memcpy(all + n, rec, (size_t)len);
+		n += (size_t)len;
+	}
+	assert_int_equal(tfs_part_sync(f->p), 0);
+	tfs_store_clean(f->st);
+	assert_int_equal(count_files(f->dir, ".zst"), 2);
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		assert_int_equal(tfs_part_pread(f->p, buf, n - offs[i], offs[i]),
+				 (ssize_t)(n - offs[i]));
+		assert_memory_equal(buf, all + offs[i], n - offs[i]);
+	}
+	free(all);
+	free(buf);
+}
+
 /* A crash between writing the .zst and removing the .log leaves both:
  * the .log wins.  A damaged frame fails with EIO, the rest reads. */
 static void test_compress_crash_and_damage(void **state)
@@ -238,6 +277,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_compress_read, setup,
+						fix_teardown),
+		cmocka_unit_test_setup_teardown(test_compress_big_segment, setup,
 						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_compress_crash_and_damage,
 						setup, fix_teardown),
