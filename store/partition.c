@@ -1718,8 +1718,6 @@ static void part_unlink_seg(struct tfs_part *p, struct tfs_seg *seg)
 			  strerror(-err));
 }
 
-/* How many sealed, synced segments from the front retention lets go;
- * append_lock held. */
 /* Whether seg's .log (or .zst) is on disk. */
 static bool part_seg_has_files(struct tfs_part *p, struct tfs_seg *seg)
 {
@@ -1734,6 +1732,8 @@ static bool part_seg_has_files(struct tfs_part *p, struct tfs_seg *seg)
 	return false;
 }
 
+/* How many sealed, synced segments from the front retention lets go;
+ * append_lock held. */
 static size_t part_expired(struct tfs_part *p, int64_t now_ms, bool *by_time)
 {
 	int64_t rms = topic_cfg(p->topic, TFS_CFG_RETENTION_MS);
