@@ -90,7 +90,8 @@ struct vfile {
 	struct tfs_vnode *vn; /* one reference */
 	struct tfs_part *p;   /* one reference */
 	uint64_t base;	      /* partition offset of file offset 0 */
-	_Atomic uint64_t next; /* file offset after the last read: poll */
+	_Atomic uint64_t next; /* file offset after the last read, or of
+				  a read that waits or got EAGAIN: poll */
 	_Atomic uint64_t pos; /* bytes read contiguously from offset 0: a
 				 group commits base + pos at close */
 	uint32_t sticky;      /* .produce: the partition of keyless
@@ -1152,6 +1153,9 @@ void tfs_view_read(fuse_req_t req, struct tfs_vnode *vn, size_t size,
 		view_serve(req, vf, size, (uint64_t)off);
 		return;
 	}
+	/* where the reader is, for poll(): after an lseek() it is not
+	 * where the last read ended */
+	atomic_store(&vf->next, (uint64_t)off);
 	if (fi->flags & O_NONBLOCK) { /* the file's flags now (fcntl) */
 		fuse_reply_err(req, EAGAIN);
 		return;

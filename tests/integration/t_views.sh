@@ -78,6 +78,23 @@ echo polled >>"$MNT/t/0"
 wait "$pollpid" || fail "pollwait: $(cat "$T/poll.out")"
 assert_eq "had 13 ready got 7: polled" "$(tr '\n' ' ' <"$T/poll.out" | sed 's/ $//')" "poll() wakes on an append"
 expect_errno "Resource temporarily unavailable" dd if="$F" of=/dev/null iflag=nonblock bs=1M status=none
+# after an lseek() to the end without reading, poll() waits for an append
+# (it once said ready from where the last read ended: a busy loop)
+python3 -c '
+import os, select, sys
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
+os.lseek(fd, 0, os.SEEK_END)
+p = select.poll(); p.register(fd, select.POLLIN)
+again = 0
+while p.poll(300):
+    try:
+        os.read(fd, 4096)
+        sys.exit("read data with no append")
+    except BlockingIOError:
+        again += 1
+        if again > 3:
+            sys.exit("poll() ready, read() EAGAIN, %d times" % again)
+' "$F" || fail "poll after lseek to the end"
 
 # Ctrl-C ends waiting readers at once (many of them); background jobs of
 # a script ignore SIGINT, so give it back to them
