@@ -96,6 +96,9 @@ struct vfile {
 				 group commits base + pos at close */
 	uint32_t sticky;      /* .produce: the partition of keyless
 				 records (tfs_topic_route) */
+	uint64_t gid;	      /* a group file: the group's id at open
+				 (tfs_group_id): its close commits into that
+				 group only, not one made again by its name */
 	bool may_commit;      /* opened by the mounting user or root: a
 				 group file's close commits */
 	char *text;	      /* .stats/.metrics: the text as it was at
@@ -661,12 +664,15 @@ int tfs_view_commit(struct fuse_file_info *fi, pid_t closer)
 	/* the partition read is gone (a new one may have its number) */
 	if (tfs_part_deleted(vf->p))
 		return 0;
-	err = tfs_group_commit(vf->vn->t, vf->vn->group, vf->vn->part,
-			       vf->base + pos);
-	if (err == -ENOENT) { /* the group was removed meanwhile */
+	/* into the group and partition read, not ones made again by their
+	 * name and number meanwhile */
+	err = tfs_group_commit_as(vf->vn->t, vf->vn->group, vf->vn->part,
+				  vf->base + pos, vf->p, vf->gid ? vf->gid
+								 : UINT64_MAX);
+	if (err == -ENOENT) { /* removed meanwhile */
 		tfs_log(LOG_NOTICE, "%s/.groups/%s/%u: not committed: %s",
 			tfs_topic_name(vf->vn->t), vf->vn->group, vf->vn->part,
-			"the group is gone");
+			"the group or the partition is gone");
 		return 0;
 	}
 	if (err)
@@ -929,6 +935,8 @@ void tfs_view_open(fuse_req_t req, struct tfs_vnode *vn,
 			if (err)
 				tfs_part_put(vf->p, 1);
 		}
+		if (!err && vn->base == VB_GROUP)
+			tfs_group_id(vn->t, vn->group, &vf->gid);
 		if (err) {
 			free(vf);
 			fuse_reply_err(req, err == -EIO ? EIO : ENOENT);

@@ -36,6 +36,9 @@ struct group_off {
 
 struct group {
 	char *name;		/* group name, owned; immutable */
+	uint64_t id;		/* unique in this process (a group deleted
+				   and made again by the same name gets a
+				   new one); immutable */
 	struct group_off *offs; /* committed offsets by part, ascending,
 				   owned; topic->grp_lock */
 	size_t noffs;		/* used entries of offs; grp_lock */
@@ -218,10 +221,13 @@ static int group_write(struct tfs_topic *t, const struct group *g,
 
 static struct group *group_alloc(const char *name)
 {
+	static _Atomic uint64_t last_id;
 	struct group *g = calloc(1, sizeof(*g));
 
-	if (g)
+	if (g) {
 		g->name = strdup(name);
+		g->id = atomic_fetch_add(&last_id, 1) + 1;
+	}
 	if (g && !g->name) {
 		free(g);
 		g = NULL;
@@ -639,21 +645,44 @@ int tfs_group_offset(struct tfs_topic *t, const char *name, uint32_t part,
 
 /* The end of partition part, and the partition-delete count read before
  * it.  0; -ENOENT. */
-static int group_part_end(struct tfs_topic *t, uint32_t part, uint64_t *end,
+/* Partition part's end, and the partition generation it was read at;
+ * -ENOENT none, or not the partition want (when want is not NULL). */
+static int group_part_end(struct tfs_topic *t, uint32_t part,
+			  const struct tfs_part *want, uint64_t *end,
 			  uint64_t *gen)
 {
 	struct tfs_part *p;
+	bool same;
 
 	*gen = atomic_load(&t->parts_gen);
 	if (tfs_part_open(t, part, &p))
 		return -ENOENT;
 	*end = tfs_part_end(p);
+	same = !want || p == want;
 	tfs_part_put(p, 1);
-	return 0;
+	return same ? 0 : -ENOENT;
+}
+
+int tfs_group_id(struct tfs_topic *t, const char *name, uint64_t *id)
+{
+	bool found;
+	size_t i;
+
+	pthread_mutex_lock(&t->grp_lock);
+	i = group_find(t, name, &found);
+	*id = found && !t->groups_closed ? t->groups[i]->id : 0;
+	pthread_mutex_unlock(&t->grp_lock);
+	return *id ? 0 : -ENOENT;
 }
 
 int tfs_group_commit(struct tfs_topic *t, const char *name, uint32_t part,
 		     uint64_t off)
+{
+	return tfs_group_commit_as(t, name, part, off, NULL, 0);
+}
+
+int tfs_group_commit_as(struct tfs_topic *t, const char *name, uint32_t part,
+			uint64_t off, const struct tfs_part *p, uint64_t id)
 {
 	struct group_edit ed = { .part = part, .off = off };
 	uint64_t end, gen;
@@ -663,14 +692,14 @@ int tfs_group_commit(struct tfs_topic *t, const char *name, uint32_t part,
 	int err;
 
 again:
-	err = group_part_end(t, part, &end, &gen);
+	err = group_part_end(t, part, p, &end, &gen);
 	if (err)
 		return err;
 	if (off > end)
 		return -EINVAL;
 	pthread_mutex_lock(&t->grp_lock);
 	i = group_find(t, name, &found);
-	if (t->groups_closed || !found) {
+	if (t->groups_closed || !found || (id && t->groups[i]->id != id)) {
 		pthread_mutex_unlock(&t->grp_lock);
 		return -ENOENT;
 	}

@@ -480,5 +480,18 @@ int tfs_group_offset(struct tfs_topic *t, const char *name, uint32_t part,
  */
 int tfs_group_commit(struct tfs_topic *t, const char *name, uint32_t part,
 		     uint64_t off);
+/*
+ * tfs_group_commit, but only into the group as it was when id was taken
+ * (tfs_group_id; a group deleted and made again by the same name is
+ * another), and only for partition p (not a partition made again under
+ * its number after a delete).  p NULL, id 0: any.
+ * @return as tfs_group_commit; -ENOENT also when the group or the
+ *   partition is not that one.
+ */
+int tfs_group_commit_as(struct tfs_topic *t, const char *name, uint32_t part,
+			uint64_t off, const struct tfs_part *p, uint64_t id);
+/* The id of group name now (for tfs_group_commit_as).  @return 0;
+ * -ENOENT no such group. */
+int tfs_group_id(struct tfs_topic *t, const char *name, uint64_t *id);
 
 #endif /* TOPICFS_STORE_H */

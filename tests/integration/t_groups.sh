@@ -133,4 +133,21 @@ expect_errno "Numerical result out of range" cat "$MNT/r/.groups/slow/0"
 assert_eq 1 "$(getfattr --absolute-names --only-values -n user.topicfs.offset "$MNT/r/.groups/slow/0")" "the offset stays"
 setfattr -n user.topicfs.offset -v "$start" "$MNT/r/.groups/slow/0"
 assert_eq $((15000 - start)) "$(cat "$MNT/r/.groups/slow/0" | wc -c)" "reads again after the reset"
+
+# a reader still open on a group that is deleted and made again by its
+# name commits nothing into the new one, and its close succeeds
+mkdir "$MNT/gm" "$MNT/gm/.groups/g"
+printf '%s\n' one two three >>"$MNT/gm/0"
+python3 -c '
+import os, sys
+g = sys.argv[1]
+fd = os.open(g + "/0", os.O_RDONLY)
+assert os.read(fd, 4) == b"one\n"
+os.rmdir(g)
+os.mkdir(g)
+os.close(fd)
+' "$MNT/gm/.groups/g" || fail "a reader of a group made again"
+assert_eq "one" "$(head -n 1 "$MNT/gm/.groups/g/0")" "the new group starts at the start"
+grep -q "gm/.groups/g/0: not committed: the group or the partition is gone" "$TFS_LOG" ||
+	fail "no log line for the commit into a group made again"
 umount_tfs

@@ -528,6 +528,28 @@ static void test_group_commit(void **state)
 	check_offset(f, "h", 0, 0, false);
 	assert_int_equal(tfs_group_commit(f->t, "h", 1, 0), 0);
 	assert_string_equal(gtext(f, "h"), "1 0\n");
+	/* a commit as a reader that opened earlier: only into that group
+	 * and that partition, not ones made again by their name */
+	{
+		uint64_t id, id2;
+
+		assert_int_equal(tfs_group_id(f->t, "h", &id), 0);
+		assert_int_equal(tfs_group_id(f->t, "nope", &id2), -ENOENT);
+		assert_int_equal(tfs_group_commit_as(f->t, "h", 0, 1, f->p, id),
+				 0);
+		check_offset(f, "h", 0, 1, true);
+		assert_int_equal(tfs_group_commit_as(f->t, "h", 0, 2, p1, id),
+				 -ENOENT); /* not partition 0 */
+		assert_int_equal(tfs_group_delete(f->t, "h"), 0);
+		assert_int_equal(tfs_group_create(f->t, "h"), 0);
+		assert_int_equal(tfs_group_id(f->t, "h", &id2), 0);
+		assert_true(id2 != id);
+		assert_int_equal(tfs_group_commit_as(f->t, "h", 0, 2, f->p, id),
+				 -ENOENT); /* the old group */
+		check_offset(f, "h", 0, 0, false);
+		assert_int_equal(tfs_group_commit_as(f->t, "h", 1, 0, p1, id2),
+				 0);
+	}
 	tfs_part_put(p1, 1);
 	fix_close(f);
 	fix_open(f);
