@@ -244,6 +244,7 @@ static int start(struct fuse_session *se, struct tfs_cli *cli,
 	raise_nofile();
 	tfs_io_setup(!cli->nosplice);
 	so->log = tfs_log_msg;
+	so->grew = tfs_view_wake; /* stream write-backs stored late */
 	err = tfs_store_open(tfs.datadir, so, &tfs.st);
 	if (err) {
 		fprintf(stderr, "topicfs: %s: %s\n", tfs.datadir,

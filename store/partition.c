@@ -1187,10 +1187,15 @@ static void part_early_drain(struct tfs_part *p)
 
 void part_early_retry(struct tfs_part *p)
 {
+	uint64_t end;
+
 	pthread_mutex_lock(&p->append_lock);
+	end = atomic_load(&p->end);
 	if (atomic_load(&p->early_stuck))
 		part_early_drain(p);
 	pthread_mutex_unlock(&p->append_lock);
+	if (atomic_load(&p->end) != end && p->st->opts.grew)
+		p->st->opts.grew(p);
 }
 
 void part_early_drop(struct tfs_part *p, const char *why)

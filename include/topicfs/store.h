@@ -147,9 +147,15 @@ struct tfs_store_opts {
 	struct tfs_config cfg; /* topic defaults (cfg.set is ignored) */
 	tfs_log_fn log;	       /* where recovery and errors are reported;
 				  NULL = stderr */
+	void (*grew)(struct tfs_part *p); /* called, with no store lock
+				  held, when the store's own syncer moved
+				  p's end (stream write-backs held for a
+				  full disk, stored once there is space), so
+				  that readers waiting at the end wake; NULL:
+				  none */
 };
 
-/* Built-in defaults, log = NULL. */
+/* Built-in defaults, log = NULL, grew = NULL. */
 void tfs_store_opts_init(struct tfs_store_opts *opts);
 
 /* What getfattr shows (user.topicfs.*) and stat needs. */

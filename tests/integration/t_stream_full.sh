@@ -38,9 +38,21 @@ assert_eq "fsync: EIO" "$out" "fsync() on a full disk with writes held"
 _alive "$TFS_PID" || fail "the daemon died on a full disk"
 assert_eq $((3 << 20)) "$(fsize "$P")" "st_size (the kernel's) while held"
 
-# free the space: the syncer stores what was held within a second or two
+# a follower waiting at the store's end (short of what was written)
+head -c $((3 << 20)) "$MNT/s/.follow/0" >"$T/followed" &
+follower=$!
+
+# free the space: the syncer stores what was held within a second or two,
+# and wakes the follower (no write() comes to do it)
 rm "$T/small/filler"
 logged "the disk has space again" || fail "the held writes were not stored after space came back"
+for ((i = 0; i < 50; i++)); do _alive "$follower" || break; sleep 0.1; done
+if _alive "$follower"; then
+	kill "$follower"
+	fail "the follower was not woken by the held writes stored late"
+fi
+wait "$follower" || fail "the follower failed"
+cmp "$T/followed" "$T/ref" || fail "what the follower read"
 assert_eq ok "$("$TOOLS/wr" -f "$P")" "fsync() after space came back"
 assert_eq $((3 << 20)) "$(xattr "$P" end)" "the store's end"
 cmp "$P" "$T/ref" || fail "partition content through the mount"
