@@ -184,10 +184,14 @@ static int fsck_lock(struct fsck *fk, int *dfd)
 			strerror(errno));
 		return -errno;
 	}
-	if (!flock(*dfd, (fk->repair ? LOCK_EX : LOCK_SH) | LOCK_NB))
-		return 0;
-	if (errno != EWOULDBLOCK)
-		return 0; /* no locks here (some network fs): go on */
+	if (fk->repair) { /* waits for a daemon that is stopping */
+		int err = tfs_dir_lock(*dfd);
+
+		if (err != -EBUSY)
+			return 0; /* or no locks here (some network fs) */
+	} else if (!flock(*dfd, LOCK_SH | LOCK_NB) || errno != EWOULDBLOCK) {
+		return 0; /* or no locks here (some network fs): go on */
+	}
 	if (fk->repair) {
 		fprintf(stderr,
 			"topicfs-fsck: %s: data dir is in use (mounted, or another topicfs-fsck --repair); unmount it first\n",

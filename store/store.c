@@ -212,6 +212,21 @@ static int store_check_format(struct tfs_store *st)
 	return store_parse_format(st, text);
 }
 
+int tfs_dir_lock(int dfd)
+{
+	struct timespec nap = { 0, 50 * 1000000L };
+
+	for (int waited = 0;; waited += 50) {
+		if (!flock(dfd, LOCK_EX | LOCK_NB))
+			return 0;
+		if (errno != EWOULDBLOCK)
+			return -errno;
+		if (waited >= TFS_LOCK_WAIT_MS)
+			return -EBUSY;
+		nanosleep(&nap, NULL);
+	}
+}
+
 /* Load one entry of the data dir: a topic, a leftover, or a stranger. */
 static int store_load_entry(struct tfs_store *st, const char *name)
 {
@@ -620,8 +635,8 @@ int tfs_store_open(const char *dir, const struct tfs_store_opts *opts,
 	}
 	/* one user at a time: a second mount, or topicfs-fsck --repair while
 	 * mounted; the lock goes with dir_fd (kept open until close) */
-	if (flock(st->dir_fd, LOCK_EX | LOCK_NB)) {
-		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+	err = tfs_dir_lock(st->dir_fd);
+	if (err) {
 		store_log(st, LOG_ERR,
 			  "%s: data dir is in use (locked by another topicfs or topicfs-fsck --repair)",
 			  dir);

@@ -188,6 +188,18 @@ struct tfs_extent {
  * version, -ESPIPE: conditional append at the wrong offset). */
 const char *tfs_strerror(int err);
 
+/* How long tfs_dir_lock waits for a holder to let go. */
+#define TFS_LOCK_WAIT_MS 5000
+
+/*
+ * Lock the data dir open at dfd for one user at a time (flock LOCK_EX),
+ * waiting up to TFS_LOCK_WAIT_MS for a holder to let go: a daemon that
+ * fusermount3 -u just unmounted is still syncing and exiting.
+ * tfs_store_open takes it; topicfs-fsck --repair too.
+ * @return 0; -EBUSY still held by another; -errno.
+ */
+int tfs_dir_lock(int dfd);
+
 /* ---- the store ------------------------------------------------------- */
 
 /*

@@ -79,7 +79,8 @@ assert_eq "$end" "$(fsize "$MNT/k/0")" "k/0 size after --repair (fsck said $end)
 umount_tfs
 
 # a flipped byte in a sealed segment: exit 1, file and offset named
-seg=$(ls "$DATA/k/0"/*.log | head -n 1)
+segs=("$DATA/k/0"/*.log) # no pipe: head would close it on a long ls
+seg=${segs[0]}
 printf '\377' | dd of="$seg" bs=1 seek=1000 conv=notrunc status=none
 fsck 1 "$DATA"
 grep -q "DAMAGE: k/0/$(basename "$seg") byte [0-9]*: record [0-9]*\.\.[0-9]* (entry [0-9]*): data CRC mismatch" "$T/fsck.out" ||
@@ -101,3 +102,17 @@ fsck 2 "$T/nonexistent"
 fsck 2
 fsck 0 -h
 grep -q '^usage: topicfs-fsck' "$T/fsck.out" || fail "-h prints no usage"
+
+# right after fusermount3 -u the daemon may still be syncing and exiting,
+# holding the data dir's lock: a new mount waits for it (up to 5 s)
+# instead of failing with "in use"
+for round in 1 2 3; do
+	mount_tfs
+	old=$TFS_PID
+	fusermount3 -u "$MNT"
+	TFS_PID=
+	mount_tfs
+	for ((i = 0; i < 100; i++)); do _alive "$old" || break; sleep 0.1; done
+	wait "$old" || fail "the first daemon exited with an error"
+	umount_tfs
+done
