@@ -97,7 +97,16 @@ struct tfs_seg {
 				     recovery found no space for the header,
 				     so the first append writes it; under
 				     part->append_lock */
+	uint64_t prealloc;	  /* active: seg_append allocated .log
+				     blocks ahead up to here (past the
+				     size), or tried to; 0 before the
+				     first large record, SEG_PREALLOC_OFF
+				     where the file system gains nothing;
+				     under part->append_lock */
 };
+
+/* seg->prealloc of a segment whose file system gains nothing from it. */
+#define SEG_PREALLOC_OFF UINT64_MAX
 
 /* Seconds of append history kept for tfs_part_rate. */
 #define PART_RATE_SLOTS 60
@@ -375,6 +384,8 @@ int part_unlink(struct tfs_part *p);
 /* Close the .log fds of synced sealed segments that no read has pinned
  * (a later read reopens them), so fds stay bounded by what is in use. */
 void part_close_idle_fds(struct tfs_part *p);
+/* Free the blocks the active segment allocated past its end (seg_trim). */
+void part_trim(struct tfs_part *p);
 /* Log and free the held stream writes (close, or fsync found a gap);
  * append_lock held or p unshared. */
 void part_early_drop(struct tfs_part *p, const char *why);
@@ -468,6 +479,10 @@ int seg_sync(struct tfs_seg *seg);
 void seg_load_times(struct tfs_seg *seg, int ifd);
 /* Close the index fd of a synced or dying segment. */
 void seg_seal(struct tfs_seg *seg);
+/* Free the .log blocks seg_append allocated past the end of the active
+ * segment seg (before it is sealed, and at unmount).  Under
+ * part->append_lock, or with the partition otherwise quiet. */
+void seg_trim(struct tfs_part *p, struct tfs_seg *seg);
 /* Make a sealed segment durable (data, index, then directory dir_fd), then
  * write FMT_HDR_F_SYNCED into its header, sync that, and close the index
  * fd (opening it by name in dir_fd if it is closed).  Caller holds

@@ -799,8 +799,12 @@ uint64_t part_unsynced(struct tfs_part *p)
 static int part_roll(struct tfs_part *p, uint64_t end)
 {
 	struct tfs_seg *seg;
-	int err = seg_create(p, end, &seg);
+	int err;
 
+	/* before the new segment exists: a crash never leaves a sealed
+	 * segment with blocks past its end (recovery frees the active's) */
+	seg_trim(p, part_active(p));
+	err = seg_create(p, end, &seg);
 	if (err)
 		return err;
 	pthread_rwlock_wrlock(&p->seg_lock);
@@ -1553,6 +1557,14 @@ int part_sync_sealed(struct tfs_part *p, int64_t min_age_ms)
 	pthread_mutex_unlock(&p->sync_lock);
 	free(v);
 	return err > 0 ? 0 : err;
+}
+
+void part_trim(struct tfs_part *p)
+{
+	pthread_mutex_lock(&p->append_lock);
+	if (p->nsegs)
+		seg_trim(p, part_active(p));
+	pthread_mutex_unlock(&p->append_lock);
 }
 
 void part_close_idle_fds(struct tfs_part *p)

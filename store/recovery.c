@@ -30,6 +30,7 @@ struct rec {
 	char iname[512];     /* "TOPIC/P/<base>.idx" for messages */
 	uint64_t log_size;   /* current .log size */
 	uint64_t idx_size;   /* current .idx size */
+	uint64_t log_alloc;  /* bytes of blocks the .log holds */
 	uint64_t valid;	     /* index entries kept so far */
 	uint64_t end;	     /* segment-relative end of the kept records */
 	uint64_t checked;    /* segment-relative start of the records whose
@@ -619,7 +620,22 @@ static int rec_stat(struct rec *r)
 		return -errno;
 	r->log_size = (uint64_t)lst.st_size;
 	r->idx_size = (uint64_t)ist.st_size;
+	r->log_alloc = (uint64_t)lst.st_blocks * 512;
 	return 0;
+}
+
+/* Free the blocks a crash left allocated past the end of the .log (an
+ * append allocates ahead, seg_prealloc; a clean close frees them).  The
+ * bytes are past the end: nothing is cut, nothing is logged. */
+static void rec_free_ahead(struct rec *r)
+{
+	uint64_t need = (r->end + 4095) / 4096 * 4096;
+
+	if (r->log_alloc > need &&
+	    ftruncate(atomic_load(&r->seg->fd), (off_t)r->end))
+		store_log(r->p->st, LOG_WARNING,
+			  "recovery: %s: freeing the blocks past the end: %s",
+			  r->lname, strerror(errno));
 }
 
 int rec_active(struct tfs_part *p, struct tfs_seg *seg)
@@ -647,6 +663,8 @@ int rec_active(struct tfs_part *p, struct tfs_seg *seg)
 		err = rec_check_data(&r);
 	if (!err)
 		err = rec_cut(&r);
+	if (!err)
+		rec_free_ahead(&r);
 	if (!err && r.changed)
 		err = seg_sync(seg);
 	if (err) {

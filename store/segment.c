@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "crc32c.h"
@@ -563,12 +565,82 @@ static void seg_unappend(struct tfs_part *p, struct tfs_seg *seg, uint64_t pos,
 {
 	int fd = atomic_load(&seg->fd);
 
+	/* the truncate frees the blocks seg_prealloc allocated past pos */
+	if (seg->prealloc != SEG_PREALLOC_OFF && seg->prealloc > pos)
+		seg->prealloc = pos;
 	if (ftruncate(seg->idx_fd, (off_t)(FMT_HDR_SIZE + FMT_ENT_SIZE * n)) ||
 	    ftruncate(fd, (off_t)pos))
 		store_log(p->st, LOG_ERR,
 			  "%s: undoing a failed append at offset %llu: %s",
 			  p->name, (unsigned long long)(seg->base + pos),
 			  strerror(errno));
+}
+
+/*
+ * A buffered write into blocks a file does not have yet costs ext4 a
+ * delayed allocation per 4 KiB block (ext4_da_get_block_prep and the
+ * extent status tree: about 30% of the daemon's time for 1 MiB appends);
+ * into blocks allocated ahead with fallocate(FALLOC_FL_KEEP_SIZE) it only
+ * maps them.  So an active segment on ext4 that takes a record of
+ * SEG_PREALLOC_MIN or more allocates its blocks to the end of the
+ * SEG_PREALLOC_CHUNK-aligned chunk after the record (never past
+ * segment.bytes), and seg_trim frees the rest when the segment is sealed
+ * or the store closes; recovery frees what a crash left.  Partitions of
+ * small records, which gain nothing measurable (a block per 40 records of
+ * 100 bytes), hold no disk past their end.  The size does not change, so
+ * readers, recovery and fsck see nothing of it.
+ */
+#define SEG_PREALLOC_MIN (64u << 10)
+#define SEG_PREALLOC_CHUNK (4u << 20)
+
+static void seg_prealloc(struct tfs_part *p, struct tfs_seg *seg, int fd,
+			 uint64_t pos, size_t len)
+{
+	uint64_t limit = (uint64_t)topic_cfg(p->topic, TFS_CFG_SEGMENT_BYTES);
+	uint64_t end = pos + len, to;
+	struct statfs sf;
+
+	if (seg->prealloc == SEG_PREALLOC_OFF || end <= seg->prealloc ||
+	    len < SEG_PREALLOC_MIN || pos >= limit) /* grown past it */
+		return;
+	if (seg->prealloc == 0 &&
+	    (fstatfs(fd, &sf) || sf.f_type != EXT4_SUPER_MAGIC)) {
+		seg->prealloc = SEG_PREALLOC_OFF;
+		return;
+	}
+	to = (end / SEG_PREALLOC_CHUNK + 1) * SEG_PREALLOC_CHUNK;
+	if (to > limit)
+		to = limit;
+	if (to <= end)
+		return;
+	if (pos < seg->prealloc)
+		pos = seg->prealloc;
+	/* A failure (a full disk) is not this append's: its pwrite decides.
+	 * The range counts as tried, so a full disk costs one fallocate per
+	 * chunk, not per append, and seg_trim frees what it did allocate. */
+	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)pos, (off_t)(to - pos)) &&
+	    (errno == EOPNOTSUPP || errno == ENOSYS))
+		seg->prealloc = SEG_PREALLOC_OFF;
+	else
+		seg->prealloc = to;
+}
+
+void seg_trim(struct tfs_part *p, struct tfs_seg *seg)
+{
+	uint64_t size = atomic_load_explicit(&seg->size, memory_order_relaxed);
+	int fd = atomic_load(&seg->fd);
+
+	if (seg->prealloc == SEG_PREALLOC_OFF || seg->prealloc <= size ||
+	    fd < 0)
+		return;
+	/* ext4 frees the blocks past the end even at the same size */
+	if (ftruncate(fd, (off_t)size))
+		store_log(p->st, LOG_WARNING,
+			  "%s: freeing the blocks allocated past the end of "
+			  "segment %020llu: %s",
+			  p->name, (unsigned long long)seg->base,
+			  strerror(errno));
+	seg->prealloc = size;
 }
 
 int seg_append(struct tfs_part *p, struct tfs_seg *seg, const void *buf,
@@ -586,6 +658,7 @@ int seg_append(struct tfs_part *p, struct tfs_seg *seg, const void *buf,
 	assert(len <= TFS_MAX_RECORD_BYTES && seg->idx_fd >= 0);
 	if (seg->hdr_pending && (err = seg_write_pending_hdr(seg)))
 		return err;
+	seg_prealloc(p, seg, atomic_load(&seg->fd), pos, len);
 	err = seg_pwrite_all(atomic_load(&seg->fd), buf, len, pos);
 	if (err)
 		goto out_undo;

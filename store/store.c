@@ -688,8 +688,11 @@ void tfs_store_close(struct tfs_store *st)
 		struct tfs_topic *t = st->topics[i];
 
 		for (uint32_t j = 0; j < t->nparts; j++) {
-			if (!tfs_part_sync(t->parts[j]))
-				part_flush_rp(t->parts[j]);
+			struct tfs_part *p = t->parts[j];
+
+			if (!tfs_part_sync(p))
+				part_flush_rp(p);
+			part_trim(p);
 		}
 	}
 	store_free(st);

@@ -12,6 +12,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/falloc.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include <cmocka.h>
 
@@ -785,6 +789,102 @@ static void test_idle_fds(void **state)
 	assert_memory_equal(got, all, sizeof(all)); /* reopened by the read */
 }
 
+
+/* ---- blocks allocated ahead (store/segment.c, seg_prealloc) ----------- */
+
+/* Bytes of blocks the file at path holds. */
+static long long alloc_bytes(const char *path)
+{
+	struct stat sb;
+
+	assert_int_equal(stat(path, &sb), 0);
+	return (long long)sb.st_blocks * 512;
+}
+
+/* Blocks no more than size needs (a 4 KiB block and one for the extent
+ * tree to spare). */
+static void assert_trimmed(const char *path)
+{
+	long long size = th_size(path), alloc = alloc_bytes(path);
+
+	if (alloc > (size + 4095) / 4096 * 4096 + 4096)
+		fail_msg("%s holds %lld bytes of blocks for %lld bytes", path,
+			 alloc, size);
+}
+
+/* On ext4 an active segment that takes records of 64 KiB or more
+ * allocates its blocks ahead; sealing, closing and recovery free what is
+ * past the end, and small records never allocate ahead. */
+static void test_prealloc(void **state)
+{
+	struct fix *f = *state;
+	unsigned char *mib = malloc(1 << 20), *got = malloc(4 << 20);
+	char *log0, *log1;
+	struct statfs sf;
+	uint64_t off;
+	int fd;
+
+	assert_int_equal(statfs(f->dir, &sf), 0);
+	if (sf.f_type != EXT4_SUPER_MAGIC) {
+		free(mib);
+		free(got);
+		skip(); /* the store allocates ahead on ext4 only */
+	}
+	pattern(mib, 1 << 20, 4);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(tfs_part_append(f->p, mib, 100,
+						 TFS_OFFSET_ANY, &off),
+				 100);
+	log0 = strdup(th_seg(f->dir, "t", 0, 0, ".log"));
+	assert_trimmed(log0); /* small records: nothing ahead */
+	assert_int_equal(tfs_part_append(f->p, mib, 1 << 20, TFS_OFFSET_ANY,
+					 &off),
+			 1 << 20);
+	/* up to segment.bytes (3,000,000), not to the 4 MiB chunk's end */
+	assert_int_equal(th_size(log0), 10000 + (1 << 20));
+	assert_true(alloc_bytes(log0) >= 2990000);
+	assert_true(alloc_bytes(log0) <= 3000000 + 8192);
+	assert_int_equal(tfs_part_append(f->p, mib, 1 << 20, TFS_OFFSET_ANY,
+					 &off),
+			 1 << 20);
+	/* the roll frees the sealed segment's blocks past its end */
+	assert_int_equal(tfs_part_append(f->p, mib, 1 << 20, TFS_OFFSET_ANY,
+					 &off),
+			 1 << 20);
+	assert_int_equal(off, 10000 + (2 << 20));
+	assert_trimmed(log0);
+	log1 = strdup(th_seg(f->dir, "t", 0, off, ".log"));
+	assert_true(alloc_bytes(log1) >= 2990000);
+	/* and so does closing the store */
+	fix_close(f);
+	assert_trimmed(log1);
+	/* blocks a crash left past the end: the next mount frees them,
+	 * quietly (nothing is cut) */
+	fd = open(log1, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 4 << 20), 0);
+	close(fd);
+	assert_true(alloc_bytes(log1) >= 4 << 20);
+	th_log_clear();
+	fix_open(f);
+	assert_trimmed(log1);
+	assert_false(th_logged("recovery", NULL, NULL));
+	assert_int_equal(tfs_part_pread(f->p, got, 4 << 20, 0),
+			 10000 + (3 << 20));
+	for (int i = 0; i < 3; i++)
+		assert_memory_equal(got + 10000 + ((size_t)i << 20), mib,
+				    1 << 20);
+	free(log0);
+	free(log1);
+	free(mib);
+	free(got);
+}
+
+static int fix_setup_3m(void **state)
+{
+	return fix_setup_seg(state, 3000000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -822,6 +922,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flush_messages_roll,
 						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_idle_fds, fix_setup_small,
+						fix_teardown),
+		cmocka_unit_test_setup_teardown(test_prealloc, fix_setup_3m,
 						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_flush_thread, fix_setup,
 						fix_teardown),
