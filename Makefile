@@ -139,11 +139,7 @@ check: all unit tools
 
 bench: deps
 	@$(MAKE) --no-print-directory all tools
-	BUILD=$(BUILD) contrib/bench.sh
-	BUILD=$(BUILD) contrib/bench-ab.sh
-	BUILD=$(BUILD) contrib/bench-scale.sh
-	BUILD=$(BUILD) contrib/bench-compress.sh
-	BUILD=$(BUILD) contrib/bench-follow.sh
+	BUILD=$(BUILD) contrib/bench-all.sh
 
 # The crash torture, long: t_torture's round summaries on the terminal.  Its
 # temp dir (and mount) is under its own dir, as tests/run.sh does it.

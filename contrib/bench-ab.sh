@@ -207,4 +207,5 @@ for ((i = 0; i < ROUNDS; i++)); do
 done
 printf '%-30s %10s %10s %10s   %-20s %-20s\n' "stream 100 B appends/s" "$(medv "${ps[@]}")" - "$(medv "${ts[@]}")" "(stream/plain:)" "$(stats "${sp[@]}")"
 echo "(medians of the $ROUNDS rounds; each ratio is the median of the per-round ratios)"
+echo "(memory: ${BENCH_PAGE_HOLD:-free page reporting as the machine has it, not held})"
 ((haltpoll)) && echo "(halt polling: guest_halt_poll_ns=$HALTPOLL_NS for those rounds, $(cat "$HALTPOLL") otherwise)"
