@@ -755,39 +755,44 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
 	}
 }
 
-/* One partition's line of .stats or samples of .metrics. */
-static void stats_part(struct sbuf *b, bool prom, const char *topic,
-		       struct tfs_part *p)
+/* One partition's line of .stats. */
+static void stats_part(struct sbuf *b, const char *topic, struct tfs_part *p)
 {
 	struct tfs_part_info i;
 	double rate = tfs_part_rate(p);
 	uint32_t n = tfs_part_number(p);
 
 	tfs_part_info(p, &i);
-	if (!prom) {
-		sb_printf(b, "%-24s %5u %14" PRIu64 " %14" PRIu64
-			  " %12" PRIu64 " %8" PRIu64 " %14" PRIu64 " %10.1f\n",
-			  topic, n, i.start, i.end, i.records, i.segments,
-			  i.disk_bytes, rate);
-		return;
-	}
-#define PROM(name, v)                                                          \
-	sb_printf(b, "topicfs_" name "{topic=\"%s\",partition=\"%u\"} %" PRIu64 \
-		  "\n", topic, n, (uint64_t)(v))
-	PROM("partition_start_offset", i.start);
-	PROM("partition_end_offset", i.end);
-	PROM("partition_records", i.records);
-	PROM("partition_segments", i.segments);
-	PROM("partition_disk_bytes", i.disk_bytes);
-#undef PROM
-	sb_printf(b,
-		  "topicfs_partition_append_rate{topic=\"%s\",partition=\"%u\"} %.3f\n",
-		  topic, n, rate);
+	sb_printf(b, "%-24s %5u %14" PRIu64 " %14" PRIu64 " %12" PRIu64
+		  " %8" PRIu64 " %14" PRIu64 " %10.1f\n",
+		  topic, n, i.start, i.end, i.records, i.segments,
+		  i.disk_bytes, rate);
 }
 
-/* Every group's committed offset and lag per partition of topic t. */
-static void stats_groups(struct sbuf *b, bool prom, struct tfs_topic *t,
-			 uint32_t np)
+/* A group's committed offset and lag in partition j of topic t, which
+ * has the group; false when either is gone. */
+static bool group_lag(struct tfs_topic *t, const char *group, uint32_t j,
+		      uint64_t *off, uint64_t *lag)
+{
+	struct tfs_part *p;
+	bool committed;
+	uint64_t end;
+
+	if (tfs_part_open(t, j, &p))
+		return false;
+	if (tfs_group_offset(t, group, j, off, &committed)) {
+		tfs_part_put(p, 1);
+		return false;
+	}
+	end = tfs_part_end(p);
+	*lag = end > *off ? end - *off : 0;
+	tfs_part_put(p, 1);
+	return true;
+}
+
+/* Every group's committed offset and lag per partition of topic t, as
+ * lines of .stats. */
+static void stats_groups(struct sbuf *b, struct tfs_topic *t, uint32_t np)
 {
 	const char *topic = tfs_topic_name(t);
 	char **groups = NULL;
@@ -795,25 +800,9 @@ static void stats_groups(struct sbuf *b, bool prom, struct tfs_topic *t,
 
 	for (ssize_t g = 0; g < ng; g++) {
 		for (uint32_t j = 0; j < np; j++) {
-			struct tfs_part *p;
 			uint64_t off, lag;
-			bool committed;
 
-			if (tfs_part_open(t, j, &p))
-				continue;
-			if (tfs_group_offset(t, groups[g], j, &off,
-					     &committed)) {
-				tfs_part_put(p, 1);
-				continue;
-			}
-			lag = tfs_part_end(p);
-			lag = lag > off ? lag - off : 0;
-			tfs_part_put(p, 1);
-			if (prom)
-				sb_printf(b,
-					  "topicfs_group_lag_bytes{topic=\"%s\",group=\"%s\",partition=\"%u\"} %" PRIu64 "\n",
-					  topic, groups[g], j, lag);
-			else
+			if (group_lag(t, groups[g], j, &off, &lag))
 				sb_printf(b,
 					  "group %s of %s, partition %u: offset %" PRIu64 ", lag %" PRIu64 " bytes\n",
 					  groups[g], topic, j, off, lag);
@@ -822,58 +811,199 @@ static void stats_groups(struct sbuf *b, bool prom, struct tfs_topic *t,
 	tfs_names_free(groups, ng > 0 ? (size_t)ng : 0);
 }
 
-static const char *const prom_help =
-	"# HELP topicfs_partition_start_offset First readable byte offset.\n"
-	"# TYPE topicfs_partition_start_offset gauge\n"
-	"# HELP topicfs_partition_end_offset Bytes ever appended (end offset).\n"
-	"# TYPE topicfs_partition_end_offset counter\n"
-	"# HELP topicfs_partition_records Records kept.\n"
-	"# TYPE topicfs_partition_records gauge\n"
-	"# HELP topicfs_partition_segments Segments kept.\n"
-	"# TYPE topicfs_partition_segments gauge\n"
-	"# HELP topicfs_partition_disk_bytes Bytes of segment files on disk.\n"
-	"# TYPE topicfs_partition_disk_bytes gauge\n"
-	"# HELP topicfs_partition_append_rate Records appended per second, last minute.\n"
-	"# TYPE topicfs_partition_append_rate gauge\n"
-	"# HELP topicfs_group_lag_bytes Bytes a consumer group has not committed.\n"
-	"# TYPE topicfs_group_lag_bytes gauge\n"
-	"# HELP topicfs_read_requests_total READ requests on partitions and views.\n"
-	"# TYPE topicfs_read_requests_total counter\n"
-	"# HELP topicfs_read_bytes_total Bytes those READ requests returned.\n"
-	"# TYPE topicfs_read_bytes_total counter\n"
-	"# HELP topicfs_read_request_max_bytes Largest READ request the kernel sent.\n"
-	"# TYPE topicfs_read_request_max_bytes gauge\n"
-	"# HELP topicfs_stream_held_writes_total Stream write-backs held in memory: they came before the bytes in front of them.\n"
-	"# TYPE topicfs_stream_held_writes_total counter\n"
-	"# HELP topicfs_stream_held_bytes_total Bytes of those write-backs.\n"
-	"# TYPE topicfs_stream_held_bytes_total counter\n";
+/*
+ * .metrics, in Prometheus's text format: each metric family is one group
+ * (its HELP and TYPE lines, then all its samples), as the format requires
+ * and strict parsers (OpenMetrics, promtool) check.  So every partition's
+ * figures are taken once, into rows, and written family by family.
+ */
+struct prom_row {
+	const char *topic; /* names[] of view_text: lives as long */
+	char *group;	   /* lag rows: the group (owned); NULL otherwise */
+	uint32_t part;
+	struct tfs_part_info i;
+	double rate;
+	uint64_t lag;
+};
+
+struct prom_rows {
+	struct prom_row *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static struct prom_row *prom_add(struct prom_rows *r)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		struct prom_row *v = realloc(r->v, cap * sizeof(*v));
+
+		if (!v) {
+			r->oom = true;
+			return NULL;
+		}
+		r->v = v;
+		r->cap = cap;
+	}
+	memset(&r->v[r->n], 0, sizeof(r->v[0]));
+	return &r->v[r->n++];
+}
+
+/* Partition rows of topic t (named topic), then its groups' lag rows. */
+static void prom_collect(struct prom_rows *r, const char *topic,
+			 struct tfs_topic *t)
+{
+	uint32_t np = tfs_topic_partitions(t);
+	char **groups = NULL;
+	ssize_t ng;
+
+	for (uint32_t j = 0; j < np; j++) {
+		struct tfs_part *p;
+		struct prom_row *row;
+
+		if (tfs_part_open(t, j, &p))
+			continue;
+		row = prom_add(r);
+		if (row) {
+			row->topic = topic;
+			row->part = j;
+			tfs_part_info(p, &row->i);
+			row->rate = tfs_part_rate(p);
+		}
+		tfs_part_put(p, 1);
+	}
+	ng = tfs_group_list(t, &groups);
+	for (ssize_t g = 0; g < ng; g++) {
+		for (uint32_t j = 0; j < np; j++) {
+			uint64_t off, lag;
+			struct prom_row *row;
+
+			if (!group_lag(t, groups[g], j, &off, &lag))
+				continue;
+			row = prom_add(r);
+			if (!row)
+				break;
+			row->group = strdup(groups[g]);
+			if (!row->group) {
+				r->oom = true;
+				r->n--;
+				break;
+			}
+			row->topic = topic;
+			row->part = j;
+			row->lag = lag;
+		}
+	}
+	tfs_names_free(groups, ng > 0 ? (size_t)ng : 0);
+}
+
+/* One family: HELP and TYPE, then field f (PF_*) of every partition row. */
+enum { PF_START, PF_END, PF_RECORDS, PF_SEGMENTS, PF_DISK, PF_RATE };
+
+static void prom_family(struct sbuf *b, const struct prom_rows *r,
+			const char *name, const char *type, const char *help,
+			int f)
+{
+	sb_printf(b, "# HELP topicfs_%s %s\n# TYPE topicfs_%s %s\n", name, help,
+		  name, type);
+	for (size_t k = 0; k < r->n; k++) {
+		const struct prom_row *row = &r->v[k];
+		uint64_t v = 0;
+
+		if (row->group)
+			continue;
+		sb_printf(b, "topicfs_%s{topic=\"%s\",partition=\"%u\"} ", name,
+			  row->topic, row->part);
+		switch (f) {
+		case PF_RATE:
+			sb_printf(b, "%.3f\n", row->rate);
+			continue;
+		case PF_START: v = row->i.start; break;
+		case PF_END: v = row->i.end; break;
+		case PF_RECORDS: v = row->i.records; break;
+		case PF_SEGMENTS: v = row->i.segments; break;
+		case PF_DISK: v = row->i.disk_bytes; break;
+		}
+		sb_printf(b, "%" PRIu64 "\n", v);
+	}
+}
+
+/* The whole of .metrics for the topics names[0..nt). */
+static void prom_text(struct sbuf *b, char **names, ssize_t nt)
+{
+	struct prom_rows r = { 0 };
+	struct tfs_held_stats h;
+
+	for (ssize_t i = 0; i < nt && !r.oom; i++) {
+		struct tfs_topic *t;
+
+		if (tfs_topic_open(tfs.st, names[i], &t))
+			continue;
+		prom_collect(&r, names[i], t);
+		tfs_topic_put(t, 1);
+	}
+	tfs_store_held(tfs.st, &h);
+	sb_printf(b,
+		  "# HELP topicfs_read_requests_total READ requests on partitions and views.\n"
+		  "# TYPE topicfs_read_requests_total counter\n"
+		  "topicfs_read_requests_total %" PRIu64 "\n"
+		  "# HELP topicfs_read_bytes_total Bytes those READ requests returned.\n"
+		  "# TYPE topicfs_read_bytes_total counter\n"
+		  "topicfs_read_bytes_total %" PRIu64 "\n"
+		  "# HELP topicfs_read_request_max_bytes Largest READ request the kernel sent.\n"
+		  "# TYPE topicfs_read_request_max_bytes gauge\n"
+		  "topicfs_read_request_max_bytes %" PRIu64 "\n"
+		  "# HELP topicfs_stream_held_writes_total Stream write-backs held in memory: they came before the bytes in front of them.\n"
+		  "# TYPE topicfs_stream_held_writes_total counter\n"
+		  "topicfs_stream_held_writes_total %" PRIu64 "\n"
+		  "# HELP topicfs_stream_held_bytes_total Bytes of those write-backs.\n"
+		  "# TYPE topicfs_stream_held_bytes_total counter\n"
+		  "topicfs_stream_held_bytes_total %" PRIu64 "\n",
+		  atomic_load(&tfs_reads.requests), atomic_load(&tfs_reads.bytes),
+		  atomic_load(&tfs_reads.size_max), h.held_writes,
+		  h.held_bytes);
+	prom_family(b, &r, "partition_start_offset", "gauge",
+		    "First readable byte offset.", PF_START);
+	prom_family(b, &r, "partition_end_offset", "counter",
+		    "Bytes ever appended (end offset).", PF_END);
+	prom_family(b, &r, "partition_records", "gauge", "Records kept.",
+		    PF_RECORDS);
+	prom_family(b, &r, "partition_segments", "gauge", "Segments kept.",
+		    PF_SEGMENTS);
+	prom_family(b, &r, "partition_disk_bytes", "gauge",
+		    "Bytes of segment files on disk.", PF_DISK);
+	prom_family(b, &r, "partition_append_rate", "gauge",
+		    "Records appended per second, last minute.", PF_RATE);
+	sb_printf(b,
+		  "# HELP topicfs_group_lag_bytes Bytes a consumer group has not committed.\n"
+		  "# TYPE topicfs_group_lag_bytes gauge\n");
+	for (size_t k = 0; k < r.n; k++) {
+		if (!r.v[k].group)
+			continue;
+		sb_printf(b,
+			  "topicfs_group_lag_bytes{topic=\"%s\",group=\"%s\",partition=\"%u\"} %" PRIu64 "\n",
+			  r.v[k].topic, r.v[k].group, r.v[k].part, r.v[k].lag);
+		free(r.v[k].group);
+	}
+	if (r.oom)
+		b->oom = true;
+	free(r.v);
+}
 
 /* The text of .stats or .metrics, malloc'ed into *text; its length. */
 static size_t view_text(const struct tfs_vnode *vn, char **text)
 {
-	bool prom = vn->kind == VK_METRICS;
 	struct sbuf b = { 0 };
 	char **names = NULL;
 	ssize_t nt = tfs_store_list(tfs.st, &names);
 
-	if (prom) {
-		struct tfs_held_stats h;
-
-		tfs_store_held(tfs.st, &h);
-		sb_printf(&b,
-			  "%stopicfs_read_requests_total %" PRIu64
-			  "\ntopicfs_read_bytes_total %" PRIu64
-			  "\ntopicfs_read_request_max_bytes %" PRIu64
-			  "\ntopicfs_stream_held_writes_total %" PRIu64
-			  "\ntopicfs_stream_held_bytes_total %" PRIu64 "\n",
-			  prom_help, atomic_load(&tfs_reads.requests),
-			  atomic_load(&tfs_reads.bytes),
-			  atomic_load(&tfs_reads.size_max), h.held_writes,
-			  h.held_bytes);
-	} else
-		sb_printf(&b, "%-24s %5s %14s %14s %12s %8s %14s %10s\n",
-			  "topic", "part", "start", "end", "records",
-			  "segments", "disk_bytes", "rec/s_1m");
+	if (vn->kind == VK_METRICS) {
+		prom_text(&b, names, nt);
+		goto out;
+	}
+	sb_printf(&b, "%-24s %5s %14s %14s %12s %8s %14s %10s\n", "topic",
+		  "part", "start", "end", "records", "segments", "disk_bytes",
+		  "rec/s_1m");
 	for (ssize_t i = 0; i < nt; i++) {
 		struct tfs_topic *t;
 		uint32_t np;
@@ -886,12 +1016,13 @@ static size_t view_text(const struct tfs_vnode *vn, char **text)
 
 			if (tfs_part_open(t, j, &p))
 				continue;
-			stats_part(&b, prom, names[i], p);
+			stats_part(&b, names[i], p);
 			tfs_part_put(p, 1);
 		}
-		stats_groups(&b, prom, t, np);
+		stats_groups(&b, t, np);
 		tfs_topic_put(t, 1);
 	}
+out:
 	tfs_names_free(names, nt > 0 ? (size_t)nt : 0);
 	*text = b.s;
 	return b.oom ? 0 : b.len;

@@ -59,6 +59,20 @@ assert_eq "billing audit" "$(ls "$G" | sort -r | tr '\n' ' ' | sed 's/ $//')" "g
 assert_eq "r3" "$(cat "$G/billing/0")" "offset after kill -9"
 grep -q "^group billing of t, partition 0: offset 9, lag 0 bytes$" "$MNT/.stats" || fail ".stats: $(cat "$MNT/.stats")"
 grep -q '^topicfs_group_lag_bytes{topic="t",group="audit",partition="0"} 0$' "$MNT/.metrics" || fail ".metrics lag"
+# Prometheus's text format: each metric family one group, its HELP and
+# TYPE lines first (here two topics with partitions and groups)
+grep -q '^topicfs_group_lag_bytes{topic="one",group="g",partition="0"} 0$' "$MNT/.metrics" || fail ".metrics lag of one"
+awk '
+	/^# (HELP|TYPE) / { f = $3; meta = 1 }
+	!/^#/ { f = $1; sub(/[{ ].*/, "", f); meta = 0 }
+	f != cur {
+		if (f in seen) { print "family " f " comes back at line " NR; bad = 1 }
+		if (!meta) { print "family " f " has samples before its HELP/TYPE"; bad = 1 }
+		seen[f] = 1; cur = f
+	}
+	END { exit bad }' "$MNT/.metrics" || fail ".metrics: families interleave: $(cat "$MNT/.metrics")"
+n=$(grep -c '^topicfs_partition_end_offset{' "$MNT/.metrics")
+((n >= 2)) || fail ".metrics: $n end-offset samples, want one per partition"
 # two readers of one group file at once: each starts at the offset it
 # found at open, each close() commits what it read; the last close wins
 setfattr -n user.topicfs.offset -v 0 "$G/audit/0"
