@@ -585,13 +585,17 @@ static void seg_unappend(struct tfs_part *p, struct tfs_seg *seg, uint64_t pos,
  * SEG_PREALLOC_MIN or more allocates its blocks to the end of the
  * SEG_PREALLOC_CHUNK-aligned chunk after the record (never past
  * segment.bytes), and seg_trim frees the rest when the segment is sealed
- * or the store closes; recovery frees what a crash left.  Partitions of
+ * or the store closes; recovery frees what a crash left.  With less than
+ * SEG_PREALLOC_FREE available on the file system nothing is allocated
+ * ahead, so that one partition's blocks never starve another's appends
+ * on a nearly full disk (t_enospc_ext4).  Partitions of
  * small records, which gain nothing measurable (a block per 40 records of
  * 100 bytes), hold no disk past their end.  The size does not change, so
  * readers, recovery and fsck see nothing of it.
  */
 #define SEG_PREALLOC_MIN (64u << 10)
 #define SEG_PREALLOC_CHUNK (4u << 20)
+#define SEG_PREALLOC_FREE (1ull << 30) /* disk space it needs to be free */
 
 static void seg_prealloc(struct tfs_part *p, struct tfs_seg *seg, int fd,
 			 uint64_t pos, size_t len)
@@ -603,11 +607,15 @@ static void seg_prealloc(struct tfs_part *p, struct tfs_seg *seg, int fd,
 	if (seg->prealloc == SEG_PREALLOC_OFF || end <= seg->prealloc ||
 	    len < SEG_PREALLOC_MIN || pos >= limit) /* grown past it */
 		return;
-	if (seg->prealloc == 0 &&
-	    (fstatfs(fd, &sf) || sf.f_type != EXT4_SUPER_MAGIC)) {
+	if (fstatfs(fd, &sf) || sf.f_type != EXT4_SUPER_MAGIC) {
 		seg->prealloc = SEG_PREALLOC_OFF;
 		return;
 	}
+	/* blocks held ahead must never be what another partition's append
+	 * finds missing: none while the disk is short of space (checked
+	 * again at the next large record) */
+	if ((uint64_t)sf.f_bavail * (uint64_t)sf.f_bsize < SEG_PREALLOC_FREE)
+		return;
 	to = (end / SEG_PREALLOC_CHUNK + 1) * SEG_PREALLOC_CHUNK;
 	if (to > limit)
 		to = limit;

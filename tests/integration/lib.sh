@@ -7,7 +7,7 @@
 # Then: mount_tfs [OPTS], umount_tfs, kill9_tfs, remount_tfs [OPTS];
 # fail MSG, assert_eq WANT GOT [WHAT], expect_errno MSG CMD..., expect_ok
 # CMD...; xattr FILE NAME, fsize FILE, datalog TOPIC PART; small_datadir
-# SIZE (before mount_tfs).
+# SIZE [ext4] (before mount_tfs: a tmpfs, or an ext4 image, of SIZE).
 # The EXIT trap kills the test's background jobs, unmounts (the daemon,
 # then small_datadir's tmpfs), checks the daemon logs for sanitizer reports
 # and removes the temp dir, always.
@@ -19,7 +19,7 @@ BUILD=${BUILD:-build}
 [[ $BUILD == /* ]] || BUILD=$TOP/$BUILD
 TFS=$BUILD/topicfs
 TOOLS=$BUILD/tools
-TNAME=$(basename "$0" .sh)
+TNAME=${TFS_TNAME:-$(basename "$0" .sh)}
 
 # under the driver's run dir (tests/run.sh), so concurrent runs never
 # mistake each other's mounts for leftovers
@@ -30,7 +30,7 @@ mkdir -p "$DATA" "$MNT"
 TFS_PID=       # pid of the daemon under test, while it runs
 TFS_LOG=       # its stdout+stderr (one file per mount)
 TFS_NMOUNT=0
-TFS_TMPFS=     # small_datadir's tmpfs mount point, while mounted
+TFS_TMPFS=     # small_datadir's mount point (tmpfs or ext4), while mounted
 _IN_CLEANUP=0
 
 # Daemon environment: sanitizers report and abort; harmless otherwise.
@@ -165,8 +165,18 @@ kill9_tfs() {
 # for filler files; the EXIT trap unmounts it after the daemon has gone.
 small_datadir() {
 	mkdir -p "$T/small"
-	mount -t tmpfs -o "size=$1,mode=0755" topicfs-test "$T/small" ||
-		fail "cannot mount a tmpfs (size=$1) at $T/small"
+	if [[ ${2:-tmpfs} == ext4 ]]; then
+		# an ext4 image on a loop device: the store allocates blocks
+		# ahead there (fallocate), which tmpfs does not
+		truncate -s "$1" "$T/small.img" &&
+			mkfs.ext4 -q -F -m 0 "$T/small.img" &&
+			mount -o loop "$T/small.img" "$T/small" ||
+			fail "cannot mount an ext4 image (size $1) at $T/small"
+		rm -rf "$T/small/lost+found"
+	else
+		mount -t tmpfs -o "size=$1,mode=0755" topicfs-test "$T/small" ||
+			fail "cannot mount a tmpfs (size=$1) at $T/small"
+	fi
 	TFS_TMPFS=$T/small
 	DATA=$T/small/data
 	mkdir "$DATA"

@@ -10,9 +10,11 @@
 # the disk full, and a remount finds every acknowledged byte.  Recovery
 # that needs space (a crash in the middle of a roll left a new segment's
 # .log without its .idx) on a full disk still mounts.
+# t_enospc_ext4 runs it on an ext4 image (ENOSPC_FS=ext4), where appends of
+# 64 KiB or more allocate blocks ahead.
 . "$(dirname "$0")/lib.sh"
 
-small_datadir 4m
+small_datadir 4M "${ENOSPC_FS:-tmpfs}"
 REF=$T/ref # what the partition must hold: every acknowledged append
 : >"$REF"
 REFSIZE=0  # its size
