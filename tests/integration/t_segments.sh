@@ -86,7 +86,9 @@ alloc_ok() { # FILE: blocks for at most its size, a block to spare
 	((a <= (s + 4095) / 4096 * 4096 + 4096)) ||
 		fail "$1 holds $a bytes of blocks for $s bytes"
 }
-if [[ $(stat -f -c %T "$DATA") == ext2/ext3 ]]; then # ext4 reads as ext2/ext3
+# (ext4 reads as ext2/ext3; the store allocates ahead with 1 GiB free)
+if [[ $(stat -f -c %T "$DATA") == ext2/ext3 ]] &&
+	(($(stat -f -c '%a * %S' "$DATA") >= 2 << 30)); then
 	mount_tfs
 	mkdir "$MNT/b"
 	echo "segment.bytes=3000000" >"$MNT/b/.config"

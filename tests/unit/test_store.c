@@ -825,10 +825,12 @@ static void test_prealloc(void **state)
 	int fd;
 
 	assert_int_equal(statfs(f->dir, &sf), 0);
-	if (sf.f_type != EXT4_SUPER_MAGIC) {
+	/* the store allocates ahead on ext4 only, with 1 GiB free */
+	if (sf.f_type != EXT4_SUPER_MAGIC ||
+	    (uint64_t)sf.f_bavail * (uint64_t)sf.f_bsize < (2ull << 30)) {
 		free(mib);
 		free(got);
-		skip(); /* the store allocates ahead on ext4 only */
+		skip();
 	}
 	pattern(mib, 1 << 20, 4);
 	for (int i = 0; i < 100; i++)
