@@ -132,16 +132,48 @@ static int check_segf_add(struct check_part *cp, uint64_t base, char kind)
 	return 0;
 }
 
+/* What the entry name of directory dfd is, when it is not of kind
+ * (S_IFDIR, S_IFREG; links not followed), for a message; NULL when it
+ * is. */
+static const char *check_not_kind(int dfd, const char *name, mode_t kind)
+{
+	struct stat sb;
+
+	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW))
+		return "unreadable";
+	if ((sb.st_mode & S_IFMT) == kind)
+		return NULL;
+	switch (sb.st_mode & S_IFMT) {
+	case S_IFLNK: return "a symbolic link";
+	case S_IFDIR: return "a directory";
+	case S_IFREG: return "a regular file";
+	case S_IFIFO: return "a FIFO";
+	}
+	return "a device or socket";
+}
+
 /* Sort one entry of a partition dir: a segment file, a leftover, or a
  * stranger. */
 static int check_part_entry(struct check_part *cp, const char *name)
 {
 	char rel[CHECK_REL_MAX];
+	const char *is;
 	uint64_t base;
 	bool is_log;
 
 	if (!strcmp(name, ".") || !strcmp(name, ".."))
 		return 0;
+	if ((!seg_parse_name(name, &base, &is_log) ||
+	     !check_parse_base(name, FMT_ZST_SUFFIX, &base)) &&
+	    (is = check_not_kind(cp->fd, name, S_IFREG))) {
+		snprintf(rel, sizeof(rel), "%s/%s", cp->rel, name);
+		check_report(cp->c, cp, TFS_CHECK_DAMAGE, TFS_CHECK_W_MISSING,
+			     rel, -1,
+			     "%s, not a regular file: topicfs refuses to "
+			     "mount (move it out of the data dir)",
+			     is);
+		return 0;
+	}
 	if (!seg_parse_name(name, &base, &is_log))
 		return check_segf_add(cp, base, is_log ? 'l' : 'i');
 	if (!check_parse_base(name, FMT_ZST_SUFFIX, &base))
@@ -538,15 +570,18 @@ static int check_topic_entry(struct check *c, const char *topic, int tfd,
 {
 	size_t len = strlen(name), dl = strlen(FMT_DEL_SUFFIX);
 	char rel[CHECK_REL_MAX], num[16];
-	struct stat sb;
 	uint32_t p;
 
 	snprintf(rel, sizeof(rel), "%s/%s", topic, name);
 	if (!tfs_part_name_parse(name, &p)) {
-		if (fstatat(tfd, name, &sb, 0) || !S_ISDIR(sb.st_mode)) {
+		const char *is = check_not_kind(tfd, name, S_IFDIR);
+
+		if (is) {
 			check_report(c, NULL, TFS_CHECK_DAMAGE,
 				     TFS_CHECK_W_PARTITIONS, rel, -1,
-				     "partition %u is not a directory", p);
+				     "partition %u is %s, not a directory: "
+				     "topicfs refuses to mount",
+				     p, is);
 			return 0;
 		}
 		nums[(*n)++] = p;
@@ -699,7 +734,7 @@ static int check_format(struct check *c, char **names, size_t n)
 /* One entry of the data dir: a topic, a leftover, or a stranger. */
 static int check_dir_entry(struct check *c, const char *name)
 {
-	struct stat sb;
+	struct stat sb = { 0 };
 
 	if (!strcmp(name, FMT_FILE))
 		return 0;
@@ -710,12 +745,14 @@ static int check_dir_entry(struct check *c, const char *name)
 			     "removes it");
 		return 0;
 	}
-	if (tfs_topic_name_valid(name) || fstatat(c->dir_fd, name, &sb, 0) ||
+	if (tfs_topic_name_valid(name) ||
+	    fstatat(c->dir_fd, name, &sb, AT_SYMLINK_NOFOLLOW) ||
 	    !S_ISDIR(sb.st_mode)) {
 		check_report(c, NULL, TFS_CHECK_NOTE, TFS_CHECK_W_UNKNOWN, name,
 			     -1, "%s; topicfs ignores it",
-			     tfs_topic_name_valid(name)
-				     ? "not a valid topic name"
+			     tfs_topic_name_valid(name) ? "not a valid topic name"
+			     : S_ISLNK(sb.st_mode)
+				     ? "a symbolic link (not followed)"
 				     : "not a directory");
 		return 0;
 	}

@@ -384,6 +384,11 @@ int part_unlink(struct tfs_part *p);
 /* Close the .log fds of synced sealed segments that no read has pinned
  * (a later read reopens them), so fds stay bounded by what is in use. */
 void part_close_idle_fds(struct tfs_part *p);
+/* 0 when entry name of directory dfd (dir, for messages) is of kind
+ * (S_IFDIR, S_IFREG), links not followed; else logged, -EUCLEAN (or the
+ * fstatat error). */
+int store_want_kind(struct tfs_store *st, int dfd, const char *dir,
+		    const char *name, mode_t kind);
 /* Free the blocks the active segment allocated past its end (seg_trim). */
 void part_trim(struct tfs_part *p);
 /* Log and free the held stream writes (close, or fsync found a gap);

@@ -129,10 +129,14 @@ static int part_scan_entry(struct tfs_part *p, int dfd, const char *name,
 
 	if (!strcmp(name, ".") || !strcmp(name, ".."))
 		return 0;
+	/* segment files are regular files: not links (never followed),
+	 * FIFOs or devices */
 	if (!seg_parse_name(name, &base, &is_log))
-		return part_bases_add(is_log ? logs : idxs, base);
+		return store_want_kind(p->st, dfd, p->name, name, S_IFREG) ?:
+			       part_bases_add(is_log ? logs : idxs, base);
 	if (!seg_parse_zst(name, &base))
-		return part_bases_add(zsts, base);
+		return store_want_kind(p->st, dfd, p->name, name, S_IFREG) ?:
+			       part_bases_add(zsts, base);
 	/* a retention delete renames the .log (or .zst) first, then the
 	 * rest: that one marks the delete, and goes last (part_finish_delete) */
 	if (n == FMT_SEG_NAME_LEN + dl &&

@@ -202,14 +202,47 @@ static int store_check_format(struct tfs_store *st)
 
 	if (fd < 0 && errno == ENOENT)
 		return store_init_format(st);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, text, FMT_FILE_MAX);
+	n = fd < 0 ? -1 : read(fd, text, FMT_FILE_MAX);
+	if (n < 0) {
+		int err = -errno;
+
+		store_log(st, LOG_ERR, "%s/%s: %s", st->dir, FMT_FILE,
+			  strerror(-err));
+		if (fd >= 0)
+			close(fd);
+		return err == -EISDIR ? -EINVAL : err;
+	}
 	close(fd);
-	if (n < 0)
-		return -errno;
 	text[n] = '\0';
 	return store_parse_format(st, text);
+}
+
+int store_want_kind(struct tfs_store *st, int dfd, const char *dir,
+		    const char *name, mode_t kind)
+{
+	struct stat sb;
+	const char *is;
+
+	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW)) {
+		int err = -errno;
+
+		store_log(st, LOG_ERR, "%s/%s: %s", dir, name, strerror(-err));
+		return err;
+	}
+	if ((sb.st_mode & S_IFMT) == kind)
+		return 0;
+	switch (sb.st_mode & S_IFMT) {
+	case S_IFLNK: is = "a symbolic link (topicfs does not follow links in the data dir)"; break;
+	case S_IFDIR: is = "a directory"; break;
+	case S_IFREG: is = "a regular file"; break;
+	case S_IFIFO: is = "a FIFO"; break;
+	default: is = "a device or socket"; break;
+	}
+	store_log(st, LOG_ERR,
+		  "%s/%s: %s, not a %s: refusing to use it (move it out of "
+		  "the data dir)",
+		  dir, name, is, kind == S_IFDIR ? "directory" : "regular file");
+	return -EUCLEAN;
 }
 
 int tfs_dir_lock(int dfd)
@@ -243,7 +276,19 @@ static int store_load_entry(struct tfs_store *st, const char *name)
 			  name);
 		return unlinkat(st->dir_fd, name, 0) ? -errno : 0;
 	}
-	if (tfs_topic_name_valid(name) || fstatat(st->dir_fd, name, &sb, 0) ||
+	/* a link is not followed: a topic linked to another one would share
+	 * its files, and a delete would empty the directory it points to */
+	if (!tfs_topic_name_valid(name) &&
+	    !fstatat(st->dir_fd, name, &sb, AT_SYMLINK_NOFOLLOW) &&
+	    S_ISLNK(sb.st_mode)) {
+		store_log(st, LOG_WARNING,
+			  "%s/%s: ignoring a symbolic link (topicfs does not "
+			  "follow links in the data dir)",
+			  st->dir, name);
+		return 0;
+	}
+	if (tfs_topic_name_valid(name) ||
+	    fstatat(st->dir_fd, name, &sb, AT_SYMLINK_NOFOLLOW) ||
 	    !S_ISDIR(sb.st_mode)) {
 		store_log(st, LOG_WARNING, "%s/%s: ignoring an unknown file",
 			  st->dir, name);
@@ -255,6 +300,10 @@ static int store_load_entry(struct tfs_store *st, const char *name)
 		if (err)
 			topic_free(t);
 	}
+	/* damage (-EUCLEAN) and a full disk were logged where found */
+	if (err && err != -EUCLEAN && err != -ENOMEM)
+		store_log(st, LOG_ERR, "%s/%s: loading the topic: %s", st->dir,
+			  name, strerror(-err));
 	return err;
 }
 

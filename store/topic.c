@@ -177,8 +177,16 @@ static int topic_scan(struct tfs_topic *t, uint32_t **nums, uint32_t *count)
 			continue;
 		}
 		if (!tfs_part_name_parse(name, &n)) {
-			uint32_t *v = store_grow(*nums, &cap, *count,
-						 sizeof(*v));
+			uint32_t *v;
+
+			/* a partition is a directory of its own: a link
+			 * is not followed (a delete would empty its
+			 * target, two partitions could share files) */
+			err = store_want_kind(t->st, dirfd(d), t->name, name,
+					      S_IFDIR);
+			if (err)
+				break;
+			v = store_grow(*nums, &cap, *count, sizeof(*v));
 
 			if (!v) {
 				err = -ENOMEM;
