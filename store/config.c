@@ -211,6 +211,11 @@ static int cfg_sep_parse(const char *s, char *sep, char *err, size_t errlen)
 	for (const char *p = s; *p; p++) {
 		int c = (unsigned char)*p;
 
+		if (c == '#') { /* where it may start a comment, as text */
+			cfg_err(err, errlen,
+				"key.separator: a '#' in '%s' (write \\x23)", s);
+			return -EINVAL;
+		}
 		if (c == '\\' && (c = cfg_unescape(&p)) < 0) {
 			cfg_err(err, errlen,
 				"key.separator: bad escape in '%s' (\\t \\n \\r \\\\ or \\xHH, not \\x00)",
@@ -272,11 +277,18 @@ static int cfg_line(struct tfs_config *cfg, const char *b, const char *e,
 		    char *err, size_t errlen)
 {
 	char key[CFG_LINE_MAX + 1], val[CFG_LINE_MAX + 1];
-	const char *hash = memchr(b, '#', (size_t)(e - b)), *eq, *vb;
+	const char *eq, *vb;
 	unsigned k;
 
-	if (hash)
-		e = hash;
+	/* a comment starts at a '#' that begins the line or follows a
+	 * blank, as in a shell: "key=#" is the value "#" (refused where it
+	 * is not one), never "key=", which resets the key */
+	for (const char *h = b; h < e; h++) {
+		if (*h == '#' && (h == b || h[-1] == ' ' || h[-1] == '\t')) {
+			e = h;
+			break;
+		}
+	}
 	cfg_trim(&b, &e);
 	if (b == e)
 		return 0;

@@ -46,6 +46,12 @@ assert_eq 9000 "$(fsize "$MNT/orders/0")" "size after the refused record"
 printf 'key.separator=\\t\n' >>"$C"
 assert_eq 'key.separator=\t' "$(cfg key.separator)" "key.separator set"
 expect_errno "Invalid argument" bash -c 'echo "key.separator=\\q" >> "$1"' _ "$C"
+# a '#' right after '=' is a value, not a comment that empties it (which
+# would reset the key): refused, and nothing changes
+expect_errno "Invalid argument" bash -c 'echo "key.separator=#" >> "$1"' _ "$C"
+expect_errno "Invalid argument" bash -c 'echo "retention.ms=#1000" >> "$1"' _ "$C"
+assert_eq 'key.separator=\t' "$(cfg key.separator)" "key.separator after a refused '#'"
+assert_eq "retention.ms=3600000" "$(cfg retention.ms)" "retention.ms after a refused '#1000'"
 
 # persisted: the data dir holds only the topic's own keys
 remount_tfs

@@ -156,6 +156,17 @@ static void test_lines_comments_reset(void **state)
 	/* an empty value returns the key to the defaults */
 	assert_int_equal(parse(&c, "compression="), 0);
 	assert_false(c.set & TFS_CFG_BIT(TFS_CFG_COMPRESSION));
+	/* a '#' right after the '=' is the value, not a comment that
+	 * empties it: refused, and nothing changes */
+	assert_int_equal(parse(&c, "key.separator=#"), -EINVAL);
+	assert_int_equal(parse(&c, "retention.ms=#1000"), -EINVAL);
+	assert_int_equal(parse(&c, "retention.ms=1000#x"), -EINVAL);
+	assert_int_equal(c.v[TFS_CFG_RETENTION_MS], 3600000);
+	assert_string_equal(c.key_sep, "\t|");
+	assert_int_equal(parse(&c, "key.separator=\\x23"), 0);
+	assert_string_equal(c.key_sep, "#");
+	assert_int_equal(parse(&c, "key.separator=\\t|\t# a tab"), 0);
+	assert_string_equal(c.key_sep, "\t|");
 	/* merge: own keys over the defaults */
 	tfs_config_init(&d);
 	d.v[TFS_CFG_FLUSH_MS] = 50;
