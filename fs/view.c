@@ -602,7 +602,7 @@ struct tfs_topic *tfs_view_groups_of(const struct tfs_vnode *vn)
 
 static bool view_crashed(pid_t pid)
 {
-	char path[64], buf[1024], *s, *tok;
+	char path[64], buf[1024], *s, *tok, *save = NULL;
 	unsigned long flags = 0;
 	long code = 0;
 	ssize_t n;
@@ -620,7 +620,9 @@ static bool view_crashed(pid_t pid)
 	s = strrchr(buf, ')'); /* the command name may hold anything */
 	if (!s)
 		return false;
-	for (tok = strtok(s + 1, " "); tok; tok = strtok(NULL, " "), field++) {
+	/* strtok_r: FLUSHes of two group readers run on two threads */
+	for (tok = strtok_r(s + 1, " ", &save); tok;
+	     tok = strtok_r(NULL, " ", &save), field++) {
 		if (field == 9)
 			flags = strtoul(tok, NULL, 10);
 		else if (field == 52)
@@ -1358,9 +1360,15 @@ void tfs_view_poll(fuse_req_t req, struct tfs_vnode *vn,
 	free(w);
 	if (old)
 		fuse_pollhandle_destroy(old);
-	/* an append between the check and the queueing woke nobody */
-	fuse_reply_poll(req, want < tfs_part_end(vf->p) ? POLLIN | POLLRDNORM
-							 : 0);
+	/* an append, a delete of the partition or the daemon's stop between
+	 * the checks and the queueing woke nobody (tfs_view_end may have
+	 * emptied the bucket before the waiter went in) */
+	if (tfs_part_deleted(vf->p) || atomic_load(&views.closing))
+		fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLHUP);
+	else
+		fuse_reply_poll(req, want < tfs_part_end(vf->p)
+					     ? POLLIN | POLLRDNORM
+					     : 0);
 }
 
 /* Take the waiters of p in bucket b (every waiter of b if p is NULL)
