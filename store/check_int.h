@@ -69,6 +69,10 @@ struct check_seg {
 	bool tail;		 /* recovery repairs its tail: the active
 				    segment, or a sealed one never synced */
 	bool synced_after;	 /* a later segment is marked synced */
+	bool last;		 /* the partition's last segment */
+	uint64_t claim;		 /* segment-relative end of the furthest
+				    record an entry that decodes describes
+				    (recovery's rec_take) */
 	char lrel[CHECK_REL_MAX]; /* "TOPIC/P/<base>.log" (or .zst) */
 	char irel[CHECK_REL_MAX]; /* "TOPIC/P/<base>.idx" */
 	int lfd;		 /* .log fd (-1 for a .zst) */

@@ -353,6 +353,10 @@ static void check_entry(struct check_seg *s, uint64_t i,
 	char buf[200];
 	const char *why;
 
+	if (!err && !s->stopped && e.off >= s->base &&
+	    e.off - s->base <= UINT64_MAX - e.len &&
+	    e.off - s->base + e.len > s->claim)
+		s->claim = e.off - s->base + e.len;
 	if (s->stopped) {
 		s->stop_crash = s->stop_crash && (zero || !err);
 		return;
@@ -530,7 +534,15 @@ static void check_tail_cut(struct check_seg *s, uint64_t whole)
 	if (s->cp->rp > s->base && !s->stopped) { /* rec_skip_end */
 		uint64_t to = s->cp->rp - s->base;
 
-		to = to > s->log_size ? s->log_size : to;
+		/* only the last segment's end is the recovery point's, as
+		 * far as its index says records went (rec_skip_end) */
+		if (to > s->log_size) {
+			uint64_t lim = s->last && s->claim > s->log_size
+					       ? s->claim
+					       : s->log_size;
+
+			to = to > lim ? lim : to;
+		}
 		if (!s->skipping && s->kept_end < to) {
 			s->skipping = true; /* the index lost entries */
 			s->skip_from = s->base + s->kept_end;
@@ -544,9 +556,22 @@ static void check_tail_cut(struct check_seg *s, uint64_t whole)
 			s->kept = s->skip_i; /* the entries go, the data stays */
 			s->kept_end = to;
 		}
+		if (s->kept_end > s->log_size) {
+			check_report(cp->c, cp, TFS_CHECK_DAMAGE,
+				     TFS_CHECK_W_SIZE, s->lrel,
+				     (int64_t)s->log_size,
+				     "ends at offset %llu, below the recovery "
+				     "point %llu (synced bytes are gone): "
+				     "recovery extends it with zeros to it; "
+				     "offsets %llu..%llu read as EIO",
+				     (unsigned long long)(s->base + s->log_size),
+				     (unsigned long long)cp->rp,
+				     (unsigned long long)(s->base + s->log_size),
+				     (unsigned long long)(s->base + s->kept_end));
+		}
 	}
 	icut = s->idx_size - (FMT_HDR_SIZE + FMT_ENT_SIZE * s->kept);
-	lcut = s->log_size - s->kept_end;
+	lcut = s->log_size > s->kept_end ? s->log_size - s->kept_end : 0;
 	if (!icut && !lcut)
 		return;
 	if (s->stopped)
@@ -571,7 +596,9 @@ static void check_tail_cut(struct check_seg *s, uint64_t whole)
 		     crash ? "torn tail" : "damaged tail, not only torn",
 		     (unsigned long long)lcut, (unsigned long long)icut,
 		     (unsigned long long)(s->base + s->kept_end),
-		     (unsigned long long)(s->base + s->log_size), why);
+		     (unsigned long long)(s->base + (lcut ? s->log_size
+							   : s->kept_end)),
+		     why);
 }
 
 /* After the walk of a sealed segment: damaged records not yet reported,
@@ -605,6 +632,7 @@ static void check_seg_open(struct check_seg *s, bool last)
 	uint32_t flags = 0;
 	int hdr;
 
+	s->last = last;
 	/* as part_open_seg: a sealed segment whose header says it was never
 	 * synced gets tail recovery (a torn header too, when no later one is
 	 * synced; another bad header: the sealed check) */

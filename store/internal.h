@@ -467,7 +467,8 @@ int seg_open_sealed(struct tfs_part *p, uint64_t base, struct tfs_seg **out);
  * its layout and its index; -EUCLEAN. */
 int seg_open_zst(struct tfs_part *p, uint64_t base, struct tfs_seg **out);
 /* Open the active segment, recovering its torn tail (recovery.c). */
-int seg_open_active(struct tfs_part *p, uint64_t base, struct tfs_seg **out);
+int seg_open_active(struct tfs_part *p, uint64_t base, bool last,
+		    struct tfs_seg **out);
 /* Allocate a segment object with no files. */
 struct tfs_seg *seg_alloc(uint64_t base);
 /* The .log fd, opened read-only on first use for a sealed segment. */
@@ -579,7 +580,7 @@ ssize_t vfy_clip(const struct tfs_seg *seg, uint64_t pos, size_t len);
  * data of every record at or past p->rp and cut from the first that
  * fails, log each cut; sets seg->size, seg->entries and seg->check_size
  * (the records before those it checked). */
-int rec_active(struct tfs_part *p, struct tfs_seg *seg);
+int rec_active(struct tfs_part *p, struct tfs_seg *seg, bool last);
 
 /* ---- rpoint.c: TOPIC/P/recovery-point ---------------------------------- */
 

@@ -471,17 +471,17 @@ static int part_open_seg(struct tfs_part *p, const struct part_bases *b,
 	if (zst) /* only synced segments are ever compressed */
 		return seg_open_zst(p, base, seg);
 	if (i + 1 == b->n)
-		return seg_open_active(p, base, seg);
+		return seg_open_active(p, base, true, seg);
 	err = seg_read_flags(p, base, &flags);
 	if (!err && !(flags & FMT_HDR_F_SYNCED))
-		return seg_open_active(p, base, seg);
+		return seg_open_active(p, base, false, seg);
 	if (err == -ENODATA && !part_synced_after(p, b, i, &later)) {
 		store_log(p->st, LOG_WARNING,
 			  "recovery: %s/%020llu%s: sealed segment with a torn "
 			  "index header and no synced segment after it: it was "
 			  "never synced, recovering its tail",
 			  p->name, (unsigned long long)base, FMT_IDX_SUFFIX);
-		return seg_open_active(p, base, seg);
+		return seg_open_active(p, base, false, seg);
 	}
 	return seg_open_sealed(p, base, seg);
 }

@@ -42,6 +42,10 @@ struct rec {
 	uint64_t skip_i;     /* the first entry of that run */
 	uint64_t resume_i;   /* the entry after the last damaged run: the
 				kept entries from here on are contiguous */
+	bool last;	     /* the partition's last segment: its end is
+				the partition's */
+	uint64_t claim;	     /* segment-relative end of the furthest
+				record an entry that decodes describes */
 	bool cut_entries;    /* some index entries were cut */
 	bool changed;	     /* a file was modified: sync at the end */
 };
@@ -341,6 +345,9 @@ static int rec_take(struct rec *r, uint64_t i, const unsigned char *raw,
 	char why[160];
 
 	dec = !seg_ent_decode(raw, &e);
+	if (dec && e.off >= base && e.off - base <= UINT64_MAX - e.len &&
+	    e.off - base + e.len > r->claim)
+		r->claim = e.off - base + e.len;
 	if (r->skip_from != UINT64_MAX) {
 		if (!dec || e.off <= base + r->skip_from ||
 		    e.off - base > r->log_size || !rec_data_ok(r, &e))
@@ -400,22 +407,32 @@ static int rec_walk(struct rec *r)
  * whose entries fail.  The run's entries are cut from the index, and its
  * data is kept: it reads as EIO ("the index ends before the data").
  */
-static void rec_skip_end(struct rec *r)
+static int rec_skip_end(struct rec *r)
 {
 	uint64_t n = (r->idx_size - FMT_HDR_SIZE) / FMT_ENT_SIZE, to;
+	int err;
 
 	if (!rec_synced(r))
-		return;
+		return 0;
 	to = r->p->rp - r->seg->base;
-	if (to > r->log_size)
-		to = r->log_size;
+	/* a sealed segment ends where its .log does (the next one starts
+	 * there); the last one's synced bytes reach the recovery point, as
+	 * far as its index says records went (a recovery point past every
+	 * entry is reset to the end: part_fix_rp) */
+	if (to > r->log_size) {
+		uint64_t lim = r->last && r->claim > r->log_size ? r->claim
+								 : r->log_size;
+
+		if (to > lim)
+			to = lim;
+	}
 	/* the entries end before the synced bytes do: the index lost them */
 	if (r->skip_from == UINT64_MAX && r->end < to) {
 		r->skip_from = r->end;
 		r->skip_i = n;
 	}
 	if (r->skip_from == UINT64_MAX)
-		return;
+		return 0;
 	if (to < r->skip_from)
 		to = r->skip_from;
 	rec_log_skip(r, n, to);
@@ -425,6 +442,24 @@ static void rec_skip_end(struct rec *r)
 	r->resume_i = r->skip_i;
 	r->valid = r->skip_i;
 	r->end = to;
+	if (to <= r->log_size)
+		return 0;
+	/* The .log lost synced bytes (the disk, or a hand, shortened it):
+	 * the end stays at the recovery point, so that no offset a reader or
+	 * a group has seen is handed out again; the missing bytes come back
+	 * as zeros, which read as EIO (no index entry vouches for them). */
+	store_log(r->p->st, LOG_ERR,
+		  "recovery: %s: ends at offset %llu, below the recovery point "
+		  "%llu (synced bytes are gone): extended with zeros to it; "
+		  "offsets %llu..%llu read as EIO",
+		  r->lname, (unsigned long long)(r->seg->base + r->log_size),
+		  (unsigned long long)r->p->rp,
+		  (unsigned long long)(r->seg->base + r->log_size),
+		  (unsigned long long)r->p->rp);
+	err = rec_truncate(r, atomic_load(&r->seg->fd), to);
+	if (!err)
+		r->log_size = to;
+	return err;
 }
 
 /* Sequential reads of the .log for the data check. */
@@ -638,10 +673,11 @@ static void rec_free_ahead(struct rec *r)
 			  r->lname, strerror(errno));
 }
 
-int rec_active(struct tfs_part *p, struct tfs_seg *seg)
+int rec_active(struct tfs_part *p, struct tfs_seg *seg, bool last)
 {
 	struct rec r = { .p = p,
 			 .seg = seg,
+			 .last = last,
 			 .checked = UINT64_MAX,
 			 .skip_from = UINT64_MAX };
 	int err;
@@ -658,7 +694,7 @@ int rec_active(struct tfs_part *p, struct tfs_seg *seg)
 	if (!err)
 		err = rec_walk(&r);
 	if (!err)
-		rec_skip_end(&r);
+		err = rec_skip_end(&r);
 	if (!err)
 		err = rec_check_data(&r);
 	if (!err)

@@ -472,7 +472,8 @@ static int seg_open_idx(struct tfs_part *p, uint64_t base, const char *ipath)
 	return fd;
 }
 
-int seg_open_active(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
+int seg_open_active(struct tfs_part *p, uint64_t base, bool last,
+		    struct tfs_seg **out)
 {
 	char lpath[PATH_MAX], ipath[PATH_MAX];
 	struct tfs_seg *seg;
@@ -498,7 +499,7 @@ int seg_open_active(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
 		err = seg->idx_fd;
 		goto out_free;
 	}
-	err = rec_active(p, seg);
+	err = rec_active(p, seg, last);
 	if (err)
 		goto out_free;
 	seg_load_times(seg, seg->idx_fd);

@@ -560,6 +560,27 @@ static void test_synced_idx_short(void **state)
 	}
 }
 
+/* The active .log lost synced bytes: recovery keeps the end at the
+ * recovery point (zeros that read as EIO), never hands those offsets out
+ * again; fsck says so, and agrees with the result. */
+static void test_synced_log_short(void **state)
+{
+	struct cfix *f = *state;
+
+	assert_int_equal(th_truncate(th_seg(f->dir, "t", 0, 7800, ".log"), 450),
+			 0);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_SIZE, "7800.log",
+	       "ends at offset 8250, below the recovery point 9000 (synced "
+	       "bytes are gone): recovery extends it with zeros to it; "
+	       "offsets 8250..9000 read as EIO");
+	assert_int_equal(f->parts[0].end, NREC * RECLEN);
+	c_recover(f, 0);
+	assert_int_equal(th_size(th_seg(f->dir, "t", 0, 7800, ".log")), 1200);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	assert_int_equal(f->parts[0].end, NREC * RECLEN);
+}
+
 static void test_missing_log(void **state)
 {
 	struct cfix *f = *state;
@@ -1011,6 +1032,7 @@ int main(void)
 		T(test_synced_last_entry_damage),
 		T(test_synced_header_damage),
 		T(test_synced_idx_short),
+		T(test_synced_log_short),
 		T(test_missing_log),
 		T(test_index_past_data),
 		T(test_index_out_of_place_and_past),

@@ -805,6 +805,24 @@ static void test_synced_idx_missing(void **state)
 			      NULL));
 }
 
+/* The active .log lost synced bytes (cut to 9500): the end stays at the
+ * recovery point 10000, the lost bytes come back as zeros that read as
+ * EIO, and the next append lands at 10000: no offset is handed out
+ * twice. */
+static void test_synced_log_short(void **state)
+{
+	struct rfix *f = *state;
+
+	r_fill(f, 10, 1000);
+	assert_int_equal(th_truncate(th_seg(f->dir, "t", 0, 8000, ".log"), 1500),
+			 0);
+	r_damaged(f, 9000, 10000,
+		  "00000000000000008000.log: ends at offset 9500, below the "
+		  "recovery point 10000",
+		  "extended with zeros to it; offsets 9500..10000 read as EIO");
+	assert_int_equal(th_size(th_seg(f->dir, "t", 0, 8000, ".log")), 2001);
+}
+
 /* Unsynced records past the synced ones are cut as usual: a damaged entry
  * below the recovery point, then a torn one past it (whose record does
  * not fit in the .log, so it cannot end the damaged run): the data up to
@@ -1300,6 +1318,7 @@ int main(void)
 		T(test_synced_header_zeros),
 		T(test_synced_idx_short),
 		T(test_synced_idx_missing),
+		T(test_synced_log_short),
 		T(test_synced_damage_then_torn),
 		T(test_rp_torn),
 		T(test_rp_long),
