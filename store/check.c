@@ -141,15 +141,8 @@ static const char *check_not_kind(int dfd, const char *name, mode_t kind)
 
 	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW))
 		return "unreadable";
-	if ((sb.st_mode & S_IFMT) == kind)
-		return NULL;
-	switch (sb.st_mode & S_IFMT) {
-	case S_IFLNK: return "a symbolic link";
-	case S_IFDIR: return "a directory";
-	case S_IFREG: return "a regular file";
-	case S_IFIFO: return "a FIFO";
-	}
-	return "a device or socket";
+	return (sb.st_mode & S_IFMT) == kind ? NULL
+					     : store_kind_str(sb.st_mode);
 }
 
 /* Sort one entry of a partition dir: a segment file, a leftover, or a

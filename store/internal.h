@@ -384,6 +384,8 @@ int part_unlink(struct tfs_part *p);
 /* Close the .log fds of synced sealed segments that no read has pinned
  * (a later read reopens them), so fds stay bounded by what is in use. */
 void part_close_idle_fds(struct tfs_part *p);
+/* "a symbolic link", "a FIFO", ...: the kind of file mode is. */
+const char *store_kind_str(mode_t mode);
 /* 0 when entry name of directory dfd (dir, for messages) is of kind
  * (S_IFDIR, S_IFREG), links not followed; else logged, -EUCLEAN (or the
  * fstatat error). */

@@ -217,11 +217,21 @@ static int store_check_format(struct tfs_store *st)
 	return store_parse_format(st, text);
 }
 
+const char *store_kind_str(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFLNK: return "a symbolic link";
+	case S_IFDIR: return "a directory";
+	case S_IFREG: return "a regular file";
+	case S_IFIFO: return "a FIFO";
+	}
+	return "a device or socket";
+}
+
 int store_want_kind(struct tfs_store *st, int dfd, const char *dir,
 		    const char *name, mode_t kind)
 {
 	struct stat sb;
-	const char *is;
 
 	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW)) {
 		int err = -errno;
@@ -231,17 +241,14 @@ int store_want_kind(struct tfs_store *st, int dfd, const char *dir,
 	}
 	if ((sb.st_mode & S_IFMT) == kind)
 		return 0;
-	switch (sb.st_mode & S_IFMT) {
-	case S_IFLNK: is = "a symbolic link (topicfs does not follow links in the data dir)"; break;
-	case S_IFDIR: is = "a directory"; break;
-	case S_IFREG: is = "a regular file"; break;
-	case S_IFIFO: is = "a FIFO"; break;
-	default: is = "a device or socket"; break;
-	}
 	store_log(st, LOG_ERR,
-		  "%s/%s: %s, not a %s: refusing to use it (move it out of "
+		  "%s/%s: %s%s, not a %s: refusing to use it (move it out of "
 		  "the data dir)",
-		  dir, name, is, kind == S_IFDIR ? "directory" : "regular file");
+		  dir, name, store_kind_str(sb.st_mode),
+		  S_ISLNK(sb.st_mode)
+			  ? " (topicfs does not follow links in the data dir)"
+			  : "",
+		  kind == S_IFDIR ? "directory" : "regular file");
 	return -EUCLEAN;
 }
 
