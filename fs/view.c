@@ -101,6 +101,9 @@ struct vfile {
 				 group only, not one made again by its name */
 	bool may_commit;      /* opened by the mounting user or root: a
 				 group file's close commits */
+	pid_t opener;	      /* a group file: the process (thread group)
+				 that opened it, whose close commits; 0:
+				 unknown, any close does */
 	char *text;	      /* .stats/.metrics: the text as it was at
 				 open, so reads in pieces never tear */
 	size_t text_len;      /* its bytes */
@@ -600,6 +603,29 @@ struct tfs_topic *tfs_view_groups_of(const struct tfs_vnode *vn)
 
 /* ---- consumer groups ------------------------------------------------------ */
 
+/* The thread group (process) of thread pid, from /proc; 0 if unknown.
+ * FUSE requests carry the calling thread's id. */
+static pid_t view_tgid(pid_t pid)
+{
+	char path[64], buf[512], *s;
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	s = strstr(buf, "\nTgid:");
+	return s ? (pid_t)strtol(s + 6, NULL, 10) : 0;
+}
+
 static bool view_crashed(pid_t pid)
 {
 	char path[64], buf[1024], *s, *tok, *save = NULL;
@@ -655,6 +681,12 @@ int tfs_view_commit(struct fuse_file_info *fi, pid_t closer)
 	 * as for setfattr, committing is the owner's */
 	if (vf->vn->base != VB_GROUP || vf->vn->kind != VK_FILE || !pos ||
 	    !vf->may_commit)
+		return 0;
+	/* a child that inherited the descriptor (every command of a shell
+	 * loop reading from the file, a fork) closing it commits nothing:
+	 * only the opener's close does, or a consumer killed after a child
+	 * exited would lose the records it had not processed */
+	if (closer && vf->opener && view_tgid(closer) != vf->opener)
 		return 0;
 	if (closer && view_crashed(closer)) {
 		tfs_log(LOG_NOTICE,
@@ -1081,6 +1113,8 @@ void tfs_view_open(fuse_req_t req, struct tfs_vnode *vn,
 		if (!vf->text) /* no topics (or no memory): empty */
 			vf->text_len = 0;
 	}
+	if (vn->kind == VK_FILE && vn->base == VB_GROUP)
+		vf->opener = view_tgid(fuse_req_ctx(req)->pid);
 	vf->may_commit = fuse_req_ctx(req)->uid == tfs.uid ||
 			 fuse_req_ctx(req)->uid == 0;
 	atomic_fetch_add(&vn->refs, 1);

@@ -106,6 +106,30 @@ signal.signal(signal.SIGSEGV, signal.SIG_DFL)
 os.kill(os.getpid(), signal.SIGSEGV)
 ' "$G/billing/0" 2>/dev/null || true
 assert_eq 0 "$(xattr "$G/billing/0" offset)" "a crash commits nothing"
+# only the opener's close commits: a child that inherited the descriptor
+# (a fork, every command of a shell loop reading the file) does not, so a
+# consumer killed after a child exited still commits nothing ...
+python3 -c '
+import os, signal, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.read(fd, 3)
+if os.fork() == 0:
+    os._exit(0)
+os.wait()
+os.kill(os.getpid(), signal.SIGKILL)
+' "$G/billing/0" || true
+assert_eq 0 "$(xattr "$G/billing/0" offset)" "a child's close, then kill -9 of the opener"
+# ... and one that ends normally commits at its own close
+python3 -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.read(fd, 3)
+if os.fork() == 0:
+    os._exit(0)
+os.wait()
+' "$G/billing/0"
+assert_eq 3 "$(xattr "$G/billing/0" offset)" "the opener's close after a child's"
+setfattr -n user.topicfs.offset -v 0 "$G/billing/0"
 grep -q "t/.groups/billing/0: not committed: the consumer crashed" "$TFS_LOG" || fail "no log line for the crash"
 python3 -c '
 import os, signal, sys
