@@ -674,7 +674,7 @@ static bool view_crashed(pid_t pid)
 int tfs_view_commit(struct fuse_file_info *fi, pid_t closer)
 {
 	struct vfile *vf = (struct vfile *)(uintptr_t)fi->fh;
-	uint64_t pos = atomic_load(&vf->pos);
+	uint64_t pos = atomic_load(&vf->pos), at, rec;
 	int err;
 
 	/* other users (-o allow_other) read a group file but move nothing:
@@ -698,11 +698,19 @@ int tfs_view_commit(struct fuse_file_info *fi, pid_t closer)
 	/* the partition read is gone (a new one may have its number) */
 	if (tfs_part_deleted(vf->p))
 		return 0;
+	/* a read that stopped inside a record (head -c, dd count=) commits
+	 * up to that record's start, so the next reader gets it whole; never
+	 * below the offset the file started at.  If the index cannot say
+	 * (damage, logged), the byte offset stands. */
+	at = vf->base + pos;
+	if (!tfs_part_seek_record(vf->p, at, &rec))
+		at = rec > vf->base ? rec : vf->base;
+	if (at == vf->base)
+		return 0;
 	/* into the group and partition read, not ones made again by their
 	 * name and number meanwhile */
-	err = tfs_group_commit_as(vf->vn->t, vf->vn->group, vf->vn->part,
-				  vf->base + pos, vf->p, vf->gid ? vf->gid
-								 : UINT64_MAX);
+	err = tfs_group_commit_as(vf->vn->t, vf->vn->group, vf->vn->part, at,
+				  vf->p, vf->gid ? vf->gid : UINT64_MAX);
 	if (err == -ENOENT) { /* removed meanwhile */
 		tfs_log(LOG_NOTICE, "%s/.groups/%s/%u: not committed: %s",
 			tfs_topic_name(vf->vn->t), vf->vn->group, vf->vn->part,
@@ -712,7 +720,7 @@ int tfs_view_commit(struct fuse_file_info *fi, pid_t closer)
 	if (err)
 		tfs_log(LOG_ERR, "%s/.groups/%s/%u: commit at %llu: %s",
 			tfs_topic_name(vf->vn->t), vf->vn->group, vf->vn->part,
-			(unsigned long long)(vf->base + pos), tfs_strerror(err));
+			(unsigned long long)at, tfs_strerror(err));
 	return err;
 }
 

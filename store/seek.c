@@ -1,7 +1,8 @@
 /*
  * store/seek.c - finding offsets in a partition without reading records:
  * by append time (tfs_part_seek_time) and by record count back from the
- * end (tfs_part_seek_last), from the segments' counts and times in memory
+ * end (tfs_part_seek_last), and the record holding an offset
+ * (tfs_part_seek_record), from the segments' counts and times in memory
  * and a few reads of one segment's index.
  *
  * The segments array is looked at under seg_lock held shared; the chosen
@@ -291,6 +292,79 @@ static int seek_last_once(struct tfs_part *p, uint64_t n, uint64_t *off)
 		close(fd);
 	seg_put(seg);
 	return err;
+}
+
+/* One try of tfs_part_seek_record.  0, -EAGAIN (try again), or -errno. */
+static int seek_record_once(struct tfs_part *p, uint64_t off, uint64_t *start)
+{
+	struct tfs_seg *seg = NULL;
+	struct seg_entry e;
+	uint64_t k = 0, lo, hi;
+	size_t a, b;
+	int fd, err = 0;
+
+	*start = off;
+	pthread_rwlock_rdlock(&p->seg_lock);
+	/* the last segment whose base is at or below off */
+	for (a = 0, b = p->nsegs; b - a > 1;) {
+		size_t m = a + (b - a) / 2;
+
+		if (p->segs[m]->base <= off)
+			a = m;
+		else
+			b = m;
+	}
+	if (p->nsegs && p->segs[a]->base < off) {
+		k = seek_entries(p->segs[a]);
+		if (k && off < p->segs[a]->base +
+				       atomic_load(&p->segs[a]->size)) {
+			seg = p->segs[a];
+			if (k == 1) /* its one record holds off */
+				*start = seg->base;
+			else
+				seg_pin(seg);
+		}
+	}
+	pthread_rwlock_unlock(&p->seg_lock);
+	if (!seg || k == 1) /* a segment's first byte, the end, one record */
+		return 0;
+	fd = seek_open(p, seg);
+	if (fd < 0) {
+		seg_put(seg);
+		return fd;
+	}
+	/* the last entry whose record starts at or below off */
+	for (lo = 0, hi = k - 1; !err && lo < hi;) {
+		uint64_t mid = lo + (hi - lo + 1) / 2;
+
+		err = seek_read(p, seg, fd, mid, &e, 1);
+		if (!err && e.off <= off)
+			lo = mid;
+		else if (!err)
+			hi = mid - 1;
+	}
+	if (!err && lo)
+		err = seek_read(p, seg, fd, lo, &e, 1);
+	if (!err)
+		*start = lo ? e.off : seg->base;
+	close(fd);
+	seg_put(seg);
+	return err;
+}
+
+int tfs_part_seek_record(struct tfs_part *p, uint64_t off, uint64_t *start)
+{
+	for (int try = 0; try < SEEK_RETRIES; try++) {
+		int err = seek_record_once(p, off, start);
+
+		if (err != -EAGAIN)
+			return err;
+	}
+	store_log(p->st, LOG_ERR,
+		  "%s: seek to a record: retention took the segment searched "
+		  "%d times in a row",
+		  p->name, SEEK_RETRIES);
+	return -EIO;
 }
 
 int tfs_part_seek_last(struct tfs_part *p, uint64_t n, uint64_t *off)

@@ -440,6 +440,18 @@ int tfs_part_seek_time(struct tfs_part *p, int64_t ms, uint64_t *off);
  *   unreadable or the entry fails its CRC (logged).
  */
 int tfs_part_seek_last(struct tfs_part *p, uint64_t n, uint64_t *off);
+/*
+ * The start of the record that holds offset off: off itself when a record
+ * starts there, at the end, or outside the kept records (below the start,
+ * past the end, or in a damaged segment's range).  A binary search of one
+ * segment's index (a few 32-byte reads).  Concurrency as for
+ * tfs_part_seek_time.
+ * @param[in] off     a partition offset
+ * @param[out] start  the offset of that record's first byte
+ * @return 0; -ENOENT the partition is deleted; -EIO the index is
+ *   unreadable or an entry fails its CRC (logged).
+ */
+int tfs_part_seek_record(struct tfs_part *p, uint64_t off, uint64_t *start);
 
 /* ---- consumer groups --------------------------------------------------- */
 

@@ -162,8 +162,15 @@ printf 'segment.bytes=4K\nretention.bytes=4K\n' | dd of="$MNT/r/.config" bs=1k s
 touch "$MNT/r/0"
 mkdir "$MNT/r/.groups/slow"
 printf "%02999d\n" 0 >>"$MNT/r/0"
-head -c 1 "$MNT/r/.groups/slow/0" >/dev/null # commits offset 1 (what it read)
-for i in 1 2 3 4; do printf "%02999d\n" "$i" >>"$MNT/r/0"; done
+# a read that stops inside a record commits up to that record's start:
+# head -c 1 commits nothing; head -c of the whole record commits its end
+head -c 1 "$MNT/r/.groups/slow/0" >/dev/null
+assert_eq 0 "$(getfattr --absolute-names --only-values -n user.topicfs.offset "$MNT/r/.groups/slow/0")" "head -c 1 of a 3000-byte record"
+printf "%02999d\n" 1 >>"$MNT/r/0"
+head -c 4000 "$MNT/r/.groups/slow/0" >/dev/null
+assert_eq 3000 "$(getfattr --absolute-names --only-values -n user.topicfs.offset "$MNT/r/.groups/slow/0")" "head -c 4000 of two records commits the first"
+setfattr -n user.topicfs.offset -v 1 "$MNT/r/.groups/slow/0"
+for i in 2 3 4; do printf "%02999d\n" "$i" >>"$MNT/r/0"; done
 for ((i = 0; i < 200; i++)); do (($(xattr "$MNT/r/0" start) > 1)) && break; sleep 0.1; done
 start=$(xattr "$MNT/r/0" start)
 ((start > 1)) || fail "retention did not run (start $start)"

@@ -168,6 +168,45 @@ static void test_seek_time_segments(void **state)
 	check_times(f, t_sorted);
 }
 
+/* Every offset from 0 to past the end: the start of its record. */
+static void check_record(struct fix *f)
+{
+	struct tfs_part_info info;
+	uint64_t off, want;
+	int r = 0;
+
+	tfs_part_info(f->p, &info);
+	for (uint64_t x = 0; x <= info.end + 2; x++) {
+		while (r < NREC && offs[r + 1] <= x)
+			r++;
+		want = x < info.start || x >= info.end ? x : offs[r];
+		off = UINT64_MAX;
+		assert_int_equal(tfs_part_seek_record(f->p, x, &off), 0);
+		if (off != want)
+			fail_msg("seek_record(%llu) gave %llu, want %llu",
+				 (unsigned long long)x, (unsigned long long)off,
+				 (unsigned long long)want);
+	}
+}
+
+/* The record that holds an offset, in every segment (a group's commit
+ * at close rounds down to it). */
+static void test_seek_record(void **state)
+{
+	struct fix *f = *state;
+	uint64_t off;
+
+	assert_int_equal(tfs_part_seek_record(f->p, 0, &off), 0);
+	assert_int_equal(off, 0);
+	assert_int_equal(tfs_part_seek_record(f->p, 7, &off), 0);
+	assert_int_equal(off, 7); /* past the end of an empty partition */
+	fill(f);
+	check_record(f);
+	fix_close(f);
+	fix_open(f);
+	check_record(f);
+}
+
 static void test_seek_last_segments(void **state)
 {
 	struct fix *f = *state;
@@ -753,6 +792,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_seek_time_segments,
 						fix_setup_small, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_seek_record, fix_setup_small,
+						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_seek_last_segments,
 						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_seek_time_clock_step,
