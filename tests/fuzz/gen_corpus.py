@@ -90,6 +90,9 @@ write(R, "rp_synced_entry_flip",
 write(R, "rp_synced_header_flip",
       recovery_input(0, b"X" + idx[1:], log, rp=8))
 write(R, "rp_synced_idx_short", recovery_input(0, idx[:64], log, rp=8))
+# the .log lost synced bytes (cut to 13, the recovery point 48): the end
+# stays at 48, zeros in their place
+write(R, "rp_synced_log_short", recovery_input(0, idx, log[:13], rp=7))
 # damage-junk-resync: an input the fuzzer found (damaged entries that
 # decode, one matching bytes the harness appends after recovery), kept
 # as it came.
