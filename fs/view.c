@@ -752,8 +752,29 @@ int tfs_view_group_offset(struct tfs_vnode *vn, uint64_t *off, bool set)
 
 	if (vn->kind != VK_FILE || vn->base != VB_GROUP)
 		return -ENODATA;
-	if (set)
+	if (set) {
+		struct tfs_part *p;
+		uint64_t rec = *off;
+
+		/* a record's start (or the end, or below the start): an
+		 * offset inside a record would give the next reader half of
+		 * it; if the index cannot say (damage, logged), it stands */
+		if (tfs_part_open(vn->t, vn->part, &p))
+			return -ENOENT;
+		if (tfs_part_seek_record(p, *off, &rec))
+			rec = *off;
+		tfs_part_put(p, 1);
+		if (rec != *off) {
+			tfs_log(LOG_NOTICE,
+				"%s/.groups/%s/%u: offset %llu refused: it is "
+				"inside the record at %llu",
+				tfs_topic_name(vn->t), vn->group, vn->part,
+				(unsigned long long)*off,
+				(unsigned long long)rec);
+			return -EINVAL;
+		}
 		return tfs_group_commit(vn->t, vn->group, vn->part, *off);
+	}
 	return tfs_group_offset(vn->t, vn->group, vn->part, off, &committed);
 }
 
