@@ -242,19 +242,34 @@ static int seek_time_once(struct tfs_part *p, int64_t ms, uint64_t *off)
 	return err;
 }
 
-int tfs_part_seek_time(struct tfs_part *p, int64_t ms, uint64_t *off)
+/* Run a seek's one try until retention leaves its segment alone
+ * (-EAGAIN: it took the segment searched); what names it in the log. */
+static int seek_retry(struct tfs_part *p, const char *what,
+		      int (*once)(struct tfs_part *, uint64_t, uint64_t *),
+		      uint64_t arg, uint64_t *out)
 {
 	for (int try = 0; try < SEEK_RETRIES; try++) {
-		int err = seek_time_once(p, ms, off);
+		int err = once(p, arg, out);
 
 		if (err != -EAGAIN)
 			return err;
 	}
-	store_log(
-		p->st, LOG_ERR,
-		"%s: seek by time: retention took the segment searched %d times in a row",
-		p->name, SEEK_RETRIES);
+	store_log(p->st, LOG_ERR,
+		  "%s: %s: retention took the segment searched %d times in a "
+		  "row",
+		  p->name, what, SEEK_RETRIES);
 	return -EIO;
+}
+
+/* seek_time_once with the time as seek_retry passes it. */
+static int seek_time_try(struct tfs_part *p, uint64_t ms, uint64_t *off)
+{
+	return seek_time_once(p, (int64_t)ms, off);
+}
+
+int tfs_part_seek_time(struct tfs_part *p, int64_t ms, uint64_t *off)
+{
+	return seek_retry(p, "seek by time", seek_time_try, (uint64_t)ms, off);
 }
 
 /* One try of tfs_part_seek_last.  0, -EAGAIN (try again), or -errno. */
@@ -354,30 +369,10 @@ static int seek_record_once(struct tfs_part *p, uint64_t off, uint64_t *start)
 
 int tfs_part_seek_record(struct tfs_part *p, uint64_t off, uint64_t *start)
 {
-	for (int try = 0; try < SEEK_RETRIES; try++) {
-		int err = seek_record_once(p, off, start);
-
-		if (err != -EAGAIN)
-			return err;
-	}
-	store_log(p->st, LOG_ERR,
-		  "%s: seek to a record: retention took the segment searched "
-		  "%d times in a row",
-		  p->name, SEEK_RETRIES);
-	return -EIO;
+	return seek_retry(p, "seek to a record", seek_record_once, off, start);
 }
 
 int tfs_part_seek_last(struct tfs_part *p, uint64_t n, uint64_t *off)
 {
-	for (int try = 0; try < SEEK_RETRIES; try++) {
-		int err = seek_last_once(p, n, off);
-
-		if (err != -EAGAIN)
-			return err;
-	}
-	store_log(
-		p->st, LOG_ERR,
-		"%s: seek from the end: retention took the segment searched %d times in a row",
-		p->name, SEEK_RETRIES);
-	return -EIO;
+	return seek_retry(p, "seek from the end", seek_last_once, n, off);
 }
