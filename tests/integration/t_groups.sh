@@ -89,45 +89,38 @@ expect_errno "No such file or directory" cat "$G/audit/0"
 
 # a consumer that crashes (SIGKILL, or a signal that dumps core) commits
 # nothing: it reads the same records again; one stopped with SIGINT or
-# SIGTERM commits what it read, as one that exits
+# SIGTERM commits what it read, as one that exits.
+# consumer FILE BYTES FORK SIG: read BYTES of FILE; with FORK 1, a child
+# that inherited the descriptor exits first; then die of signal SIG (0:
+# exit normally)
+consumer() {
+	python3 -c '
+import os, signal, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.read(fd, int(sys.argv[2]))
+if sys.argv[3] == "1":
+    if os.fork() == 0:
+        os._exit(0)
+    os.wait()
+sig = int(sys.argv[4])
+if sig and sig != signal.SIGKILL:
+    signal.signal(sig, signal.SIG_DFL)  # Python catches SIGSEGV
+if sig:
+    os.kill(os.getpid(), sig)
+' "$@"
+}
 setfattr -n user.topicfs.offset -v 0 "$G/billing/0"
-python3 -c '
-import os, signal, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-os.read(fd, 100)
-os.kill(os.getpid(), int(sys.argv[2]))
-' "$G/billing/0" 9 || true
+consumer "$G/billing/0" 100 0 9 || true
 assert_eq 0 "$(xattr "$G/billing/0" offset)" "kill -9 commits nothing"
-python3 -c '
-import os, signal, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-os.read(fd, 100)
-signal.signal(signal.SIGSEGV, signal.SIG_DFL)
-os.kill(os.getpid(), signal.SIGSEGV)
-' "$G/billing/0" 2>/dev/null || true
+consumer "$G/billing/0" 100 0 11 2>/dev/null || true
 assert_eq 0 "$(xattr "$G/billing/0" offset)" "a crash commits nothing"
 # only the opener's close commits: a child that inherited the descriptor
 # (a fork, every command of a shell loop reading the file) does not, so a
 # consumer killed after a child exited still commits nothing ...
-python3 -c '
-import os, signal, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-os.read(fd, 3)
-if os.fork() == 0:
-    os._exit(0)
-os.wait()
-os.kill(os.getpid(), signal.SIGKILL)
-' "$G/billing/0" || true
+consumer "$G/billing/0" 3 1 9 || true
 assert_eq 0 "$(xattr "$G/billing/0" offset)" "a child's close, then kill -9 of the opener"
 # ... and one that ends normally commits at its own close
-python3 -c '
-import os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-os.read(fd, 3)
-if os.fork() == 0:
-    os._exit(0)
-os.wait()
-' "$G/billing/0"
+consumer "$G/billing/0" 3 1 0
 assert_eq 3 "$(xattr "$G/billing/0" offset)" "the opener's close after a child's"
 setfattr -n user.topicfs.offset -v 0 "$G/billing/0"
 grep -q "t/.groups/billing/0: not committed: the consumer crashed" "$TFS_LOG" || fail "no log line for the crash"
