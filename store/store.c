@@ -307,7 +307,7 @@ static int store_load_entry(struct tfs_store *st, const char *name)
 		if (err)
 			topic_free(t);
 	}
-	/* damage (-EUCLEAN) and a full disk were logged where found */
+	/* damage (-EUCLEAN) was logged where found, with its file */
 	if (err && err != -EUCLEAN && err != -ENOMEM)
 		store_log(st, LOG_ERR, "%s/%s: loading the topic: %s", st->dir,
 			  name, strerror(-err));
