@@ -43,7 +43,7 @@ static void fsck_usage(FILE *f)
 	      "    -h, --help        print this help and exit\n"
 	      "    -V, --version     print the version and exit\n"
 	      "    -q, --quiet       print only torn tails, damage and the partitions\n"
-	      "                      that are not ok\n"
+	      "                      that are not ok (nothing when all is ok)\n"
 	      "        --repair      cut torn tails as a mount's recovery does (each\n"
 	      "                      cut is printed), remove leftovers, check again;\n"
 	      "                      refused while DATADIR is mounted\n"

@@ -331,7 +331,8 @@ static int parse_iso(const char *s, int64_t *ms)
 }
 
 /* Parse WHEN: an ISO-8601 UTC time (2026-11-25T10:00:00Z, seconds and the
- * fraction optional), epoch milliseconds, or an age (-10m, -2h, -1d, -30s).
+ * fraction optional), a date (2026-11-25: its midnight, UTC), epoch
+ * milliseconds, or an age (-10m, -2h, -1d, -30s).
  * @return 0 and *ms; -EINVAL. */
 int tfs_view_parse_when(const char *s, int64_t now_ms, int64_t *ms)
 {
@@ -360,6 +361,12 @@ int tfs_view_parse_when(const char *s, int64_t now_ms, int64_t *ms)
 	}
 	if (strchr(s, 'T'))
 		return parse_iso(s, ms);
+	if (strlen(s) == 10 && s[4] == '-' && s[7] == '-') {
+		char day[sizeof("YYYY-MM-DDT00:00Z")];
+
+		snprintf(day, sizeof(day), "%sT00:00Z", s);
+		return parse_iso(day, ms);
+	}
 	if (!isdigit((unsigned char)s[0]))
 		return -EINVAL;
 	errno = 0;

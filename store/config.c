@@ -142,9 +142,10 @@ static int cfg_value(unsigned k, const char *s, int64_t *out, char *err,
 			return -EINVAL;
 		}
 	} else if (cfg_number(s, key->kind == CFG_SIZE, &v)) {
-		cfg_err(err, errlen, "%s: '%s' is not a %s", key->name, s,
-			key->kind == CFG_SIZE ? "size (N, NK, NM, NG)"
-					      : "number");
+		cfg_err(err, errlen, "%s: '%s' is not a %s%s", key->name, s,
+			key->kind == CFG_SIZE ? "size (N, NK, NM, NG, NT)"
+					      : "number",
+			key->min < 0 ? ", or -1 for none" : "");
 		return -EINVAL;
 	}
 	if (v < key->min || v > key->max) {
