@@ -148,15 +148,6 @@ struct tfs_part {
 	struct part_early *early_tail; /* the last of early; append_lock */
 	uint64_t early_bytes;	     /* buffer bytes held in early (their
 					cap); append_lock */
-	uint64_t wa_refused;	     /* a refused stream write reached past
-					the end, which was this offset + 1:
-					the kernel's size is past the store's
-					and it fills the gap with its zeros,
-					so later stream writes past it are
-					refused until remount; 0 none;
-					append_lock */
-	bool wa_logged;		     /* that refusal was logged;
-					append_lock */
 	_Atomic bool early_stuck;    /* the first of early is at the end:
 					storing it failed for lack of space;
 					the syncer retries (part_early_retry);

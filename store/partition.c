@@ -956,7 +956,7 @@ ssize_t tfs_part_append(struct tfs_part *p, const void *buf, size_t len,
 }
 
 /* Refusal of tfs_part_write_at's helpers, beside 0 and -errno. */
-enum { PART_WA_DIFFERS = 1, PART_WA_BROKEN };
+enum { PART_WA_DIFFERS = 1 };
 
 /*
  * Most bytes held for out-of-order stream writes.  The kernel writes a
@@ -998,17 +998,24 @@ static int part_cmp_stored(struct tfs_part *p, const unsigned char *buf,
 
 /* Store [off, off+len) with off <= end: compare the part below the end,
  * append the rest.  append_lock held.  @return 0; PART_WA_DIFFERS with *at
- * the first differing offset; -errno. */
+ * the first differing offset (the rest is appended all the same); -errno. */
 static int part_write_here(struct tfs_part *p, const unsigned char *buf,
 			   size_t len, uint64_t off, uint64_t *at)
 {
 	uint64_t end = atomic_load_explicit(&p->end, memory_order_relaxed);
 	size_t same = end - off < len ? (size_t)(end - off) : len;
 	int err = part_cmp_stored(p, buf, same, off, at);
+	int aerr;
 
-	if (err || same == len)
+	if (err < 0 || same == len)
 		return err;
-	return part_append_locked(p, buf + same, len - same, end);
+	/* Past the end the bytes are the kernel's already: it took them
+	 * into its cache and its size.  Store them even when the part below
+	 * the end differs (an overwrite, refused; the caller reports it):
+	 * refusing them too would leave the kernel's size past the end, and
+	 * every later append behind a gap the kernel fills with zeros. */
+	aerr = part_append_locked(p, buf + same, len - same, end);
+	return aerr ? aerr : err;
 }
 
 static void part_write_at_log(struct tfs_part *p, int err, uint64_t off,
@@ -1016,13 +1023,7 @@ static void part_write_at_log(struct tfs_part *p, int err, uint64_t off,
 {
 	if (err == PART_WA_DIFFERS)
 		store_log(p->st, LOG_ERR,
-			  "%s: stream write at offset %llu..%llu differs from stored bytes at %llu: refused (partitions are append-only)",
-			  p->name, (unsigned long long)off,
-			  (unsigned long long)(off + len),
-			  (unsigned long long)at);
-	else if (err == PART_WA_BROKEN)
-		store_log(p->st, LOG_ERR,
-			  "%s: stream write at offset %llu..%llu refused: a write-back refused before reached past the end (%llu), and the kernel fills that range with zeros; remount to append again",
+			  "%s: stream write at offset %llu..%llu differs from stored bytes at %llu: refused (partitions are append-only; what it has past the end is stored)",
 			  p->name, (unsigned long long)off,
 			  (unsigned long long)(off + len),
 			  (unsigned long long)at);
@@ -1242,15 +1243,8 @@ ssize_t tfs_part_write_at(struct tfs_part *p, const void *buf, size_t len,
 	if (!len)
 		return 0;
 	pthread_mutex_lock(&p->append_lock);
-	if (p->wa_refused && off + len > p->wa_refused - 1) {
-		err = -EIO;
-		if (!p->wa_logged) /* once: the flusher retries every
-				      writeback.ms */
-			part_write_at_log(p, PART_WA_BROKEN, off, len,
-					  p->wa_refused - 1);
-		p->wa_logged = true;
-	} else if (off > (end = atomic_load_explicit(&p->end,
-						    memory_order_relaxed))) {
+	if (off > (end = atomic_load_explicit(&p->end,
+					      memory_order_relaxed))) {
 		err = part_early_hold(p, buf, len, off);
 	} else {
 		err = part_write_here(p, buf, len, off, &at);
@@ -1263,10 +1257,8 @@ ssize_t tfs_part_write_at(struct tfs_part *p, const void *buf, size_t len,
 			err = 0;
 		} else {
 			part_write_at_log(p, err, off, len, at);
-			if (err == 0)
+			if (err == 0 || err == PART_WA_DIFFERS)
 				part_early_drain(p);
-			else if (err == PART_WA_DIFFERS && off + len > end)
-				p->wa_refused = end + 1;
 		}
 	}
 	pthread_mutex_unlock(&p->append_lock);

@@ -81,44 +81,44 @@ static void test_overwrite_refused(void **state)
 	assert_true(th_logged("t/0: stream write at offset 0..3 differs from "
 			      "stored bytes at 0",
 			      "append-only", NULL));
-	/* differing at the last overlapping byte, with a new tail: nothing
-	 * of the tail is stored either */
+	/* differing at the last overlapping byte, with a new tail: the
+	 * stored bytes stay, the tail (the kernel's already) is stored */
 	th_log_clear();
 	assert_int_equal(tfs_part_write_at(f->p, "abXdef", 6, 0), -EIO);
-	check_content(f->p, "abc", 3);
-	assert_int_equal(records(f->p), 1);
+	check_content(f->p, "abcdef", 6);
+	assert_int_equal(records(f->p), 2);
 	assert_true(th_logged("offset 0..6 differs", "stored bytes at 2",
-			      NULL));
+			      "past the end is stored"));
 }
 
 /* A refused write that reached past the end (a pwrite() over stored bytes
- * that also extended the file) leaves the kernel's size past the store's:
- * the kernel fills the rest of the page with zeros and sends it again with
- * the next append.  Nothing past the end is stored from then on. */
+ * that also extended the file): the kernel took the whole range into its
+ * cache and its size, so the part past the end is stored.  The kernel
+ * sends the page again with the next append (its copy still holds the
+ * refused bytes until it is dropped): refused again, and the append is
+ * stored.  No gap, and appends go on without a remount. */
 static void test_refused_past_end(void **state)
 {
 	struct fix *f = *state;
-	unsigned char page[17];
 
 	assert_int_equal(tfs_part_write_at(f->p, "hello\n", 6, 0), 6);
 	assert_int_equal(tfs_part_write_at(f->p, "hellXXworld\n", 12, 0), -EIO);
-	memcpy(page, "hello\n\0\0\0\0\0\0next\n", 17);
+	check_content(f->p, "hello\nworld\n", 12);
+	assert_int_equal(records(f->p), 2);
 	th_log_clear();
-	assert_int_equal(tfs_part_write_at(f->p, page, 17, 0), -EIO);
-	assert_int_equal(tfs_part_write_at(f->p, "more", 4, 17), -EIO);
-	assert_int_equal(tfs_part_write_at(f->p, "x", 1, 6), -EIO);
-	check_content(f->p, "hello\n", 6);
-	assert_int_equal(records(f->p), 1);
-	assert_int_equal(th_log_count, 1); /* logged once */
-	assert_true(th_logged("t/0: stream write at offset 0..17 refused",
-			      "past the end (6)", "remount"));
-	/* what is below the end still compares */
-	assert_int_equal(tfs_part_write_at(f->p, "hello\n", 6, 0), 6);
-	/* a reopened store takes stream writes again */
-	fix_close(f);
-	fix_open(f);
-	assert_int_equal(tfs_part_write_at(f->p, page, 17, 0), 17);
-	check_content(f->p, page, 17);
+	assert_int_equal(tfs_part_write_at(f->p, "hellXXworld\nnext\n", 17, 0),
+			 -EIO);
+	check_content(f->p, "hello\nworld\nnext\n", 17);
+	assert_true(th_logged("t/0: stream write at offset 0..17 differs",
+			      "stored bytes at 4", NULL));
+	/* once the kernel has dropped its copy, its pages agree again */
+	assert_int_equal(tfs_part_write_at(f->p, "hello\nworld\nnext\nmore", 21,
+					   0),
+			 21);
+	assert_int_equal(tfs_part_write_at(f->p, "!", 1, 21), 1);
+	check_content(f->p, "hello\nworld\nnext\nmore!", 22);
+	assert_int_equal(records(f->p), 5);
+	assert_int_equal(th_log_count, 1);
 }
 
 /* The later range arrives first: it is held (not visible), then stored
