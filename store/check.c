@@ -107,7 +107,7 @@ static int check_parse_base(const char *name, const char *sfx,
 /* ---- one partition --------------------------------------------------- */
 
 /* Record that base has the file of kind ('l' .log, 'i' .idx, 'z' .zst,
- * 'd' a .log.deleted or .zst.deleted). */
+ * 'd' a .log.deleted, 'D' a .zst.deleted). */
 static int check_segf_add(struct check_part *cp, uint64_t base, char kind)
 {
 	struct check_segf *v;
@@ -128,7 +128,8 @@ static int check_segf_add(struct check_part *cp, uint64_t base, char kind)
 	v->log = v->log || kind == 'l';
 	v->idx = v->idx || kind == 'i';
 	v->zst = v->zst || kind == 'z';
-	v->del = v->del || kind == 'd';
+	v->del = v->del || kind == 'd' || kind == 'D';
+	v->del_zst = v->del_zst || kind == 'D';
 	return 0;
 }
 
@@ -173,9 +174,10 @@ static int check_part_entry(struct check_part *cp, const char *name)
 		return check_segf_add(cp, base, 'z');
 	snprintf(rel, sizeof(rel), "%s/%s", cp->rel, name);
 	/* a retention delete renames the .log (or .zst) first */
-	if (!check_parse_base(name, FMT_LOG_SUFFIX FMT_DEL_SUFFIX, &base) ||
-	    !check_parse_base(name, FMT_ZST_SUFFIX FMT_DEL_SUFFIX, &base))
+	if (!check_parse_base(name, FMT_LOG_SUFFIX FMT_DEL_SUFFIX, &base))
 		return check_segf_add(cp, base, 'd');
+	if (!check_parse_base(name, FMT_ZST_SUFFIX FMT_DEL_SUFFIX, &base))
+		return check_segf_add(cp, base, 'D');
 	if (!check_parse_base(name, FMT_IDX_SUFFIX FMT_DEL_SUFFIX, &base))
 		check_report(cp->c, cp, TFS_CHECK_NOTE, TFS_CHECK_W_RETENTION,
 			     rel, -1,
@@ -318,7 +320,7 @@ static void check_part_segs(struct check_part *cp)
 		if (f->del) {
 			snprintf(rel, sizeof(rel), "%s/%020llu%s%s", cp->rel,
 				 (unsigned long long)f->base,
-				 f->zst ? FMT_ZST_SUFFIX : FMT_LOG_SUFFIX,
+				 f->del_zst ? FMT_ZST_SUFFIX : FMT_LOG_SUFFIX,
 				 FMT_DEL_SUFFIX);
 			check_report(cp->c, cp, TFS_CHECK_NOTE,
 				     TFS_CHECK_W_RETENTION, rel, -1,

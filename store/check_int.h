@@ -44,6 +44,7 @@ struct check_segf {
 	bool zst;      /* <base>.zst (compressed segment) exists */
 	bool del;      /* <base>.log.deleted or .zst.deleted exists: a
 			  retention delete recovery finishes */
+	bool del_zst;  /* that file is the .zst.deleted */
 	bool synced_after; /* a later segment's index is marked synced */
 };
 

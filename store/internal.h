@@ -466,6 +466,9 @@ int seg_open_active(struct tfs_part *p, uint64_t base, bool last,
 struct tfs_seg *seg_alloc(uint64_t base);
 /* The .log fd, opened read-only on first use for a sealed segment. */
 int seg_data_fd(struct tfs_part *p, struct tfs_seg *seg);
+/* The same for a compressed segment's .zst (its zseg's fd), opened again
+ * after part_close_idle_fds closed it. */
+int seg_zst_fd(struct tfs_part *p, struct tfs_seg *seg);
 /* Write one record at the segment's end, then its index entry stamped
  * now_ms, then fdatasync both if sync; on error nothing is left behind.
  * Publishes seg->size, not the partition's end.  Under append_lock. */

@@ -725,8 +725,10 @@ static int part_keep_files(struct tfs_part *p, struct tfs_seg *seg)
 	char name[FMT_SEG_NAME_LEN + 1];
 	int fd;
 
-	if (seg->z)
-		return 0;
+	if (seg->z) { /* the name goes: hold it open for reads */
+		fd = seg_zst_fd(p, seg);
+		return fd < 0 ? fd : 0;
+	}
 	if (atomic_load_explicit(&seg->checked, memory_order_acquire) &&
 	    seg->nbad == 1 && seg->bad[0].lo == 0 &&
 	    seg->bad[0].hi >= atomic_load(&seg->size))
@@ -1324,6 +1326,16 @@ static ssize_t part_map_locked(struct tfs_part *p, uint64_t off, size_t len,
 				break; /* one decompressed extent per call */
 			if (take > TFS_MAP_MEM_MAX)
 				take = TFS_MAP_MEM_MAX;
+			/* opened here, under seg_lock: part_close_idle_fds
+			 * closes only unpinned ones, with seg_lock exclusive */
+			fd = seg_zst_fd(p, seg);
+			if (fd < 0 && got)
+				break; /* a short read; the next one reports */
+			if (fd < 0) {
+				tfs_part_read_unmap(ext, *n);
+				*n = 0;
+				return fd;
+			}
 			mem = true;
 			seg_pin(seg);
 			ext[(*n)++] = (struct tfs_extent){ .fd = -1,
@@ -1572,8 +1584,15 @@ void part_close_idle_fds(struct tfs_part *p)
 		struct tfs_seg *seg = p->segs[i];
 		int fd = atomic_load(&seg->fd);
 
-		if (seg->z && atomic_load(&seg->refs) == 1)
+		if (seg->z && atomic_load(&seg->refs) == 1) {
+			int zfd = zseg_fd_take(seg->z);
+
 			zseg_trim(seg->z); /* its cached frames */
+			if (zfd >= 0) {
+				close(zfd);
+				atomic_fetch_sub(&p->sealed_fds, 1);
+			}
+		}
 		if (fd < 0 || !atomic_load(&seg->synced) ||
 		    atomic_load(&seg->refs) != 1)
 			continue;
@@ -1807,6 +1826,8 @@ int part_retain(struct tfs_part *p, int64_t now_ms)
 			disk += seg_disk_bytes(v[i]);
 			if (atomic_load(&v[i]->fd) >= 0)
 				atomic_fetch_sub(&p->sealed_fds, 1);
+			if (v[i]->z && zseg_fd(v[i]->z) >= 0)
+				atomic_fetch_sub(&p->sealed_fds, 1);
 		}
 		p->sealed_disk -= disk;
 		atomic_fetch_sub(&p->records, records);
@@ -1938,7 +1959,8 @@ static int part_compress_one(struct tfs_part *p)
 	pthread_mutex_lock(&p->append_lock);
 	pthread_rwlock_wrlock(&p->seg_lock);
 	before = seg_disk_bytes(seg);
-	seg->z = z;
+	seg->z = z; /* with the fd compression wrote it through */
+	atomic_fetch_add(&p->sealed_fds, 1);
 	after = seg_disk_bytes(seg);
 	if (!p->deleted)
 		p->sealed_disk = p->sealed_disk - before + after;

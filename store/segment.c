@@ -442,8 +442,34 @@ int seg_open_zst(struct tfs_part *p, uint64_t base, struct tfs_seg **out)
 		zseg_close(z);
 		return err;
 	}
+	/* its table is in memory; the fd opens again at the first read
+	 * (seg_zst_fd): a store of many compressed segments holds no fd for
+	 * each */
+	close(zseg_fd_take(z));
 	(*out)->z = z;
 	return 0;
+}
+
+int seg_zst_fd(struct tfs_part *p, struct tfs_seg *seg)
+{
+	char name[FMT_SEG_NAME_LEN + 1];
+	int fd = zseg_fd(seg->z), got;
+
+	if (fd >= 0)
+		return fd;
+	seg_name(name, sizeof(name), seg->base, FMT_ZST_SUFFIX);
+	fd = openat(p->dir_fd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		int err = -errno;
+
+		store_log(p->st, LOG_ERR, "%s: opening %s/%s: %s", p->name,
+			  p->path, name, strerror(-err));
+		return err == -EMFILE || err == -ENFILE ? -EMFILE : -EIO;
+	}
+	got = zseg_fd_set(seg->z, fd);
+	if (got == fd)
+		atomic_fetch_add(&p->sealed_fds, 1);
+	return got;
 }
 
 /* Open the active segment's .idx, creating it (logged) when missing, and

@@ -62,7 +62,8 @@ struct zseg_slot {
 };
 
 struct zseg {
-	int fd;			   /* the .zst file, owned; immutable */
+	_Atomic int fd;		   /* the .zst file, owned; -1 while closed
+				      (zseg_fd_take, zseg_fd_set) */
 	uint64_t file_size;	   /* its size at open; immutable */
 	uint64_t raw_size;	   /* raw bytes; immutable */
 	uint32_t frame_bytes;	   /* most raw bytes in a frame; immutable */
@@ -405,7 +406,7 @@ static int zseg_table_load(struct zseg *z, uint64_t table, uint64_t tpos,
 
 	if (!raw)
 		return -ENOMEM;
-	err = seg_pread_all(z->fd, raw, tlen, table);
+	err = seg_pread_all(atomic_load(&z->fd), raw, tlen, table);
 	if (!err && le_get32(t + FMT_ZST_TRL_CRC) !=
 			    crc32c(crc32c(0, raw, tlen), t, FMT_ZST_TRL_CRC))
 		err = zseg_why(-EUCLEAN, why, whylen,
@@ -456,7 +457,7 @@ static struct zseg *zseg_alloc(int fd, uint64_t file_size,
 		free(z);
 		return NULL;
 	}
-	z->fd = fd;
+	atomic_init(&z->fd, fd);
 	z->file_size = file_size;
 	z->raw_size = le_get64(h + FMT_ZST_HDR_RAWSIZE);
 	z->frame_bytes = le_get32(h + FMT_ZST_HDR_FRAME);
@@ -501,7 +502,7 @@ int zseg_open(int fd, struct zseg **out, char *why, size_t whylen)
 		return -ENOMEM;
 	err = zseg_table_load(z, table, tpos, t, h, why, whylen);
 	if (err) {
-		z->fd = -1; /* still the caller's */
+		atomic_store(&z->fd, -1); /* still the caller's */
 		zseg_close(z);
 		return err;
 	}
@@ -636,7 +637,7 @@ static int zseg_decode(struct zseg *z, uint32_t i, unsigned char *dst)
 
 	if (!w)
 		return -ENOMEM;
-	err = seg_pread_all(z->fd, w->in, f->clen, f->coff);
+	err = seg_pread_all(atomic_load(&z->fd), w->in, f->clen, f->coff);
 	if (!err)
 		err = zseg_unzstd(w->dctx, w->in, f, dst);
 	zseg_work_put(w);
@@ -841,12 +842,34 @@ bool zseg_report_once(struct zseg *z, uint64_t pos)
 	return i >= z->nframes || !atomic_exchange(&z->reported[i], true);
 }
 
+int zseg_fd(struct zseg *z)
+{
+	return atomic_load(&z->fd);
+}
+
+int zseg_fd_set(struct zseg *z, int fd)
+{
+	int expected = -1;
+
+	if (atomic_compare_exchange_strong(&z->fd, &expected, fd))
+		return fd;
+	close(fd); /* another thread opened it first */
+	return expected;
+}
+
+int zseg_fd_take(struct zseg *z)
+{
+	return atomic_exchange(&z->fd, -1);
+}
+
 void zseg_close(struct zseg *z)
 {
+	int fd;
+
 	if (!z)
 		return;
-	if (z->fd >= 0)
-		close(z->fd);
+	if ((fd = atomic_load(&z->fd)) >= 0)
+		close(fd);
 	for (int k = 0; k < ZSEG_CACHE_SLOTS; k++)
 		free(z->slots[k].buf);
 	pthread_cond_destroy(&z->loaded);

@@ -96,6 +96,18 @@ bool zseg_report_once(struct zseg *z, uint64_t pos);
 /* Free the cached frames of an idle zseg (the next read decodes again). */
 void zseg_trim(struct zseg *z);
 
+/*
+ * The file's fd, which may be closed while the zseg is idle (a store of
+ * many compressed segments must not hold an fd for each) and opened again
+ * before the next read: zseg_fd() is the fd or -1; zseg_fd_set() installs
+ * fd unless one is open already (then fd is closed) and returns the fd in
+ * use; zseg_fd_take() takes it away (the caller closes it; no read may be
+ * running) and returns it, or -1.  Reads need an fd.
+ */
+int zseg_fd(struct zseg *z);
+int zseg_fd_set(struct zseg *z, int fd);
+int zseg_fd_take(struct zseg *z);
+
 /* Close the fd and free z; no read may be running.  NULL is a no-op. */
 void zseg_close(struct zseg *z);
 

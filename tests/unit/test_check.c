@@ -832,6 +832,23 @@ static void test_leftovers(void **state)
 	assert_int_equal(f->sum.torn + f->sum.damage, 0);
 }
 
+/* An interrupted retention delete of a compressed segment is named by its
+ * own file (it was once reported as the .log.deleted). */
+static void test_leftover_zst_deleted(void **state)
+{
+	struct cfix *f = *state;
+	char path[4096], to[4200];
+
+	snprintf(path, sizeof(path), "%s/t/0/00000000000000000000.log", f->dir);
+	snprintf(to, sizeof(to), "%s/t/0/00000000000000000000.zst.deleted",
+		 f->dir);
+	assert_int_equal(rename(path, to), 0);
+	assert_int_equal(c_check(f), 0);
+	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_RETENTION,
+	       "t/0/00000000000000000000.zst.deleted", "recovery finishes it");
+	assert_int_equal(f->parts[0].status, TFS_CHECK_OK);
+}
+
 /* Compress sealed segment base of t/0 into its .zst (as the cleaner does)
  * and remove the .log. */
 static void c_compress(struct cfix *f, uint64_t base)
@@ -1044,6 +1061,7 @@ int main(void)
 		T(test_unsynced_header_zeros),
 		T(test_torn_header_synced_after),
 		T(test_leftovers),
+		T(test_leftover_zst_deleted),
 		T(test_compressed),
 		T(test_partition_gap),
 		T(test_bad_format_file),
