@@ -27,44 +27,75 @@
 #define TFS_READ_EXTENTS 32
 /* Below this, a reply is copied: splicing costs more than it saves. */
 #define TFS_COPY_MAX (64 * 1024)
+#define PAGE_MASK 4095ull
 
-/* fi->fh is the partition, its low bit set when the open is a stream-mode
- * writer (listed in fs/stream.c). */
+/* fi->fh is the partition, or, with its low bit set, a stream-mode
+ * writer's struct swriter (the writer is listed in fs/stream.c). */
 #define FH_WRITER 1u
+
+/* A stream-mode writer's open file.  The kernel reports a refused
+ * write-back only to the first close() that looks (and the flusher's
+ * own close() may be that one), so the daemon tells each writer itself,
+ * in FLUSH, about the refusals since its open or its last report. */
+struct swriter {
+	struct tfs_part *p;
+	_Atomic uint64_t told; /* tfs_part_refused() when last told */
+};
+
+static struct swriter *fh_writer(struct fuse_file_info *fi)
+{
+	return fi->fh & FH_WRITER
+		       ? (struct swriter *)(uintptr_t)(fi->fh & ~(uint64_t)
+								 FH_WRITER)
+		       : NULL;
+}
 
 static struct tfs_part *fh_part(struct fuse_file_info *fi)
 {
-	return (struct tfs_part *)(uintptr_t)(fi->fh & ~(uint64_t)FH_WRITER);
+	struct swriter *w = fh_writer(fi);
+
+	return w ? w->p : (struct tfs_part *)(uintptr_t)fi->fh;
 }
 
 /* Give fi a reference on p and the open flags of every partition file.
  * @return 0; -EPERM O_TRUNC on a non-empty partition; -ENOMEM. */
 int tfs_open_part(struct tfs_part *p, struct fuse_file_info *fi)
 {
-	uint64_t writer = 0;
+	struct swriter *w = NULL;
 
 	/* in stream mode an open writer may hold appends the store has not
-	 * seen yet: the partition is not known to be empty */
+	 * seen yet, and the store may hold write-backs it cannot store yet:
+	 * the partition is not known to be empty */
 	if ((fi->flags & O_TRUNC) &&
-	    (tfs_part_end(p) != 0 || (tfs.stream && tfs_stream_writers(p))))
+	    (tfs_part_end(p) != 0 ||
+	     (tfs.stream && (tfs_stream_writers(p) || tfs_part_held(p)))))
 		return -EPERM;
 	if (tfs.stream && (fi->flags & O_ACCMODE) != O_RDONLY) {
-		if (tfs_stream_writer_add(p))
+		if (!(w = malloc(sizeof(*w))))
 			return -ENOMEM;
-		writer = FH_WRITER;
+		if (tfs_stream_writer_add(p)) {
+			free(w);
+			return -ENOMEM;
+		}
+		w->p = p;
+		atomic_init(&w->told, tfs_part_refused(p));
 	}
 	fi->direct_io = !tfs.stream;
 	fi->keep_cache = 1;
-	fi->fh = (uint64_t)(uintptr_t)p | writer;
+	fi->fh = w ? (uint64_t)(uintptr_t)w | FH_WRITER : (uint64_t)(uintptr_t)p;
 	tfs_part_ref(p, 1);
 	return 0;
 }
 
 void tfs_release_part(struct fuse_file_info *fi)
 {
-	if (fi->fh & FH_WRITER)
-		tfs_stream_writer_del(fh_part(fi));
-	tfs_part_put(fh_part(fi), 1);
+	struct swriter *w = fh_writer(fi);
+	struct tfs_part *p = fh_part(fi);
+
+	if (w)
+		tfs_stream_writer_del(p);
+	tfs_part_put(p, 1);
+	free(w);
 }
 
 void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -245,6 +276,56 @@ out_free:
 	return ret;
 }
 
+/*
+ * Stream mode: the kernel caches the file and fills its cache from READs
+ * of whole pages.  Copy (rather than splice) a read that reaches the end,
+ * adding the held write-backs past it (acknowledged, so they must read
+ * back, not as the zeros a short read becomes), or that starts below
+ * retention's start inside the start's page (zeros there, as SEEK_HOLE
+ * says, then the bytes from the start).  @return false when the plain
+ * path answers it.
+ */
+static bool stream_read(fuse_req_t req, struct tfs_part *p, size_t size,
+			uint64_t off)
+{
+	uint64_t end = tfs_part_end(p), start = tfs_part_start(p);
+	char small[TFS_COPY_MAX];
+	char *buf;
+	size_t got = 0;
+	ssize_t n;
+
+	if ((off + size <= end && off >= start) ||
+	    off < (start & ~PAGE_MASK))
+		return false;
+	buf = size <= sizeof(small) ? small : thread_buf(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return true;
+	}
+	if (off < start) {
+		got = start - off < size ? (size_t)(start - off) : size;
+		memset(buf, 0, got);
+	}
+	while (got < size) {
+		if (off + got < tfs_part_end(p))
+			n = tfs_part_pread(p, buf + got, size - got, off + got);
+		else if ((n = tfs_part_pread_held(p, buf + got, size - got,
+						  off + got)) == -EAGAIN)
+			continue; /* stored meanwhile */
+		if (n < 0 && !got) {
+			fuse_reply_err(req, (int)-n);
+			return true;
+		}
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	atomic_fetch_add_explicit(&tfs_reads.requests, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&tfs_reads.bytes, got, memory_order_relaxed);
+	fuse_reply_buf(req, buf, got);
+	return true;
+}
+
 void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	      struct fuse_file_info *fi)
 {
@@ -262,6 +343,8 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		tfs_view_read(req, tfs_ino_to_vnode(ino), size, off, fi);
 		return;
 	}
+	if (tfs.stream && stream_read(req, p, size, (uint64_t)off))
+		return;
 	tfs_reply_read(req, p, size, (uint64_t)off, NULL);
 }
 
@@ -381,11 +464,26 @@ void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 
 void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct swriter *w;
+
 	/* a group file commits at close() (FLUSH is synchronous with it),
 	 * not when the kernel closes the files of a crashed consumer */
-	fuse_reply_err(req, tfs_ino_to_vnode(ino)
-				    ? -tfs_view_commit(fi, fuse_req_ctx(req)->pid)
-				    : 0);
+	if (tfs_ino_to_vnode(ino)) {
+		fuse_reply_err(req,
+			       -tfs_view_commit(fi, fuse_req_ctx(req)->pid));
+		return;
+	}
+	/* the kernel has written this file's pages back before FLUSH */
+	w = tfs_ino_to_part(ino) ? fh_writer(fi) : NULL;
+	if (w) {
+		uint64_t now = tfs_part_refused(w->p);
+
+		if (atomic_exchange(&w->told, now) != now) {
+			fuse_reply_err(req, EIO);
+			return;
+		}
+	}
+	fuse_reply_err(req, 0);
 }
 
 void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -42,6 +42,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -286,15 +288,13 @@ static bool mount_dev(char *dev, size_t n)
  * root, raise the mount's own read_ahead_kb to one request (4 MiB): the
  * first read of 2 GiB after a mount went from 0.7-1.1 GB/s to 1.2-2.0
  * GB/s.  Called once INIT's reply has been taken. */
-static void stream_readahead(void)
+static void stream_readahead(const char *dev)
 {
 	unsigned want = tfs.read_pages * (PAGE / 1024);
-	char dev[64], path[128];
+	char path[128];
 	unsigned long cur;
 	FILE *f;
 
-	if (!tfs.stream || !mount_dev(dev, sizeof(dev)))
-		return;
 	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
 	cur = sysctl_get(path);
 	if (cur >= want)
@@ -314,6 +314,35 @@ static void stream_readahead(void)
 		cur, path);
 }
 
+/* Our mount's device number (st_dev of its files), once INIT is
+ * answered; 0 unknown. */
+static _Atomic unsigned long long mount_devno;
+
+bool tfs_io_is_mount(int fd)
+{
+	unsigned long long want = atomic_load(&mount_devno);
+	struct stat sb;
+
+	return !want || (fstat(fd, &sb) == 0 && (unsigned long long)sb.st_dev ==
+							 want);
+}
+
+/* Once INIT's reply is taken: note the mount's device, and in stream
+ * mode raise its readahead. */
+static void mount_ready(void)
+{
+	unsigned maj, min;
+	char dev[64];
+
+	if (!mount_dev(dev, sizeof(dev)))
+		return;
+	if (sscanf(dev, "%u:%u", &maj, &min) == 2)
+		atomic_store(&mount_devno,
+			     (unsigned long long)makedev(maj, min));
+	if (tfs.stream)
+		stream_readahead(dev);
+}
+
 static ssize_t io_writev(int fd, struct iovec *iov, int count, void *data)
 {
 	if (init_reply_next) {
@@ -322,7 +351,7 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *data)
 		init_reply_next = false;
 		n = init_writev(fd, iov, count);
 		if (n >= 0)
-			stream_readahead();
+			mount_ready();
 		return n;
 	}
 	return writev(fd, iov, count);

@@ -237,7 +237,8 @@ static void tfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		 * size may be ahead of the end, so no size is known to be
 		 * safe */
 		if ((uint64_t)attr->st_size != tfs_part_end(p) ||
-		    (tfs.stream && tfs_stream_writers(p))) {
+		    (tfs.stream &&
+		     (tfs_stream_writers(p) || tfs_part_held(p)))) {
 			fuse_reply_err(req, EPERM);
 			return;
 		}

@@ -19,6 +19,7 @@
  * close() there would wait for a FLUSH that the same thread must answer).
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -54,6 +55,7 @@ static struct {
 	int started;		/* the thread runs */
 	pthread_t thread;	/* the flusher */
 	struct fuse_session *se; /* for the notifications */
+	atomic_bool gone_logged; /* the mount point led elsewhere (logged) */
 } stream = { .mu = PTHREAD_MUTEX_INITIALIZER,
 	     .cond = PTHREAD_COND_INITIALIZER };
 
@@ -154,6 +156,20 @@ static void writeback(struct tfs_part *p)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return; /* deleted meanwhile: its writers' close() writes back */
+	if (!tfs_io_is_mount(fd)) {
+		/* lazily unmounted (fusermount3 -u -z): the path leads to
+		 * whatever is under it now; the kernel writes back on its
+		 * own (vm.dirty_expire_centisecs) and at each close() */
+		if (!atomic_exchange(&stream.gone_logged, true))
+			tfs_log(LOG_NOTICE,
+				"stream mode: %s no longer leads to this "
+				"mount (a lazy unmount?): cached appends are "
+				"written back by the kernel, within about "
+				"30 s, and at close()",
+				tfs.mountpoint);
+		close(fd);
+		return;
+	}
 	sync_file_range(fd, 0, 0,
 			SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
 				SYNC_FILE_RANGE_WAIT_AFTER);

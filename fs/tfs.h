@@ -77,6 +77,10 @@ int tfs_io_attach(struct fuse_session *se);
 /* Called by the init handler with the kernel's protocol minor version:
  * the thread's next reply is INIT's. */
 void tfs_io_init_reply(unsigned proto_minor);
+/* Whether fd is a file of our own mount (once INIT is answered; before,
+ * true): a path under the mount point may lead elsewhere after a lazy
+ * unmount. */
+bool tfs_io_is_mount(int fd);
 /* The kernel took HANDLE_KILLPRIV_V2 (known once INIT is answered): it no
  * longer asks for security.capability before each buffered write(). */
 bool tfs_io_nosec(void);

@@ -148,6 +148,8 @@ struct tfs_part {
 	struct part_early *early_tail; /* the last of early; append_lock */
 	uint64_t early_bytes;	     /* buffer bytes held in early (their
 					cap); append_lock */
+	_Atomic uint64_t refused;    /* stream write-backs refused (over
+					stored bytes that differ) */
 	_Atomic bool early_stuck;    /* the first of early is at the end:
 					storing it failed for lack of space;
 					the syncer retries (part_early_retry);

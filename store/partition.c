@@ -1005,10 +1005,16 @@ static int part_write_here(struct tfs_part *p, const unsigned char *buf,
 			   size_t len, uint64_t off, uint64_t *at)
 {
 	uint64_t end = atomic_load_explicit(&p->end, memory_order_relaxed);
+	uint64_t start = p->segs[0]->base; /* append_lock: segs[0] stays */
 	size_t same = end - off < len ? (size_t)(end - off) : len;
-	int err = part_cmp_stored(p, buf, same, off, at);
-	int aerr;
+	size_t gone = 0;
+	int err, aerr;
 
+	/* the kernel writes whole pages back, and retention's start need
+	 * not be on a page: bytes below it are gone, nothing to compare */
+	if (off < start)
+		gone = start - off < same ? (size_t)(start - off) : same;
+	err = part_cmp_stored(p, buf + gone, same - gone, off + gone, at);
 	if (err < 0 || same == len)
 		return err;
 	/* Past the end the bytes are the kernel's already: it took them
@@ -1023,6 +1029,8 @@ static int part_write_here(struct tfs_part *p, const unsigned char *buf,
 static void part_write_at_log(struct tfs_part *p, int err, uint64_t off,
 			      size_t len, uint64_t at)
 {
+	if (err == PART_WA_DIFFERS)
+		atomic_fetch_add(&p->refused, 1); /* tfs_part_refused */
 	if (err == PART_WA_DIFFERS)
 		store_log(p->st, LOG_ERR,
 			  "%s: stream write at offset %llu..%llu differs from stored bytes at %llu: refused (partitions are append-only; what it has past the end is stored)",
@@ -1224,6 +1232,60 @@ void part_early_drop(struct tfs_part *p, const char *why)
 	p->early_tail = NULL;
 	p->early_bytes = 0;
 	atomic_store(&p->early_stuck, false);
+}
+
+uint64_t tfs_part_refused(struct tfs_part *p)
+{
+	return atomic_load(&p->refused);
+}
+
+bool tfs_part_held(struct tfs_part *p)
+{
+	bool held;
+
+	pthread_mutex_lock(&p->append_lock);
+	held = p->early != NULL;
+	pthread_mutex_unlock(&p->append_lock);
+	return held;
+}
+
+ssize_t tfs_part_pread_held(struct tfs_part *p, void *buf, size_t len,
+			    uint64_t off)
+{
+	unsigned char *dst = buf;
+	size_t got = 0;
+
+	pthread_mutex_lock(&p->append_lock);
+	if (off < atomic_load_explicit(&p->end, memory_order_relaxed)) {
+		pthread_mutex_unlock(&p->append_lock);
+		return -EAGAIN; /* stored meanwhile: read the store */
+	}
+	for (struct part_early *e = p->early; e && got < len; e = e->next) {
+		uint64_t at = off + got;
+		size_t n;
+
+		if (e->off + e->len <= at)
+			continue;
+		if (e->off > at)
+			break; /* a gap: the kernel has those bytes */
+		n = (size_t)(e->off + e->len - at);
+		if (n > len - got)
+			n = len - got;
+		memcpy(dst + got, e->data + (at - e->off), n);
+		got += n;
+	}
+	pthread_mutex_unlock(&p->append_lock);
+	return (ssize_t)got;
+}
+
+uint64_t tfs_part_start(struct tfs_part *p)
+{
+	uint64_t start;
+
+	pthread_rwlock_rdlock(&p->seg_lock);
+	start = p->segs[0]->base;
+	pthread_rwlock_unlock(&p->seg_lock);
+	return start;
 }
 
 void tfs_store_held(struct tfs_store *st, struct tfs_held_stats *out)

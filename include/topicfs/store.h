@@ -370,6 +370,24 @@ ssize_t tfs_part_append(struct tfs_part *p, const void *buf, size_t len,
  */
 ssize_t tfs_part_write_at(struct tfs_part *p, const void *buf, size_t len,
 			  uint64_t off);
+/* Stream write-backs refused so far (bytes over stored ones that differ:
+ * logged, and the rest of the write-back stored), for telling writers. */
+uint64_t tfs_part_refused(struct tfs_part *p);
+/* Whether stream writes are held (tfs_part_write_at): acknowledged bytes
+ * the store does not have yet, so the partition is not known to be
+ * empty. */
+bool tfs_part_held(struct tfs_part *p);
+/*
+ * Copy held stream writes covering [off, off + len) into buf, from off on
+ * while they are contiguous: a held write-back is acknowledged, so a read
+ * of its range must return it, not the zeros past the end.
+ * @return bytes copied (0: none at off); -EAGAIN off is below the end now
+ *   (the store has them: read it).
+ */
+ssize_t tfs_part_pread_held(struct tfs_part *p, void *buf, size_t len,
+			    uint64_t off);
+/* The first readable offset (retention's start). */
+uint64_t tfs_part_start(struct tfs_part *p);
 /* Stream writes (tfs_part_write_at) since the store was opened, into
  * *out: how many were held in memory because they arrived ahead of the
  * end, and their bytes. */

@@ -209,6 +209,68 @@ for ((k = 0; k < 100; k++)); do
 	sleep 0.05
 done
 assert_eq "$(printf 'base\nnext\nmore')" "$(cat "$MNT/ow2/0")" "readers after an append behind a refused overwrite"
+
+# a refused overwrite is reported at the writer's close() also when the
+# flusher wrote it back first (the kernel tells only the first close()
+# that looks: that was the flusher's own, and the writer's returned 0)
+mkdir "$MNT/ow3"
+printf 'hello world\n' >>"$MNT/ow3/0"
+python3 - "$MNT/ow3/0" >"$T/ow3.out" 2>&1 <<'PY' || fail "close after a refused overwrite: $(cat "$T/ow3.out")"
+import errno, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.pwrite(fd, b"XX", 0)
+time.sleep(0.5)                     # writeback.ms is 50
+try:
+    os.close(fd)
+except OSError as e:
+    if e.errno != errno.EIO:
+        raise
+else:
+    sys.exit("close() returned 0")
+PY
+
+# retention's start need not be on a page, and the kernel reads and
+# writes back whole pages: the page holding the start reads as zeros
+# below it, its write-back is taken, and appends go on (they failed with
+# EIO, and after a remount with ERANGE)
+mkdir "$MNT/rt"
+printf 'segment.bytes=4096\nretention.bytes=1\n' >>"$MNT/rt/.config"
+python3 - "$MNT/rt/0" >"$T/rt.out" 2>&1 <<'PY' || fail "appends after retention: $(cat "$T/rt.out")"
+import errno, os, sys, time
+p = sys.argv[1]
+rec = lambda i: (b"%04d" % i) + b"x" * 95 + b"\n"
+fd = os.open(p, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+n = 0
+for batch in (40, 40, 1):
+    for _ in range(batch):
+        os.write(fd, rec(n)); n += 1
+    os.fsync(fd)
+for _ in range(100):                # the cleaner runs once a second
+    if os.getxattr(p, "user.topicfs.start") == b"8000":
+        break
+    time.sleep(0.1)
+else:
+    sys.exit("start is %r" % os.getxattr(p, "user.topicfs.start"))
+r = os.open(p, os.O_RDONLY)
+os.posix_fadvise(r, 0, 0, os.POSIX_FADV_DONTNEED)
+for _ in range(3):
+    os.write(fd, rec(n)); n += 1
+os.fsync(fd)
+os.close(fd)
+os.posix_fadvise(r, 0, 0, os.POSIX_FADV_DONTNEED)
+want = b"".join(rec(i) for i in range(80, n))
+got = os.pread(r, 1 << 20, 8000)
+if got != want:
+    sys.exit("from the start: %r" % got[:200])
+if os.pread(r, 100, 4096) != bytes(100):
+    sys.exit("below the start in its page: not zeros")
+try:
+    os.pread(r, 100, 0)
+    sys.exit("a read of a page below the start's worked")
+except OSError as e:
+    if e.errno != errno.ERANGE:
+        raise
+PY
 remount_tfs "stream"
 printf 'more\n' >>"$MNT/ow/0"
 assert_eq "$(printf 'hello\nworld\nnext\nmore\n')" "$(cat "$MNT/ow/0")" "appends after a remount"

@@ -11,7 +11,7 @@
 small_datadir 8m
 mount_tfs "stream,writeback.ms=50"
 mkdir "$MNT/s"
-touch "$MNT/s/0"
+touch "$MNT/s/0" "$MNT/s/1"
 P=$MNT/s/0
 
 # leave about 1 MiB free, then write 3 MiB through the cache
@@ -38,6 +38,26 @@ assert_eq "fsync: EIO" "$out" "fsync() on a full disk with writes held"
 _alive "$TFS_PID" || fail "the daemon died on a full disk"
 assert_eq $((3 << 20)) "$(fsize "$P")" "st_size (the kernel's) while held"
 
+# held write-backs are acknowledged: once the kernel drops its clean copy
+# of them, reading them again gets them, not the zeros past the store's
+# end (it got 2 MiB of NULs, and kept them cached)
+python3 - "$P" "$T/ref" >"$T/held.out" 2>&1 <<'PY' || fail "reading held bytes: $(cat "$T/held.out")"
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+got = os.pread(fd, 3 << 20, 0)
+want = open(sys.argv[2], "rb").read()
+if got != want:
+    i = next(i for i in range(min(len(got), len(want))) if got[i] != want[i]) if len(got) == len(want) else -1
+    sys.exit("read %d bytes, %d NULs, first difference at %d" % (len(got), got.count(0), i))
+PY
+# a partition whose every byte is held is not empty: no truncate
+printf 'first record\n' >>"$MNT/s/1"
+logged "s/1: no disk space for the stream write" || fail "partition 1's write-back was not held"
+assert_eq 0 "$(xattr "$MNT/s/1" end)" "partition 1's store end while held"
+if (echo replaced >"$MNT/s/1") 2>/dev/null; then fail "O_TRUNC of a partition with held writes"; fi
+if truncate -s 0 "$MNT/s/1" 2>/dev/null; then fail "truncate of a partition with held writes"; fi
+
 # a follower waiting at the store's end (short of what was written)
 head -c $((3 << 20)) "$MNT/s/.follow/0" >"$T/followed" &
 follower=$!
@@ -56,6 +76,8 @@ cmp "$T/followed" "$T/ref" || fail "what the follower read"
 assert_eq ok "$("$TOOLS/wr" -f "$P")" "fsync() after space came back"
 assert_eq $((3 << 20)) "$(xattr "$P" end)" "the store's end"
 cmp "$P" "$T/ref" || fail "partition content through the mount"
+for ((i = 0; i < 50; i++)); do [[ $(xattr "$MNT/s/1" end) == 13 ]] && break; sleep 0.1; done
+assert_eq "first record" "$(cat "$MNT/s/1")" "partition 1 after space came back"
 umount_tfs
 cmp <(datalog s 0) "$T/ref" || fail "the .log files differ from what was written"
 mount_tfs "stream"
