@@ -223,7 +223,16 @@ void vfy_segment(struct tfs_part *p, struct tfs_seg *seg, bool background)
 	pthread_mutex_lock(&seg->vfy_lock);
 	if (atomic_load(&seg->checked))
 		goto out_unlock;
+	/* under seg_lock: retention may have taken it since it was queued
+	 * (its files are gone; an fd opened now would never be counted
+	 * off), and cannot take it while the fd is opened */
+	pthread_rwlock_rdlock(&p->seg_lock);
+	if (seg->base < p->segs[0]->base) {
+		pthread_rwlock_unlock(&p->seg_lock);
+		goto out_unlock;
+	}
 	d.fd = seg_data_fd(p, seg);
+	pthread_rwlock_unlock(&p->seg_lock);
 	seg_name(name, sizeof(name), seg->base, FMT_IDX_SUFFIX);
 	/* a deleted partition kept it open (part_unlink) */
 	ifd = atomic_load(&seg->vfy_idx_fd);
