@@ -40,7 +40,48 @@
 struct swriter {
 	struct tfs_part *p;
 	_Atomic uint64_t told; /* tfs_part_refused() when last told */
+	struct swriter *prev, *next; /* in swriters; swriters_lock */
 };
+
+/* Every swriter, so that those whose RELEASE never comes (an unmount
+ * with files open) are freed at the end (tfs_files_free_all). */
+static pthread_mutex_t swriters_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct swriter *swriters;
+
+static void swriter_link(struct swriter *w)
+{
+	pthread_mutex_lock(&swriters_lock);
+	w->prev = NULL;
+	w->next = swriters;
+	if (swriters)
+		swriters->prev = w;
+	swriters = w;
+	pthread_mutex_unlock(&swriters_lock);
+}
+
+static void swriter_unlink(struct swriter *w)
+{
+	pthread_mutex_lock(&swriters_lock);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		swriters = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&swriters_lock);
+}
+
+void tfs_files_free_all(void)
+{
+	pthread_mutex_lock(&swriters_lock);
+	while (swriters) {
+		struct swriter *w = swriters;
+
+		swriters = w->next;
+		free(w); /* its partition reference goes with the store */
+	}
+	pthread_mutex_unlock(&swriters_lock);
+}
 
 static struct swriter *fh_writer(struct fuse_file_info *fi)
 {
@@ -79,6 +120,7 @@ int tfs_open_part(struct tfs_part *p, struct fuse_file_info *fi)
 		}
 		w->p = p;
 		atomic_init(&w->told, tfs_part_refused(p));
+		swriter_link(w);
 	}
 	fi->direct_io = !tfs.stream;
 	fi->keep_cache = 1;
@@ -92,8 +134,10 @@ void tfs_release_part(struct fuse_file_info *fi)
 	struct swriter *w = fh_writer(fi);
 	struct tfs_part *p = fh_part(fi);
 
-	if (w)
+	if (w) {
 		tfs_stream_writer_del(p);
+		swriter_unlink(w);
+	}
 	tfs_part_put(p, 1);
 	free(w);
 }

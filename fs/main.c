@@ -348,6 +348,7 @@ int main(int argc, char **argv)
 	tfs_stream_stop();
 	fuse_session_unmount(se);
 	tfs_view_free_all();
+	tfs_files_free_all();
 	tfs_store_close(tfs.st);
 	tfs_log(LOG_INFO, "unmounted %s", cli.mountpoint);
 out_session:

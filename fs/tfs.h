@@ -85,6 +85,10 @@ bool tfs_io_is_mount(int fd);
  * longer asks for security.capability before each buffered write(). */
 bool tfs_io_nosec(void);
 extern const struct fuse_lowlevel_ops tfs_ops;
+/* At the end: free the state of partition files whose RELEASE never came
+ * (an unmount with files open); after the session loop, before the store
+ * closes. */
+void tfs_files_free_all(void);
 
 static inline fuse_ino_t tfs_ino_topic(struct tfs_topic *t)
 {
