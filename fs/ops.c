@@ -70,7 +70,9 @@ int tfs_fill_attr(fuse_ino_t ino, struct stat *s)
 	tfs_part_info(p, &info);
 	s->st_mode = S_IFREG | 0644;
 	s->st_nlink = 1;
-	s->st_size = (off_t)info.end;
+	/* stream mode: write-backs held past the end are acknowledged; a
+	 * kernel that dropped the inode (its pages were clean) asks again */
+	s->st_size = (off_t)(tfs.stream ? tfs_part_held_end(p) : info.end);
 	s->st_blocks = (blkcnt_t)((info.disk_bytes + 511) / 512);
 	fill_time(s, info.mtime_ms);
 	return 0;

@@ -1239,6 +1239,19 @@ uint64_t tfs_part_refused(struct tfs_part *p)
 	return atomic_load(&p->refused);
 }
 
+uint64_t tfs_part_held_end(struct tfs_part *p)
+{
+	uint64_t end;
+
+	pthread_mutex_lock(&p->append_lock);
+	end = atomic_load_explicit(&p->end, memory_order_relaxed);
+	for (struct part_early *e = p->early; e; e = e->next)
+		if (e->off + e->len > end)
+			end = e->off + e->len;
+	pthread_mutex_unlock(&p->append_lock);
+	return end;
+}
+
 bool tfs_part_held(struct tfs_part *p)
 {
 	bool held;

@@ -373,6 +373,9 @@ ssize_t tfs_part_write_at(struct tfs_part *p, const void *buf, size_t len,
 /* Stream write-backs refused so far (bytes over stored ones that differ:
  * logged, and the rest of the write-back stored), for telling writers. */
 uint64_t tfs_part_refused(struct tfs_part *p);
+/* The end counting held stream writes (past the end, acknowledged): the
+ * size to show a kernel that forgot its own. */
+uint64_t tfs_part_held_end(struct tfs_part *p);
 /* Whether stream writes are held (tfs_part_write_at): acknowledged bytes
  * the store does not have yet, so the partition is not known to be
  * empty. */
