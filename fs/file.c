@@ -91,6 +91,15 @@ static struct swriter *fh_writer(struct fuse_file_info *fi)
 		       : NULL;
 }
 
+/* Whether write-backs of w's partition were refused since w was last
+ * told (or opened); it is told now. */
+static bool writer_tell(struct swriter *w)
+{
+	uint64_t now = tfs_part_refused(w->p);
+
+	return atomic_exchange(&w->told, now) != now;
+}
+
 static struct tfs_part *fh_part(struct fuse_file_info *fi)
 {
 	struct swriter *w = fh_writer(fi);
@@ -474,9 +483,9 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		return;
 	}
 	if (tfs.stream) {
+		/* a refusal drops the kernel's copy (the store's refused
+		 * callback, fs/main.c), also for held writes stored late */
 		n = tfs_part_write_at(p, buf, size, (uint64_t)off);
-		if (n == -EIO) /* refused: the kernel's pages are wrong */
-			tfs_stream_inval(p, (uint64_t)off, size);
 	} else {
 		n = tfs_part_append(p, buf, size, expect, NULL);
 	}
@@ -520,9 +529,8 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* the kernel has written this file's pages back before FLUSH */
 	w = tfs_ino_to_part(ino) ? fh_writer(fi) : NULL;
 	if (w) {
-		uint64_t now = tfs_part_refused(w->p);
-
-		if (atomic_exchange(&w->told, now) != now) {
+		tfs_part_fill_holes(w->p);
+		if (writer_tell(w)) {
 			fuse_reply_err(req, EIO);
 			return;
 		}
@@ -542,11 +550,25 @@ void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void tfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	       struct fuse_file_info *fi)
 {
+	struct swriter *w;
+	int err;
+
 	/* .config is durable once a write returns; a group file commits */
-	if (tfs_ino_to_vnode(ino))
+	if (tfs_ino_to_vnode(ino)) {
 		fuse_reply_err(req, -tfs_view_fsync(fi));
-	else
-		fuse_reply_err(req, tfs_ino_to_config(ino)
-					    ? 0
-					    : -tfs_part_sync(fh_part(fi)));
+		return;
+	}
+	if (tfs_ino_to_config(ino)) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	w = fh_writer(fi);
+	/* stream mode: the kernel wrote every dirty page back before FSYNC,
+	 * so what still waits for the bytes in front of it waits for a hole */
+	if (tfs.stream)
+		tfs_part_fill_holes(fh_part(fi));
+	err = tfs_part_sync(fh_part(fi));
+	if (!err && w && writer_tell(w))
+		err = -EIO;
+	fuse_reply_err(req, -err);
 }

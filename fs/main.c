@@ -245,6 +245,7 @@ static int start(struct fuse_session *se, struct tfs_cli *cli,
 	tfs_io_setup(!cli->nosplice);
 	so->log = tfs_log_msg;
 	so->grew = tfs_view_wake; /* stream write-backs stored late */
+	so->refused = tfs_stream_inval; /* drop the kernel's refused copy */
 	err = tfs_store_open(tfs.datadir, so, &tfs.st);
 	if (err) {
 		fprintf(stderr, "topicfs: %s: %s\n", tfs.datadir,

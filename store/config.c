@@ -419,4 +419,5 @@ void tfs_store_opts_init(struct tfs_store_opts *opts)
 	tfs_config_init(&opts->cfg);
 	opts->log = NULL;
 	opts->grew = NULL;
+	opts->refused = NULL;
 }

@@ -1029,8 +1029,11 @@ static int part_write_here(struct tfs_part *p, const unsigned char *buf,
 static void part_write_at_log(struct tfs_part *p, int err, uint64_t off,
 			      size_t len, uint64_t at)
 {
-	if (err == PART_WA_DIFFERS)
+	if (err == PART_WA_DIFFERS) {
 		atomic_fetch_add(&p->refused, 1); /* tfs_part_refused */
+		if (p->st->opts.refused)
+			p->st->opts.refused(p, off, len);
+	}
 	if (err == PART_WA_DIFFERS)
 		store_log(p->st, LOG_ERR,
 			  "%s: stream write at offset %llu..%llu differs from stored bytes at %llu: refused (partitions are append-only; what it has past the end is stored)",
@@ -1252,6 +1255,60 @@ uint64_t tfs_part_held_end(struct tfs_part *p)
 	return end;
 }
 
+/* Most zeros tfs_part_fill_holes stores for one hole. */
+#define PART_HOLE_MAX (64ull << 20)
+
+int tfs_part_fill_holes(struct tfs_part *p)
+{
+	static const unsigned char zeros[64 * 1024];
+	uint64_t end, filled = 0, at = 0;
+	int err = 0;
+
+	pthread_mutex_lock(&p->append_lock);
+	while (!err && p->early && !atomic_load(&p->early_stuck) &&
+	       p->early->off > (end = atomic_load(&p->end))) {
+		uint64_t hole = p->early->off - end;
+
+		if (hole > PART_HOLE_MAX) {
+			store_log(p->st, LOG_ERR,
+				  "%s: a stream write at offset %llu waits "
+				  "for a hole of %llu bytes at %llu that the "
+				  "kernel never writes back (a pwrite() past "
+				  "the end): too large to fill with zeros; "
+				  "it stays held",
+				  p->name, (unsigned long long)p->early->off,
+				  (unsigned long long)hole,
+				  (unsigned long long)end);
+			err = -EIO;
+			break;
+		}
+		if (!filled)
+			at = end;
+		while (!err && hole) {
+			size_t n = hole < sizeof(zeros) ? (size_t)hole
+						       : sizeof(zeros);
+
+			err = part_append_locked(p, zeros, n, end);
+			hole -= err ? 0 : n;
+			end += err ? 0 : n;
+			filled += err ? 0 : n;
+		}
+		if (!err)
+			part_early_drain(p);
+	}
+	pthread_mutex_unlock(&p->append_lock);
+	if (filled)
+		store_log(p->st, LOG_NOTICE,
+			  "%s: stored %llu zero bytes from offset %llu for a "
+			  "hole the kernel does not write back (a pwrite() "
+			  "past the end)",
+			  p->name, (unsigned long long)filled,
+			  (unsigned long long)at);
+	if (filled && p->st->opts.grew)
+		p->st->opts.grew(p);
+	return err;
+}
+
 bool tfs_part_held(struct tfs_part *p)
 {
 	bool held;
@@ -1266,26 +1323,33 @@ ssize_t tfs_part_pread_held(struct tfs_part *p, void *buf, size_t len,
 			    uint64_t off)
 {
 	unsigned char *dst = buf;
-	size_t got = 0;
+	size_t got = 0; /* bytes of buf filled, held or zeros */
 
 	pthread_mutex_lock(&p->append_lock);
 	if (off < atomic_load_explicit(&p->end, memory_order_relaxed)) {
 		pthread_mutex_unlock(&p->append_lock);
 		return -EAGAIN; /* stored meanwhile: read the store */
 	}
-	for (struct part_early *e = p->early; e && got < len; e = e->next) {
-		uint64_t at = off + got;
-		size_t n;
+	/* A READ covers only pages the kernel does not have, so a gap
+	 * between held ranges inside it is a hole (a pwrite() past the
+	 * end): zeros, as the kernel sees it.  Stopping there made the
+	 * kernel zero-fill the held pages after it too. */
+	for (struct part_early *e = p->early; e; e = e->next) {
+		uint64_t lo = e->off > off ? e->off : off;
+		uint64_t hi = e->off + e->len;
 
-		if (e->off + e->len <= at)
+		if (e->off >= off + len)
+			break;
+		if (hi <= off)
 			continue;
-		if (e->off > at)
-			break; /* a gap: the kernel has those bytes */
-		n = (size_t)(e->off + e->len - at);
-		if (n > len - got)
-			n = len - got;
-		memcpy(dst + got, e->data + (at - e->off), n);
-		got += n;
+		if (hi > off + len)
+			hi = off + len;
+		if (lo - off > got)
+			memset(dst + got, 0, (size_t)(lo - off) - got);
+		memcpy(dst + (lo - off), e->data + (lo - e->off),
+		       (size_t)(hi - lo));
+		if (hi - off > got)
+			got = (size_t)(hi - off);
 	}
 	pthread_mutex_unlock(&p->append_lock);
 	return (ssize_t)got;

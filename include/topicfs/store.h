@@ -153,6 +153,13 @@ struct tfs_store_opts {
 				  full disk, stored once there is space), so
 				  that readers waiting at the end wake; NULL:
 				  none */
+	void (*refused)(struct tfs_part *p, uint64_t off, uint64_t len);
+			       /* called, with p's append lock held, when a
+				  stream write-back [off, off + len) is
+				  refused (tfs_part_write_at, or a held one
+				  stored late), so that the caller drops the
+				  kernel's copy; it must not call into p;
+				  NULL: none */
 };
 
 /* Built-in defaults, log = NULL, grew = NULL. */
@@ -376,16 +383,26 @@ uint64_t tfs_part_refused(struct tfs_part *p);
 /* The end counting held stream writes (past the end, acknowledged): the
  * size to show a kernel that forgot its own. */
 uint64_t tfs_part_held_end(struct tfs_part *p);
+/*
+ * Stream mode, once the kernel has written back every dirty page (before
+ * it sends FSYNC or FLUSH): a held write that still waits for the bytes
+ * in front of it waits for a hole, which the kernel never writes back (a
+ * pwrite() past the end).  Store zeros for such holes of up to 64 MiB,
+ * then what was held.  @return 0; -EIO a larger hole (logged; its held
+ * bytes stay held); -ENOSPC and other -errno as tfs_part_append.
+ */
+int tfs_part_fill_holes(struct tfs_part *p);
 /* Whether stream writes are held (tfs_part_write_at): acknowledged bytes
  * the store does not have yet, so the partition is not known to be
  * empty. */
 bool tfs_part_held(struct tfs_part *p);
 /*
- * Copy held stream writes covering [off, off + len) into buf, from off on
- * while they are contiguous: a held write-back is acknowledged, so a read
- * of its range must return it, not the zeros past the end.
- * @return bytes copied (0: none at off); -EAGAIN off is below the end now
- *   (the store has them: read it).
+ * Copy the held stream writes within [off, off + len) into buf, zeros
+ * between them (a hole the kernel never writes back): a held write-back
+ * is acknowledged, so a read of its range must return it, not the zeros
+ * a short read becomes.
+ * @return bytes filled, up to the last held byte in the range (0: none);
+ *   -EAGAIN off is below the end now (the store has it: read it).
  */
 ssize_t tfs_part_pread_held(struct tfs_part *p, void *buf, size_t len,
 			    uint64_t off);

@@ -229,6 +229,62 @@ else:
     sys.exit("close() returned 0")
 PY
 
+# a pwrite() past the end leaves a hole the kernel never writes back: a
+# read across it gets zeros and the held bytes after it (it got zeros for
+# all, and the kernel kept them); the bytes that fill it later are stored,
+# and a write-back refused when held bytes are stored late is dropped
+# from the kernel's cache and reported by fsync()
+mkdir "$MNT/hole"
+python3 - "$MNT/hole/0" >"$T/h.out" 2>&1 <<'PY' || fail "held bytes behind a hole: $(cat "$T/h.out")"
+import errno, os, sys, time
+p = sys.argv[1]
+fd = os.open(p, os.O_RDWR | os.O_CREAT)
+os.pwrite(fd, b"A" * 100, 0); time.sleep(0.3)
+os.pwrite(fd, b"B" * 4096, 12288); time.sleep(0.3)     # held: a hole before it
+r = os.open(p, os.O_RDONLY)
+os.posix_fadvise(r, 0, 0, os.POSIX_FADV_DONTNEED)
+got = os.pread(r, 16384, 0)
+if got != b"A" * 100 + bytes(12188) + b"B" * 4096:
+    sys.exit("across the hole: %d B bytes" % got.count(b"B"))
+os.pwrite(fd, b"B" * 4096, 8192); time.sleep(0.3)      # held too
+os.pwrite(fd, b"C" * 4096, 8192); time.sleep(0.3)      # held again, differs
+os.pwrite(fd, b"D" * 8092, 100); time.sleep(0.3)       # fills: B stored, C refused
+try:
+    os.fsync(fd)
+    sys.exit("fsync() after a refused held write returned 0")
+except OSError as e:
+    if e.errno != errno.EIO:
+        raise
+for _ in range(100):                                   # the kernel's C dropped
+    if os.pread(r, 4096, 8192) == b"B" * 4096:
+        break
+    time.sleep(0.05)
+else:
+    sys.exit("readers still see the refused bytes")
+try:
+    os.close(fd)
+except OSError:
+    pass
+PY
+assert_eq "$( (head -c 100 /dev/zero | tr '\0' A; head -c 8092 /dev/zero | tr '\0' D; head -c 8192 /dev/zero | tr '\0' B) | md5sum)" \
+	"$(datalog hole 0 | md5sum)" "data dir after held bytes behind holes"
+
+# a hole nothing fills: once the kernel has written everything back (at
+# close() or fsync()), the daemon stores zeros for it and the held bytes
+# after it (they waited for ever, and were dropped at unmount)
+mkdir "$MNT/hole2"
+python3 - "$MNT/hole2/0" >"$T/h2.out" 2>&1 <<'PY' || fail "a hole nothing fills: $(cat "$T/h2.out")"
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT)
+os.pwrite(fd, b"x\n", 0)
+os.pwrite(fd, b"y\n", 10000)
+os.fsync(fd)
+os.close(fd)
+PY
+assert_eq "$( (printf 'x\n'; head -c 9998 /dev/zero; printf 'y\n') | md5sum)" "$(datalog hole2 0 | md5sum)" "data dir after a hole"
+assert_eq 10002 "$(xattr "$MNT/hole2/0" end)" "end after a hole"
+grep -q "hole2/0: stored 4096 zero bytes from offset 4096" "$TFS_LOG" || fail "no log line for the hole"
+
 # retention's start need not be on a page, and the kernel reads and
 # writes back whole pages: the page holding the start reads as zeros
 # below it, its write-back is taken, and appends go on (they failed with
