@@ -321,6 +321,61 @@ static void test_append_fills_gap(void **state)
 	check_content(f->p, "abcdef", 6);
 }
 
+/* Held write-backs read back, with zeros for the holes between them (a
+ * READ covers only pages the kernel does not have). */
+static void test_held_read(void **state)
+{
+	struct fix *f = *state;
+	unsigned char buf[8192], want[8192];
+
+	assert_int_equal(tfs_part_write_at(f->p, "abc", 3, 0), 3);
+	assert_int_equal(tfs_part_write_at(f->p, "XXXXXXXXXX", 10, 4096), 10);
+	assert_int_equal(tfs_part_write_at(f->p, "YY", 2, 6000), 2);
+	assert_true(tfs_part_held(f->p));
+	assert_int_equal(tfs_part_held_end(f->p), 6002);
+	assert_int_equal(tfs_part_pread_held(f->p, buf, 10, 0), -EAGAIN);
+	memset(want, 0, sizeof(want));
+	memcpy(want + 4096 - 3, "XXXXXXXXXX", 10);
+	memcpy(want + 6000 - 3, "YY", 2);
+	memset(buf, 0xee, sizeof(buf));
+	assert_int_equal(tfs_part_pread_held(f->p, buf, sizeof(buf), 3),
+			 6002 - 3);
+	assert_memory_equal(buf, want, 6002 - 3);
+	/* from inside a held range, and a range before any */
+	assert_int_equal(tfs_part_pread_held(f->p, buf, 4, 4100), 4);
+	assert_memory_equal(buf, "XXXX", 4);
+	assert_int_equal(tfs_part_pread_held(f->p, buf, 100, 3), 0);
+	assert_int_equal(tfs_part_pread_held(f->p, buf, 100, 7000), 0);
+}
+
+/* Once the kernel has written everything back, a hole is filled with
+ * zeros and the held bytes after it stored; a hole over 64 MiB is not. */
+static void test_fill_holes(void **state)
+{
+	struct fix *f = *state;
+	unsigned char want[10002];
+
+	assert_int_equal(tfs_part_write_at(f->p, "x\n", 2, 0), 2);
+	assert_int_equal(tfs_part_write_at(f->p, "y\n", 2, 10000), 2);
+	assert_int_equal(tfs_part_sync(f->p), -EIO); /* waits for the hole */
+	assert_int_equal(tfs_part_fill_holes(f->p), 0);
+	assert_false(tfs_part_held(f->p));
+	memset(want, 0, sizeof(want));
+	memcpy(want, "x\n", 2);
+	memcpy(want + 10000, "y\n", 2);
+	check_content(f->p, want, sizeof(want));
+	assert_true(th_logged("t/0: stored 9998 zero bytes from offset 2",
+			      NULL, NULL));
+	assert_int_equal(tfs_part_sync(f->p), 0);
+	/* too large: stays held, and says so */
+	assert_int_equal(tfs_part_write_at(f->p, "z", 1, 10002 + (65ull << 20)),
+			 1);
+	assert_int_equal(tfs_part_fill_holes(f->p), -EIO);
+	assert_true(tfs_part_held(f->p));
+	assert_int_equal(tfs_part_end(f->p), 10002);
+	assert_true(th_logged("too large to fill with zeros", NULL, NULL));
+}
+
 static void test_bad_args(void **state)
 {
 	struct fix *f = *state;
@@ -360,6 +415,10 @@ int main(void)
 						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_append_fills_gap,
 						fix_setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_held_read, fix_setup,
+						fix_teardown),
+		cmocka_unit_test_setup_teardown(test_fill_holes, fix_setup,
+						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_args, fix_setup,
 						fix_teardown),
 	};
