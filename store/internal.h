@@ -198,6 +198,9 @@ struct tfs_topic {
 	pthread_mutex_t cfg_lock;    /* serialises config writes and the
 					topic's rmdir; inside lock, and
 					nothing is taken inside it */
+	bool cfg_gone;		     /* the directory was removed (a new
+					topic may have its name): config
+					writes fail; cfg_lock */
 	struct tfs_config own;	     /* the topic's own keys (own.set);
 					protected by cfg_lock */
 	_Atomic int64_t eff[TFS_CFG_NKEYS]; /* effective values, read

@@ -374,10 +374,13 @@ static int topic_remove_dir(struct tfs_topic *t)
 		return err;
 	pthread_mutex_lock(&t->cfg_lock);
 	topic_config_unlink(t);
-	if (rmdir(t->path))
+	if (rmdir(t->path)) {
 		err = -errno;
-	else if (fsync(t->st->dir_fd))
-		err = -errno;
+	} else {
+		t->cfg_gone = true; /* its name may be a new topic's now */
+		if (fsync(t->st->dir_fd))
+			err = -errno;
+	}
 	/* the topic stays: so do its config and groups (a topic without
 	 * its .config would run on the mount's defaults after a restart,
 	 * retention included) */
@@ -670,8 +673,9 @@ int tfs_topic_config_set(struct tfs_topic *t, const char *text, size_t len,
 	rc = tfs_config_parse(&own, text, len, err, errlen);
 	if (!rc) {
 		/* a deleted topic's directory is gone (the delete holds
-		 * cfg_lock while it removes the files) */
-		rc = topic_config_write(t, &own);
+		 * cfg_lock while it removes the files), and its path may be a
+		 * new topic's: never write there */
+		rc = t->cfg_gone ? -ENOENT : topic_config_write(t, &own);
 		if (rc == -ENOENT) {
 			if (err && errlen)
 				snprintf(err, errlen, "the topic is deleted");

@@ -79,4 +79,19 @@ echo 'segment.bytes=8K' >>"$C"
 rm -r "$MNT/orders"
 [[ ! -e $DATA/orders ]] || fail "topic dir left in the data dir"
 [[ ! -e $MNT/orders ]] || fail "topic still visible"
+
+# a .config held open across rm -r and a new topic of the same name
+# writes nowhere: it wrote the new topic's file on disk, unseen until a
+# remount (a stray retention.ms there would then delete its data)
+mkdir "$MNT/reuse"
+touch "$MNT/reuse/0"
+exec 3>>"$MNT/reuse/.config"
+rm -r "$MNT/reuse"
+mkdir "$MNT/reuse"
+if echo 'retention.ms=12345' >&3 2>/dev/null; then fail "a deleted topic's .config took a write"; fi
+exec 3>&-
+[[ ! -e $DATA/reuse/.config ]] || fail "the new topic got the old one's key on disk: $(cat "$DATA/reuse/.config")"
+umount_tfs
+mount_tfs
+assert_eq "retention.ms=-1  # default" "$(grep '^retention.ms' "$MNT/reuse/.config")" "the new topic after a remount"
 umount_tfs
