@@ -1317,14 +1317,20 @@ void tfs_view_write(fuse_req_t req, struct tfs_vnode *vn, const char *buf,
 		    size_t size, struct fuse_file_info *fi)
 {
 	struct vfile *vf = (struct vfile *)(uintptr_t)fi->fh;
-	int64_t n = vn->kind == VK_PRODUCE
-			    ? tfs_topic_route(vn->t, buf, size, &vf->sticky)
-			    : -EBADF;
-	struct tfs_part *p;
+	int64_t n = -EBADF;
+	struct tfs_part *p = NULL;
 	ssize_t r;
 
-	if (n < 0 || tfs_part_open(vn->t, (uint32_t)n, &p)) {
-		fuse_reply_err(req, n < 0 ? (int)-n : ENOENT);
+	/* the chosen partition may be deleted before it is opened (only
+	 * the highest can be): choose again while the topic has others */
+	for (int tries = 0; vn->kind == VK_PRODUCE && tries < 8; tries++) {
+		n = tfs_topic_route(vn->t, buf, size, &vf->sticky);
+		if (n < 0 || !tfs_part_open(vn->t, (uint32_t)n, &p))
+			break;
+		n = -ENOENT;
+	}
+	if (n < 0) {
+		fuse_reply_err(req, (int)-n);
 		return;
 	}
 	r = tfs_part_append(p, buf, size, TFS_OFFSET_ANY, NULL);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -696,22 +697,33 @@ out_free:
 
 int part_remove_dir(struct tfs_store *st, const char *path)
 {
-	struct dirent *de;
-	DIR *d = opendir(path);
 	int err = 0;
 
-	if (!d)
-		return -errno;
-	while ((errno = 0, de = readdir(d))) {
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-		    unlinkat(dirfd(d), de->d_name, 0) && !err)
+	/* the cleaner may unlink a segment (retention) or create one (a
+	 * compression's .tmp) in it meanwhile: a name already gone is no
+	 * error, and a directory not empty yet is scanned again */
+	for (int round = 0; round < 5; round++) {
+		struct dirent *de;
+		DIR *d = opendir(path);
+
+		if (!d)
+			return errno == ENOENT ? 0 : -errno;
+		err = 0;
+		while ((errno = 0, de = readdir(d))) {
+			if (strcmp(de->d_name, ".") &&
+			    strcmp(de->d_name, "..") &&
+			    unlinkat(dirfd(d), de->d_name, 0) &&
+			    errno != ENOENT && !err)
+				err = -errno;
+		}
+		if (!err && errno)
 			err = -errno;
+		closedir(d);
+		if (!err && rmdir(path))
+			err = -errno;
+		if (err != -ENOTEMPTY && err != -EEXIST)
+			break;
 	}
-	if (!err && errno)
-		err = -errno;
-	closedir(d);
-	if (!err && rmdir(path))
-		err = -errno;
 	if (err)
 		store_log(st, LOG_ERR, "removing %s: %s", path, strerror(-err));
 	return err;
@@ -747,6 +759,17 @@ static int part_keep_files(struct tfs_part *p, struct tfs_seg *seg)
 	return 0;
 }
 
+/* Most segments a delete keeps open for the handles still reading
+ * (part_unlink): a quarter of the open-file limit. */
+static size_t part_keep_max(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		return 4096;
+	return rl.rlim_cur / 4 > 64 ? (size_t)(rl.rlim_cur / 4) : 64;
+}
+
 int part_unlink(struct tfs_part *p)
 {
 	char *dead = NULL;
@@ -754,9 +777,27 @@ int part_unlink(struct tfs_part *p)
 
 	pthread_mutex_lock(&p->append_lock);
 	pthread_rwlock_wrlock(&p->seg_lock);
-	/* open handles keep reading the unlinked files through these fds */
-	for (size_t i = 0; i < p->nsegs && !err; i++)
-		err = part_keep_files(p, p->segs[i]);
+	/* open handles keep reading the unlinked files through these fds,
+	 * the newest first; past a quarter of the open-file limit the
+	 * delete goes on, and their reads of the older segments fail */
+	for (size_t i = p->nsegs, kept = 0; i-- > 0 && !err; kept++) {
+		err = kept < part_keep_max() ? part_keep_files(p, p->segs[i])
+					     : -EMFILE;
+		if (err == -EMFILE || err == -ENFILE) {
+			store_log(p->st, LOG_WARNING,
+				  "%s: deleting %zu segments, too many to keep "
+				  "open: its open files can no longer read "
+				  "below offset %llu",
+				  p->name, p->nsegs,
+				  (unsigned long long)(i + 1 < p->nsegs
+							       ? p->segs[i + 1]
+									 ->base
+							       : atomic_load(
+									 &p->end)));
+			err = 0;
+			break;
+		}
+	}
 	if (!err && asprintf(&dead, "%s%s", p->path, FMT_DEL_SUFFIX) < 0)
 		err = -ENOMEM;
 	/* what an earlier delete of this number could not remove */

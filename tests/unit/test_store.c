@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <linux/falloc.h>
 #include <linux/magic.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
@@ -730,6 +731,34 @@ static void test_unlinked_unchecked(void **state)
 	assert_false(th_logged("cannot check it", NULL, NULL));
 }
 
+/* A delete of more segments than a quarter of the open-file limit goes
+ * on (it failed with EIO): the open handle reads the newest segments and
+ * gets EIO below them. */
+static void test_unlink_many_segments(void **state)
+{
+	struct fix *f = *state;
+	unsigned char got[1000];
+	struct rlimit old, low;
+	int n = 400; /* 100 segments of 4 records */
+
+	fill_part(f, n);
+	assert_int_equal(tfs_part_sync(f->p), 0);
+	part_close_idle_fds(f->p);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 160; /* keeps 40 */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	assert_int_equal(tfs_part_delete(f->t, 0), 0);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_true(th_logged("t/0: deleting 100 segments, too many to keep",
+			      NULL, NULL));
+	assert_int_equal(tfs_part_pread(f->p, got, sizeof(got),
+					(uint64_t)(n - 1) * 1000),
+			 sizeof(got));
+	assert_int_equal(got[0], 'a' + (n - 1) % 26);
+	assert_true(tfs_part_pread(f->p, got, sizeof(got), 0) < 0);
+}
+
 /* flush.messages=1 syncs as fsync() does: a segment sealed by a roll is
  * synced (and marked) before the record in the new one returns. */
 static void test_flush_messages_roll(void **state)
@@ -919,6 +948,8 @@ int main(void)
 						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_flush_messages, fix_setup,
 						fix_teardown),
+		cmocka_unit_test_setup_teardown(test_unlink_many_segments,
+						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_unlinked_unchecked,
 						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_flush_messages_roll,
