@@ -1730,7 +1730,11 @@ int part_sync_sealed(struct tfs_part *p, int64_t min_age_ms)
 		if (atomic_load(&v[i]->sealed_ms) > due)
 			err = err ? err : 1;
 		if (!err && !atomic_load(&v[i]->synced)) {
-			err = seg_mark_synced(v[i], p->dir_fd);
+			/* its fd may have been closed while it waited
+			 * (part_close_idle_fds): reopened by name */
+			int fd = seg_data_fd(p, v[i]);
+
+			err = fd < 0 ? fd : seg_mark_synced(v[i], p->dir_fd);
 			if (!err)
 				atomic_fetch_sub(&p->sealed_pending, 1);
 			else
@@ -1773,8 +1777,10 @@ void part_close_idle_fds(struct tfs_part *p)
 				atomic_fetch_sub(&p->sealed_fds, 1);
 			}
 		}
-		if (fd < 0 || !atomic_load(&seg->synced) ||
-		    atomic_load(&seg->refs) != 1)
+		/* synced or not: the syncer reopens it to sync it, so a
+		 * producer rolling thousands of segments before the syncer
+		 * catches up does not run the daemon out of fds */
+		if (fd < 0 || atomic_load(&seg->refs) != 1)
 			continue;
 		atomic_store(&seg->fd, -1);
 		close(fd);

@@ -731,6 +731,40 @@ static void test_unlinked_unchecked(void **state)
 	assert_false(th_logged("cannot check it", NULL, NULL));
 }
 
+/* This process's open fds on .log files. */
+static int log_fds(void)
+{
+	char cmd[128];
+	FILE *pf;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd),
+		 "ls -l /proc/%d/fd/ 2>/dev/null | grep -c '\\.log$'",
+		 (int)getpid());
+	pf = popen(cmd, "r");
+	assert_non_null(pf);
+	assert_int_equal(fscanf(pf, "%d", &n), 1);
+	pclose(pf);
+	return n;
+}
+
+/* Sealed segments not synced yet give their fds back when idle too (a
+ * producer rolling thousands of them before the syncer's first pass ran
+ * the daemon out of fds); the sync reopens them. */
+static void test_idle_unsynced(void **state)
+{
+	struct fix *f = *state;
+
+	fill_part(f, 40); /* 10 segments, 9 sealed (the syncer may be
+			     closing them meanwhile: no count before) */
+	part_close_idle_fds(f->p);
+	assert_int_equal(log_fds(), 1); /* the active one */
+	assert_int_equal(th_synced(f->dir, 0), 0);
+	assert_int_equal(tfs_part_sync(f->p), 0);
+	assert_int_equal(th_synced(f->dir, 0), 1);
+	assert_int_equal(th_synced(f->dir, 8 * 4000), 1);
+}
+
 /* A delete of more segments than a quarter of the open-file limit goes
  * on (it failed with EIO): the open handle reads the newest segments and
  * gets EIO below them. */
@@ -948,6 +982,8 @@ int main(void)
 						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_flush_messages, fix_setup,
 						fix_teardown),
+		cmocka_unit_test_setup_teardown(test_idle_unsynced,
+						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_unlink_many_segments,
 						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_unlinked_unchecked,
