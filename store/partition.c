@@ -1737,7 +1737,8 @@ int part_sync_sealed(struct tfs_part *p, int64_t min_age_ms)
 			err = fd < 0 ? fd : seg_mark_synced(v[i], p->dir_fd);
 			if (!err)
 				atomic_fetch_sub(&p->sealed_pending, 1);
-			else
+			else if (!atomic_load(&p->deleted)) /* deleted meanwhile:
+							       nothing to keep */
 				store_log(p->st, LOG_ERR,
 					  "%s: syncing sealed segment %020llu: %s",
 					  p->name,
@@ -2133,16 +2134,27 @@ static int part_compress_one(struct tfs_part *p)
 	raw = atomic_load(&seg->size);
 	err = part_write_zst(p, seg, &z);
 	if (err) {
-		store_log(p->st, LOG_ERR,
-			  "compression: %s/%020llu%s: %s; the segment stays "
-			  "uncompressed",
-			  p->name, (unsigned long long)seg->base,
-			  FMT_LOG_SUFFIX, strerror(-err));
+		if (!atomic_load(&p->deleted)) /* else its files went */
+			store_log(p->st, LOG_ERR,
+				  "compression: %s/%020llu%s: %s; the segment "
+				  "stays uncompressed",
+				  p->name, (unsigned long long)seg->base,
+				  FMT_LOG_SUFFIX, strerror(-err));
 		seg_put(seg);
-		return err;
+		return atomic_load(&p->deleted) ? 0 : err;
 	}
 	/* swap: new reads decompress; pinned extents keep the raw fd */
 	pthread_mutex_lock(&p->append_lock);
+	if (p->deleted) {
+		/* deleted meanwhile: its readers keep the raw fds (the .zst
+		 * has no name to be opened by), and the files go */
+		pthread_mutex_unlock(&p->append_lock);
+		zseg_close(z);
+		seg_name(name, sizeof(name), seg->base, FMT_ZST_SUFFIX);
+		unlinkat(p->dir_fd, name, 0);
+		seg_put(seg);
+		return 0;
+	}
 	pthread_rwlock_wrlock(&p->seg_lock);
 	before = seg_disk_bytes(seg);
 	seg->z = z; /* with the fd compression wrote it through */
@@ -2175,7 +2187,8 @@ int part_compress(struct tfs_part *p, const _Atomic bool *stop)
 {
 	int n = 0, r;
 
-	if (topic_cfg(p->topic, TFS_CFG_COMPRESSION) != TFS_COMPRESSION_ZSTD)
+	if (topic_cfg(p->topic, TFS_CFG_COMPRESSION) != TFS_COMPRESSION_ZSTD ||
+	    atomic_load(&p->deleted))
 		return 0;
 	while (!*stop && (r = part_compress_one(p)) > 0)
 		n++;
