@@ -95,7 +95,7 @@ static int zst_fds(void)
 	int n = -1;
 
 	snprintf(cmd, sizeof(cmd),
-		 "ls -l /proc/%d/fd/ 2>/dev/null | grep -c '\\.zst$'",
+		 "ls -l /proc/%d/fd/ 2>/dev/null | grep -c '/[0-9]\\{20\\}\\.zst$'",
 		 (int)getpid());
 	f = popen(cmd, "r");
 	assert_non_null(f);

@@ -739,7 +739,7 @@ static int log_fds(void)
 	int n = -1;
 
 	snprintf(cmd, sizeof(cmd),
-		 "ls -l /proc/%d/fd/ 2>/dev/null | grep -c '\\.log$'",
+		 "ls -l /proc/%d/fd/ 2>/dev/null | grep -c '/[0-9]\\{20\\}\\.log$'",
 		 (int)getpid());
 	pf = popen(cmd, "r");
 	assert_non_null(pf);
