@@ -1443,6 +1443,13 @@ ssize_t tfs_part_write_at(struct tfs_part *p, const void *buf, size_t len,
 				part_early_drain(p);
 		}
 	}
+	if (err < 0) {
+		/* lost (too much held, no memory, a failed read): the
+		 * writers hear of it at close(), like a refusal */
+		atomic_fetch_add(&p->refused, 1);
+		if (p->st->opts.refused)
+			p->st->opts.refused(p, off, len);
+	}
 	pthread_mutex_unlock(&p->append_lock);
 	if (err > 0)
 		return -EIO;

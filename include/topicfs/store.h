@@ -377,8 +377,9 @@ ssize_t tfs_part_append(struct tfs_part *p, const void *buf, size_t len,
  */
 ssize_t tfs_part_write_at(struct tfs_part *p, const void *buf, size_t len,
 			  uint64_t off);
-/* Stream write-backs refused so far (bytes over stored ones that differ:
- * logged, and the rest of the write-back stored), for telling writers. */
+/* Stream write-backs refused or lost so far (bytes over stored ones that
+ * differ: logged, and the rest of the write-back stored; or a write-back
+ * that failed), for telling writers. */
 uint64_t tfs_part_refused(struct tfs_part *p);
 /* The end counting held stream writes (past the end, acknowledged): the
  * size to show a kernel that forgot its own. */
