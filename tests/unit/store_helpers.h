@@ -111,6 +111,26 @@ static inline const char *th_seg(const char *dir, const char *topic, unsigned p,
 	return b;
 }
 
+/* This process's open fds on segment files ending in ext (".log",
+ * ".zst"), or -1. */
+static inline int th_seg_fds(const char *ext)
+{
+	char cmd[160];
+	FILE *f;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd),
+		 "ls -l /proc/%d/fd/ 2>/dev/null | grep -c '/[0-9]\\{20\\}\\%s$'",
+		 (int)getpid(), ext);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &n) != 1)
+		n = -1;
+	pclose(f);
+	return n;
+}
+
 /* The SYNCED flag of the index header of segment base of TOPIC "t",
  * partition 0, in data dir dir: 1, 0, or -1 (unreadable). */
 static inline int th_synced(const char *dir, unsigned long long base)

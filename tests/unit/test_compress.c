@@ -87,23 +87,6 @@ static int count_files(const char *dir, const char *ext)
 	return n;
 }
 
-/* This process's open fds on .zst files. */
-static int zst_fds(void)
-{
-	char cmd[128];
-	FILE *f;
-	int n = -1;
-
-	snprintf(cmd, sizeof(cmd),
-		 "ls -l /proc/%d/fd/ 2>/dev/null | grep -c '/[0-9]\\{20\\}\\.zst$'",
-		 (int)getpid());
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	assert_int_equal(fscanf(f, "%d", &n), 1);
-	pclose(f);
-	return n;
-}
-
 static int setup(void **state)
 {
 	struct fix *f;
@@ -159,14 +142,14 @@ static void test_compress_read(void **state)
 	 * held one for life: 1,000 of them ran a daemon out of fds) */
 	fix_close(f);
 	fix_open(f);
-	assert_int_equal(zst_fds(), 0);
+	assert_int_equal(th_seg_fds(".zst"), 0);
 	check_all(f->p, all, n); /* opens them (the syncer may close them
 				    again any time: no count here) */
-	for (int i = 0; i < 100 && zst_fds(); i++) {
+	for (int i = 0; i < 100 && th_seg_fds(".zst"); i++) {
 		part_close_idle_fds(f->p); /* the syncer's pins are brief */
 		usleep(10000);
 	}
-	assert_int_equal(zst_fds(), 0);
+	assert_int_equal(th_seg_fds(".zst"), 0);
 	check_all(f->p, all, n);
 	assert_int_equal(tfs_part_append(f->p, "x\n", 2, TFS_OFFSET_ANY, NULL),
 			 2);

@@ -731,23 +731,6 @@ static void test_unlinked_unchecked(void **state)
 	assert_false(th_logged("cannot check it", NULL, NULL));
 }
 
-/* This process's open fds on .log files. */
-static int log_fds(void)
-{
-	char cmd[128];
-	FILE *pf;
-	int n = -1;
-
-	snprintf(cmd, sizeof(cmd),
-		 "ls -l /proc/%d/fd/ 2>/dev/null | grep -c '/[0-9]\\{20\\}\\.log$'",
-		 (int)getpid());
-	pf = popen(cmd, "r");
-	assert_non_null(pf);
-	assert_int_equal(fscanf(pf, "%d", &n), 1);
-	pclose(pf);
-	return n;
-}
-
 /* Sealed segments not synced yet give their fds back when idle too (a
  * producer rolling thousands of them before the syncer's first pass ran
  * the daemon out of fds); the sync reopens them. */
@@ -760,11 +743,11 @@ static void test_idle_unsynced(void **state)
 	/* the store's syncer pins them briefly on its passes: try again */
 	for (int i = 0; i < 100; i++) {
 		part_close_idle_fds(f->p);
-		if (log_fds() == 1)
+		if (th_seg_fds(".log") == 1)
 			break;
 		usleep(10000);
 	}
-	assert_int_equal(log_fds(), 1); /* the active one */
+	assert_int_equal(th_seg_fds(".log"), 1); /* the active one */
 	assert_int_equal(th_synced(f->dir, 0), 0);
 	assert_int_equal(tfs_part_sync(f->p), 0);
 	assert_int_equal(th_synced(f->dir, 0), 1);
