@@ -80,7 +80,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(FS_OBJ) $(BUILD)/libtopicfs-store.a
 # test_powerloss models a disk under the store: its sync and name calls
 # go through the test's wrappers.
 PL_WRAP := fsync fdatasync open openat mkdir unlink unlinkat rename renameat \
-	rmdir pwrite ftruncate
+	rmdir pwrite ftruncate fallocate
 $(BUILD)/tests/test_powerloss: ALL_LDFLAGS += $(PL_WRAP:%=-Wl,--wrap=%)
 
 $(BUILD)/tools/%: tests/tools/%.c $(wildcard tests/tools/*.h)

@@ -86,6 +86,9 @@ struct check_seg {
 	int ifd;		 /* .idx fd */
 	uint64_t log_size;	 /* .log bytes */
 	uint64_t idx_size;	 /* .idx bytes */
+	uint64_t ahead;		 /* tail: .idx bytes of zero entries after
+				    the last one (space held ahead, which
+				    recovery frees: seg_zero_tail) */
 	uint64_t want;		 /* offset the next entry must have */
 	bool want_known;	 /* want is known (not after a torn entry) */
 	bool no_data;		 /* do not read record data (flag, error) */

@@ -570,7 +570,7 @@ static void check_tail_cut(struct check_seg *s, uint64_t whole)
 				     (unsigned long long)(s->base + s->kept_end));
 		}
 	}
-	icut = s->idx_size - (FMT_HDR_SIZE + FMT_ENT_SIZE * s->kept);
+	icut = s->idx_size - s->ahead - (FMT_HDR_SIZE + FMT_ENT_SIZE * s->kept);
 	lcut = s->log_size > s->kept_end ? s->log_size - s->kept_end : 0;
 	if (!icut && !lcut)
 		return;
@@ -657,6 +657,23 @@ static void check_seg_open(struct check_seg *s, bool last)
 			     "partial entry)",
 			     (unsigned long long)s->idx_size,
 			     (unsigned long long)rem);
+	if (s->tail && whole) {
+		uint64_t z = seg_zero_tail(s->ifd,
+					   FMT_HDR_SIZE + FMT_ENT_SIZE * whole);
+
+		if (z) {
+			whole -= z;
+			s->ahead = FMT_ENT_SIZE * z;
+			check_report(cp->c, cp, TFS_CHECK_NOTE,
+				     TFS_CHECK_W_LEFTOVER, s->irel,
+				     (int64_t)(FMT_HDR_SIZE +
+					       FMT_ENT_SIZE * whole),
+				     "%llu bytes of zeros after the last index "
+				     "entry: space held ahead of appends (a "
+				     "crash left it), which recovery frees",
+				     (unsigned long long)s->ahead);
+		}
+	}
 	check_entries(s, whole);
 	if (s->hidden)
 		check_report(cp->c, cp, TFS_CHECK_DAMAGE, TFS_CHECK_W_DATA,
@@ -814,7 +831,8 @@ void check_seg(struct check_part *cp, const struct check_segf *f, bool last,
 	res->kept = s.kept;
 	res->end = f->base + s.kept_end;
 	res->cut = s.tail && (s.kept_end < s.log_size ||
-			      s.idx_size > FMT_HDR_SIZE + FMT_ENT_SIZE * s.kept);
+			      s.idx_size - s.ahead >
+				      FMT_HDR_SIZE + FMT_ENT_SIZE * s.kept);
 	res->crash = cp->s.status != TFS_CHECK_DAMAGED;
 out_close:
 	if (s.lfd >= 0)

@@ -97,6 +97,17 @@ struct tfs_seg {
 				     recovery found no space for the header,
 				     so the first append writes it; under
 				     part->append_lock */
+	unsigned char *imap;	  /* active: SEG_IMAP_BYTES of the .idx at
+				     imap_off, mapped shared; seg_append
+				     stores its entries there (no syscall);
+				     NULL: none mapped; under append_lock */
+	uint64_t imap_off;	  /* .idx offset of imap, window-aligned */
+	bool imap_never;	  /* the .idx is never mapped: its file
+				     system cannot allocate ahead, entries
+				     are pwrite()n; under append_lock */
+	bool iahead;		  /* the .idx may be longer than its entries
+				     (windows extended it; seg_trim cuts it
+				     back); under append_lock */
 	uint64_t prealloc;	  /* active: seg_append allocated .log
 				     blocks ahead up to here (past the
 				     size), or tried to; 0 before the
@@ -487,9 +498,15 @@ void seg_load_times(struct tfs_seg *seg, int ifd);
 /* Close the index fd of a synced or dying segment. */
 void seg_seal(struct tfs_seg *seg);
 /* Free the .log blocks seg_append allocated past the end of the active
- * segment seg (before it is sealed, and at unmount).  Under
+ * segment seg, unmap its index window and cut the .idx back to its
+ * entries (before it is sealed, and at unmount).  Under
  * part->append_lock, or with the partition otherwise quiet. */
 void seg_trim(struct tfs_part *p, struct tfs_seg *seg);
+/* Entries of zeros at the end of the index open at ifd, whose entries
+ * span idx_size - FMT_HDR_SIZE bytes (whole entries): what the index
+ * windows of seg_append extend the .idx by, which a crash leaves behind.
+ * 0 when unreadable. */
+uint64_t seg_zero_tail(int ifd, uint64_t idx_size);
 /* Make a sealed segment durable (data, index, then directory dir_fd), then
  * write FMT_HDR_F_SYNCED into its header, sync that, and close the index
  * fd (opening it by name in dir_fd if it is closed).  Caller holds

@@ -196,6 +196,31 @@ static int rec_partial_entry(struct rec *r)
 	return rec_truncate(r, r->seg->idx_fd, r->idx_size);
 }
 
+/*
+ * Zero entries after the last one: index space an append's window held
+ * ahead (seg_append), which a crash leaves behind.  They are no records:
+ * freed with an info line only.  Should a power loss have zeroed entries
+ * that were really written there, the walk then sees an index that ends
+ * early, as it would have seen those zeros: their data is cut (and
+ * logged) past the recovery point, kept as EIO below it (rec_skip_end).
+ */
+static int rec_held_ahead(struct rec *r)
+{
+	uint64_t k = seg_zero_tail(r->seg->idx_fd, r->idx_size);
+
+	if (!k)
+		return 0;
+	store_log(r->p->st, LOG_INFO,
+		  "recovery: %s: freed %llu bytes of index space held ahead "
+		  "(zeros after entry %llu)",
+		  r->iname, (unsigned long long)(FMT_ENT_SIZE * k),
+		  (unsigned long long)((r->idx_size - FMT_HDR_SIZE) /
+					       FMT_ENT_SIZE -
+				       k));
+	r->idx_size -= FMT_ENT_SIZE * k;
+	return rec_truncate(r, r->seg->idx_fd, r->idx_size);
+}
+
 /* Decode raw into e; why it is not acceptable as the entry at partition
  * offset want, or NULL.  Reasons with numbers are written into why. */
 static const char *rec_entry_bad(struct rec *r, const unsigned char *raw,
@@ -691,6 +716,8 @@ int rec_active(struct tfs_part *p, struct tfs_seg *seg, bool last)
 		err = rec_header(&r);
 	if (!err)
 		err = rec_partial_entry(&r);
+	if (!err)
+		err = rec_held_ahead(&r);
 	if (!err)
 		err = rec_walk(&r);
 	if (!err)

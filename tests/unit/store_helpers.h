@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "topicfs/store.h"
@@ -169,6 +170,37 @@ static inline long long th_size(const char *path)
 	struct stat sb;
 
 	return stat(path, &sb) ? -1 : (long long)sb.st_size;
+}
+
+/* The size of an index file without the zero entries after its last one
+ * (the space an active segment's window holds ahead), or -1. */
+static inline long long th_idx_used(const char *path)
+{
+	static const unsigned char zeros[32];
+	unsigned char e[32];
+	long long size = th_size(path);
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || size < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while (size >= 64 && (size - 32) % 32 == 0 &&
+	       pread(fd, e, 32, size - 32) == 32 && !memcmp(e, zeros, 32))
+		size -= 32;
+	close(fd);
+	return size;
+}
+
+/* Whether the file system of dir has the 1 GiB free the store wants before
+ * it holds index space ahead of appends (SEG_PREALLOC_FREE). */
+static inline bool th_room_ahead(const char *dir)
+{
+	struct statvfs sv;
+
+	return !statvfs(dir, &sv) &&
+	       (unsigned long long)sv.f_bavail * sv.f_frsize >= (1ull << 30);
 }
 
 static inline int th_truncate(const char *path, long long size)

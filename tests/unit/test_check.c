@@ -792,6 +792,51 @@ static void test_torn_header_synced_after(void **state)
 	c_recover(f, 0);
 }
 
+/* A crash while an index window was mapped leaves zero entries after the
+ * active segment's last one: space held ahead, a note, not a torn tail;
+ * recovery frees it.  With a partial record after the data too, that is
+ * the torn tail, and the zeros are still not counted as cut entries. */
+static void test_held_ahead_is_note(void **state)
+{
+	struct cfix *f = *state;
+	static const unsigned char zeros[16384 - 160];
+	const char *idx = th_seg(f->dir, "t", 0, 7800, ".idx");
+	struct rep *r;
+
+	assert_int_equal(th_size(idx), 160); /* 4 entries */
+	assert_int_equal(th_write(idx, -1, zeros, sizeof(zeros)), 0);
+	assert_int_equal(c_check(f), 0);
+	r = c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_LEFTOVER,
+		   "t/0/00000000000000007800.idx",
+		   "16224 bytes of zeros after the last index entry: space "
+		   "held ahead");
+	assert_int_equal(r->pos, 160);
+	assert_int_equal(c_count(f, TFS_CHECK_TORN), 0);
+	assert_int_equal(f->parts[0].status, TFS_CHECK_OK);
+	assert_int_equal(f->parts[0].records, NREC);
+	assert_int_equal(f->parts[0].end, NREC * RECLEN);
+	assert_int_equal(f->parts[0].torn_idx_bytes, 0);
+
+	assert_int_equal(th_write(th_seg(f->dir, "t", 0, 7800, ".log"), -1,
+				  "partial", 7),
+			 0);
+	c_no_rp(f);
+	assert_int_equal(c_check(f), 0);
+	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_LEFTOVER,
+	       "t/0/00000000000000007800.idx", "space held ahead");
+	c_find(f, TFS_CHECK_TORN, TFS_CHECK_W_TAIL,
+	       "t/0/00000000000000007800.log",
+	       "torn tail: 7 bytes / 0 index bytes");
+	assert_int_equal(f->parts[0].status, TFS_CHECK_TORN_TAIL);
+	assert_int_equal(f->parts[0].torn_idx_bytes, 0);
+
+	c_recover(f, 0);
+	assert_int_equal(th_size(idx), 160);
+	assert_int_equal(c_check(f), 0);
+	assert_int_equal(f->nreps, 0);
+	assert_int_equal(f->parts[0].records, NREC);
+}
+
 static void test_leftovers(void **state)
 {
 	struct cfix *f = *state;
@@ -1061,6 +1106,7 @@ int main(void)
 		T(test_unsynced_header_zeros),
 		T(test_torn_header_synced_after),
 		T(test_leftovers),
+		T(test_held_ahead_is_note),
 		T(test_leftover_zst_deleted),
 		T(test_compressed),
 		T(test_partition_gap),

@@ -81,6 +81,7 @@ WRAPPED(int, renameat, (int da, const char *a, int db, const char *b));
 WRAPPED(int, rmdir, (const char *path));
 WRAPPED(ssize_t, pwrite, (int fd, const void *buf, size_t n, off_t off));
 WRAPPED(int, ftruncate, (int fd, off_t len));
+WRAPPED(int, fallocate, (int fd, int mode, off_t off, off_t len));
 
 /* ---- the model --------------------------------------------------------- */
 
@@ -826,6 +827,21 @@ int __wrap_ftruncate(int fd, off_t len)
 
 	pthread_mutex_lock(&M.mu);
 	r = __real_ftruncate(fd, len);
+	if (!r)
+		size_after(fd);
+	pthread_mutex_unlock(&M.mu);
+	return r;
+}
+
+/* The store extends an active segment's .idx with fallocate() before it
+ * maps a window of it (seg_append); its entries are stored in the mapping,
+ * so the model reads them from the file as it reads pwrite()n bytes. */
+int __wrap_fallocate(int fd, int mode, off_t off, off_t len)
+{
+	int r;
+
+	pthread_mutex_lock(&M.mu);
+	r = __real_fallocate(fd, mode, off, len);
 	if (!r)
 		size_after(fd);
 	pthread_mutex_unlock(&M.mu);

@@ -242,6 +242,37 @@ static void test_garbage_after_end(void **state)
 		 NULL);
 }
 
+/* A crash with an index window mapped (seg_append): zero entries after
+ * the last one.  Recovery frees them with an info line and cuts nothing,
+ * below the recovery point or past it. */
+static void r_held_ahead(struct rfix *f, uint64_t rp)
+{
+	static const unsigned char zeros[16384 - 192];
+
+	r_fill(f, 5, 100);
+	if (rp != 500)
+		r_set_rp(f, rp);
+	assert_int_equal(th_write(IDX0, -1, zeros, sizeof(zeros)), 0);
+	assert_int_equal(r_open(f), 0);
+	assert_true(th_logged("freed 16192 bytes of index space held ahead",
+			      "(zeros after entry 5)", NULL));
+	assert_false(th_logged("cut", NULL, NULL));
+	assert_int_equal(th_size(IDX0), 192);
+	r_close(f);
+	th_log_clear();
+	r_expect(f, 5, 100, NULL, NULL);
+}
+
+static void test_held_ahead(void **state)
+{
+	r_held_ahead(*state, 500);
+}
+
+static void test_held_ahead_unsynced(void **state)
+{
+	r_held_ahead(*state, RP_NONE);
+}
+
 /* Set partition t/0's recovery point on disk (r_fill's close wrote the
  * end there); RP_NONE removes it, as a power loss before its first write
  * leaves it. */
@@ -1305,6 +1336,8 @@ int main(void)
 		T(test_cut_mid_index_entry),
 		T(test_record_without_entry),
 		T(test_garbage_after_end),
+		T(test_held_ahead),
+		T(test_held_ahead_unsynced),
 		T(test_zeroed_last_record),
 		T(test_zeroed_two_records),
 		T(test_zeroed_hole_unsynced),

@@ -314,7 +314,7 @@ static void test_conditional_append(void **state)
 	assert_int_equal(tfs_part_append(f->p, "world", 5, 6, &off), -ESPIPE);
 	assert_int_equal(tfs_part_end(f->p), 5);
 	assert_int_equal(th_size(th_seg(f->dir, "t", 0, 0, ".log")), 5);
-	assert_int_equal(th_size(th_seg(f->dir, "t", 0, 0, ".idx")), 64);
+	assert_int_equal(th_idx_used(th_seg(f->dir, "t", 0, 0, ".idx")), 64);
 	assert_int_equal(tfs_part_append(f->p, "world", 5, 5, &off), 5);
 	assert_int_equal(off, 5);
 	assert_int_equal(tfs_part_pread(f->p, got, sizeof(got), 0), 10);
@@ -363,12 +363,14 @@ static void test_roll_and_map(void **state)
 	assert_int_equal(info.records, 20);
 	assert_int_equal(info.end, 20000);
 	for (unsigned s = 0; s < 5; s++) {
+		const char *idx = th_seg(f->dir, "t", 0, s * 4000, ".idx");
+
 		assert_int_equal(
 			th_size(th_seg(f->dir, "t", 0, s * 4000, ".log")),
 			4000);
-		assert_int_equal(
-			th_size(th_seg(f->dir, "t", 0, s * 4000, ".idx")),
-			32 + 4 * 32);
+		/* sealed: exactly its entries; active: a window ahead */
+		assert_int_equal(s < 4 ? th_size(idx) : th_idx_used(idx),
+				 32 + 4 * 32);
 	}
 	/* 3500..12500 spans segments 0, 1, 2 and 3 */
 	r = tfs_part_read_map(f->p, 3500, 9000, ext, 8, &n);
@@ -934,6 +936,72 @@ static void test_prealloc(void **state)
 	free(got);
 }
 
+/* The active segment's entries go through a mapped window of its .idx,
+ * which extends the file ahead (given 1 GiB free): the entries are there
+ * while the store is open, so a kill -9 keeps them (a copy of the live
+ * dir is what it leaves); a clean close cuts the .idx back to them, and
+ * recovery frees what a crash left, cutting nothing. */
+static void test_index_window(void **state)
+{
+	struct fix *f = *state;
+	const long long used = 32 + 600 * 32;
+	char *idx = strdup(th_seg(f->dir, "t", 0, 0, ".idx")), *copy, cmd[256];
+	char *cidx, got[3001];
+	struct tfs_store *st;
+	struct tfs_topic *t;
+	struct tfs_part *p;
+	struct tfs_part_info info;
+	bool ahead = th_room_ahead(f->dir);
+
+	for (int i = 0; i < 600; i++) {
+		snprintf(got, sizeof(got), "r%03d\n", i);
+		assert_int_equal(tfs_part_append(f->p, got, 5, TFS_OFFSET_ANY,
+						 NULL),
+				 5);
+	}
+	assert_int_equal(th_idx_used(idx), used);
+	/* two 16 KiB windows: the header and entries 0..510, then the rest */
+	assert_int_equal(th_size(idx), ahead ? 2 * 16384 : used);
+	copy = th_mkdtemp();
+	snprintf(cmd, sizeof(cmd), "cp -a %s/. %s/", f->dir, copy);
+	assert_int_equal(system(cmd), 0);
+	fix_close(f);
+	assert_int_equal(th_size(idx), used);
+
+	cidx = strdup(th_seg(copy, "t", 0, 0, ".idx"));
+	assert_int_equal(th_size(cidx), ahead ? 2 * 16384 : used);
+	th_log_clear();
+	assert_int_equal(tfs_store_open(copy, &f->o, &st), 0);
+	if (ahead)
+		assert_true(th_logged("recovery", "freed 13536 bytes of index "
+					"space held ahead (zeros after entry 600)",
+				      NULL));
+	assert_false(th_logged("cut", NULL, NULL));
+	assert_int_equal(th_size(cidx), used);
+	assert_int_equal(tfs_topic_open(st, "t", &t), 0);
+	assert_int_equal(tfs_part_open(t, 0, &p), 0);
+	tfs_part_info(p, &info);
+	assert_int_equal(info.records, 600);
+	assert_int_equal(info.end, 3000);
+	assert_int_equal(tfs_part_pread(p, got, sizeof(got), 0), 3000);
+	for (int i = 0; i < 600; i++) {
+		char want[6];
+
+		snprintf(want, sizeof(want), "r%03d\n", i);
+		assert_memory_equal(got + 5 * i, want, 5);
+	}
+	/* and appends go on after them, into a window again */
+	assert_int_equal(tfs_part_append(p, "x", 1, TFS_OFFSET_ANY, NULL), 1);
+	assert_int_equal(th_idx_used(cidx), used + 32);
+	tfs_part_put(p, 1);
+	tfs_topic_put(t, 1);
+	tfs_store_close(st);
+	assert_int_equal(th_size(cidx), used + 32);
+	th_rm_rf(copy);
+	free(cidx);
+	free(idx);
+}
+
 static int fix_setup_3m(void **state)
 {
 	return fix_setup_seg(state, 3000000);
@@ -980,6 +1048,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flush_messages_roll,
 						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_idle_fds, fix_setup_small,
+						fix_teardown),
+		cmocka_unit_test_setup_teardown(test_index_window, fix_setup,
 						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_prealloc, fix_setup_3m,
 						fix_teardown),
