@@ -669,8 +669,9 @@ static void check_seg_open(struct check_seg *s, bool last)
 				     (int64_t)(FMT_HDR_SIZE +
 					       FMT_ENT_SIZE * whole),
 				     "%llu bytes of zeros after the last index "
-				     "entry: space held ahead of appends (a "
-				     "crash left it), which recovery frees",
+				     "entry: space held ahead of appends (by a "
+				     "daemon that was killed, or is running), "
+				     "which recovery frees",
 				     (unsigned long long)s->ahead);
 		}
 	}
