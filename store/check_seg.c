@@ -305,7 +305,8 @@ static void check_skip_damage(struct check_seg *s, uint64_t i, uint64_t to)
 			 "offsets %llu..%llu read as EIO",
 			 seg_ents_str(ents, sizeof(ents), s->skip_i, i),
 			 (unsigned long long)s->cp->rp,
-			 i == (s->idx_size - FMT_HDR_SIZE) / FMT_ENT_SIZE
+			 i == (s->idx_size - s->ahead - FMT_HDR_SIZE) /
+					 FMT_ENT_SIZE
 				 ? ", and no entry follows: recovery cuts them "
 				   "from the index and keeps their data (a "
 				   "sync covered it);"
@@ -347,6 +348,10 @@ static void check_entry(struct check_seg *s, uint64_t i,
 {
 	static const unsigned char zeros[FMT_ENT_SIZE];
 	bool zero = !memcmp(raw, zeros, FMT_ENT_SIZE), past;
+	/* its CRC field still zeros: an entry whose store a kill -9 cut
+	 * short (seg_imap_store writes the CRC last) */
+	bool unfinished = !memcmp(raw + FMT_ENT_CRC, zeros,
+				  FMT_ENT_SIZE - FMT_ENT_CRC);
 	int64_t ipos = (int64_t)(FMT_HDR_SIZE + FMT_ENT_SIZE * i);
 	struct seg_entry e;
 	int err = seg_ent_decode(raw, &e);
@@ -380,7 +385,8 @@ static void check_entry(struct check_seg *s, uint64_t i,
 		s->stop_i = i;
 		/* in place but past the .log: the index got to the disk and
 		 * the data did not (a power loss) */
-		s->stop_crash = zero || (past && e.off == s->want);
+		s->stop_crash = zero || unfinished ||
+				(past && e.off == s->want);
 		snprintf(s->stop_why, sizeof(s->stop_why), "%s", why);
 		return;
 	}
@@ -525,7 +531,7 @@ static int check_header(struct check_seg *s, bool last, uint32_t *flags)
 static void check_tail_cut(struct check_seg *s, uint64_t whole)
 {
 	struct check_part *cp = s->cp;
-	uint64_t icut, lcut;
+	uint64_t icut, lcut, used;
 	bool crash = !s->stopped || s->stop_crash;
 	char why[400];
 
@@ -570,7 +576,9 @@ static void check_tail_cut(struct check_seg *s, uint64_t whole)
 				     (unsigned long long)(s->base + s->kept_end));
 		}
 	}
-	icut = s->idx_size - s->ahead - (FMT_HDR_SIZE + FMT_ENT_SIZE * s->kept);
+	used = FMT_HDR_SIZE + FMT_ENT_SIZE * s->kept + s->ahead;
+	/* a header recovery rewrites (the .idx shorter than one) */
+	icut = s->idx_size > used ? s->idx_size - used : 0;
 	lcut = s->log_size > s->kept_end ? s->log_size - s->kept_end : 0;
 	if (!icut && !lcut)
 		return;

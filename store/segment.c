@@ -6,6 +6,10 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -588,40 +592,117 @@ static int seg_write_pending_hdr(struct tfs_seg *seg)
 
 /*
  * The active segment's index is written through a window of it mapped
- * shared: an append stores its 32-byte entry with a memcpy() instead of a
+ * shared: an append stores its 32-byte entry with two stores instead of a
  * pwrite(), which cost about 1.4 us of the daemon's 16 us per 100-byte
- * append (docs/benchmarks.md, "The index").  The page is the page
+ * append (docs/DESIGN.md, "The index entry").  The page is the page
  * cache's, so the entry survives a kill -9 of the daemon as a pwrite()n
  * one does, and fdatasync() of the .idx writes it back; Kafka maps its
- * index files the same way.  A window is SEG_IMAP_BYTES of the file,
- * allocated with fallocate() before it is mapped (a store into a hole of
- * a shared mapping on a full disk, or past the end of the file, would be
- * a SIGBUS).  So the .idx is longer than its entries while a window is
- * mapped (iahead): seg_trim cuts it back at the roll and at unmount, and
- * what a crash leaves (zero entries past the last one) recovery and
- * topicfs-fsck read as space held ahead (seg_zero_tail, docs/FORMAT.md).
- * Where nothing may be allocated ahead (less than SEG_PREALLOC_FREE free,
- * as for the .log's blocks; a file system without fallocate; a failed
- * mmap) the entry is pwrite()n.  Windows are small so that a thousand
- * partitions' mapped pages stay a few MiB of the daemon's RSS.
+ * index files the same way.  A window is seg_imap_bytes() of the file,
+ * allocated with fallocate() before it is mapped, so that a store finds
+ * blocks (a store into a hole of a shared mapping on a full disk, or past
+ * the end of the file, is a SIGBUS).  So the .idx is longer than its
+ * entries while a window is mapped (iahead): seg_trim cuts it back at the
+ * roll and at unmount, and what a crash leaves (zero entries after the
+ * last one) recovery and topicfs-fsck read as space held ahead
+ * (seg_zero_tail, docs/FORMAT.md).
+ *
+ * What can still fault is guarded (seg_imap_store): a page written back
+ * and evicted is read in again at the store, and a read error there is a
+ * SIGBUS, which the store turns into a pwrite() of the entry (and its
+ * error).  Windows are used only on file systems whose blocks, once
+ * fallocate()d, need nothing more at a fault (ext4, XFS, tmpfs; a
+ * copy-on-write one such as btrfs reserves space at the fault), with
+ * 1 GiB free (SEG_PREALLOC_FREE, as for the .log's blocks), and at most
+ * a quarter of vm.max_map_count of them at once; elsewhere, and after
+ * any failure in a segment, its entries are pwrite()n.  A window is small
+ * so that a thousand partitions' mapped pages stay a few MiB of RSS.
  */
-#define SEG_IMAP_BYTES (16u << 10) /* 512 entries, 4 pages */
+#define SEG_IMAP_MIN (16u << 10) /* 512 entries; 4 pages of 4 KiB */
 #define SEG_PREALLOC_FREE (1ull << 30) /* disk space it needs to be free */
 
-_Static_assert(SEG_IMAP_BYTES % FMT_ENT_SIZE == 0 &&
-		       FMT_HDR_SIZE < SEG_IMAP_BYTES,
+_Static_assert(SEG_IMAP_MIN % FMT_ENT_SIZE == 0 &&
+		       FMT_HDR_SIZE < SEG_IMAP_MIN,
 	       "an entry never straddles two windows");
+
+static size_t seg_imap_size;	    /* window bytes: SEG_IMAP_MIN or a page */
+static long seg_imap_max;	    /* windows mapped at once, at most */
+static _Atomic long seg_imap_live;  /* windows mapped now */
+static bool seg_imap_on;	    /* windows can be mapped (page size) */
+static struct sigaction seg_bus_prev; /* SIGBUS's action before it */
+static __thread sigjmp_buf *volatile seg_bus_env; /* a store under way */
+static pthread_once_t seg_imap_once = PTHREAD_ONCE_INIT;
+
+/* SIGBUS: a store into a window that faulted jumps back to it; any other
+ * SIGBUS gets the action there was before (a crash, as without us). */
+static void seg_bus(int sig, siginfo_t *si, void *uc)
+{
+	sigjmp_buf *env = seg_bus_env;
+
+	if (env) {
+		seg_bus_env = NULL;
+		siglongjmp(*env, 1);
+	}
+	if (seg_bus_prev.sa_flags & SA_SIGINFO) {
+		seg_bus_prev.sa_sigaction(sig, si, uc);
+		return;
+	}
+	if (seg_bus_prev.sa_handler != SIG_DFL &&
+	    seg_bus_prev.sa_handler != SIG_IGN) {
+		seg_bus_prev.sa_handler(sig);
+		return;
+	}
+	/* the faulting access runs again, now under the old action */
+	sigaction(SIGBUS, &seg_bus_prev, NULL);
+}
+
+/* Whether SIGBUS comes to seg_bus, installing it if not: at the first
+ * window, and again if someone set another action since (which seg_bus
+ * then hands every SIGBUS not its own). */
+static bool seg_bus_guard(void)
+{
+	struct sigaction sa, cur;
+
+	if (sigaction(SIGBUS, NULL, &cur))
+		return false;
+	if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == seg_bus)
+		return true;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = seg_bus;
+	/* not blocked in the handler: it leaves by siglongjmp, which
+	 * restores no mask */
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	seg_bus_prev = cur;
+	return !sigaction(SIGBUS, &sa, NULL);
+}
+
+static void seg_imap_init(void)
+{
+	long page = sysconf(_SC_PAGESIZE), maps = 65530;
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+
+	if (f) {
+		if (fscanf(f, "%ld", &maps) != 1)
+			maps = 65530;
+		fclose(f);
+	}
+	seg_imap_size = page > (long)SEG_IMAP_MIN ? (size_t)page : SEG_IMAP_MIN;
+	seg_imap_max = maps / 4;
+	seg_imap_on = page > 0 && page % FMT_ENT_SIZE == 0;
+}
 
 static void seg_imap_drop(struct tfs_seg *seg)
 {
-	if (seg->imap)
-		munmap(seg->imap, SEG_IMAP_BYTES);
+	if (!seg->imap)
+		return;
+	munmap(seg->imap, seg_imap_size);
+	atomic_fetch_sub(&seg_imap_live, 1);
 	seg->imap = NULL;
 }
 
 /* Whether bytes [pos, end) of fd can be read: the pages of a window that
- * hold entries already are read in here, where an I/O error is an error,
- * not a SIGBUS under the mapping. */
+ * hold entries already are read in here, where an I/O error is an error
+ * (a later one is caught by seg_imap_store). */
 static bool seg_readable(int fd, uint64_t pos, uint64_t end)
 {
 	unsigned char buf[4096];
@@ -637,42 +718,89 @@ static bool seg_readable(int fd, uint64_t pos, uint64_t end)
 	return true;
 }
 
+/* Whether the index of a segment on the file system of fd may be mapped:
+ * fallocate()d blocks need nothing more at a fault there. */
+static bool seg_imap_fs(int fd)
+{
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf))
+		return false;
+	if (sf.f_type != EXT4_SUPER_MAGIC && sf.f_type != XFS_SUPER_MAGIC &&
+	    sf.f_type != TMPFS_MAGIC)
+		return false;
+	/* the space held ahead must never be what another partition's
+	 * append finds missing (as seg_prealloc) */
+	return (uint64_t)sf.f_bavail * (uint64_t)sf.f_bsize >=
+	       SEG_PREALLOC_FREE;
+}
+
 /* Where entry n of the active segment goes in its mapped window, mapping
  * the window it falls in first; NULL: pwrite() it. */
 static unsigned char *seg_imap_slot(struct tfs_seg *seg, uint64_t n)
 {
 	uint64_t at = FMT_HDR_SIZE + FMT_ENT_SIZE * n, off;
-	struct statfs sf;
 	void *m;
 
+	pthread_once(&seg_imap_once, seg_imap_init);
 	/* at below imap_off wraps to a huge difference: not in the window */
-	if (seg->imap && at - seg->imap_off < SEG_IMAP_BYTES)
+	if (seg->imap && at - seg->imap_off < seg_imap_size)
 		return seg->imap + (at - seg->imap_off);
 	seg_imap_drop(seg);
-	if (seg->imap_never)
+	if (seg->imap_never || !seg_imap_on || !seg_imap_fs(seg->idx_fd) ||
+	    !seg_bus_guard())
 		return NULL;
-	/* the space held ahead must never be what another partition's
-	 * append finds missing (as seg_prealloc) */
-	if (fstatfs(seg->idx_fd, &sf) ||
-	    (uint64_t)sf.f_bavail * (uint64_t)sf.f_bsize < SEG_PREALLOC_FREE)
+	if (atomic_load(&seg_imap_live) >= seg_imap_max)
 		return NULL;
-	off = at / SEG_IMAP_BYTES * SEG_IMAP_BYTES;
+	off = at / seg_imap_size * seg_imap_size;
 	if (!seg_readable(seg->idx_fd, off, at))
 		return NULL;
 	/* a failure may still have extended the file part of the way */
 	seg->iahead = true;
-	if (fallocate(seg->idx_fd, 0, (off_t)off, SEG_IMAP_BYTES)) {
+	if (fallocate(seg->idx_fd, 0, (off_t)off, (off_t)seg_imap_size)) {
 		if (errno == EOPNOTSUPP || errno == ENOSYS)
 			seg->imap_never = true;
 		return NULL;
 	}
-	m = mmap(NULL, SEG_IMAP_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
+	m = mmap(NULL, seg_imap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		 seg->idx_fd, (off_t)off);
-	if (m == MAP_FAILED)
+	if (m == MAP_FAILED) {
+		seg->imap_never = true; /* no retry at every append */
 		return NULL;
+	}
+	atomic_fetch_add(&seg_imap_live, 1);
 	seg->imap = m;
 	seg->imap_off = off;
 	return seg->imap + (at - off);
+}
+
+/*
+ * Store entry raw at slot: its first 28 bytes, then its CRC, so that an
+ * entry a kill -9 cut short has a CRC field of zeros (topicfs-fsck reads
+ * that as torn, not damaged).  false: the store faulted (SIGBUS: the page
+ * could not be read in, or had no space); the window is dropped, this
+ * segment's entries are pwrite()n from now on, and nothing of the entry
+ * was written (an entry never straddles a page).
+ */
+static bool seg_imap_store(struct tfs_seg *seg, unsigned char *slot,
+			   const unsigned char *raw)
+{
+	sigjmp_buf env;
+
+	if (sigsetjmp(env, 0)) {
+		seg_imap_drop(seg);
+		seg->imap_never = true;
+		return false;
+	}
+	seg_bus_env = &env;
+	atomic_signal_fence(memory_order_seq_cst);
+	memcpy(slot, raw, FMT_ENT_CRC);
+	atomic_signal_fence(memory_order_seq_cst);
+	memcpy(slot + FMT_ENT_CRC, raw + FMT_ENT_CRC,
+	       FMT_ENT_SIZE - FMT_ENT_CRC);
+	atomic_signal_fence(memory_order_seq_cst);
+	seg_bus_env = NULL;
+	return true;
 }
 
 uint64_t seg_zero_tail(int ifd, uint64_t idx_size)
@@ -836,9 +964,7 @@ int seg_append(struct tfs_part *p, struct tfs_seg *seg, const void *buf,
 		goto out_undo;
 	seg_ent_encode(raw, &e);
 	slot = seg_imap_slot(seg, n);
-	if (slot)
-		memcpy(slot, raw, sizeof(raw));
-	else
+	if (!slot || !seg_imap_store(seg, slot, raw))
 		err = seg_pwrite_all(seg->idx_fd, raw, sizeof(raw),
 				     FMT_HDR_SIZE + FMT_ENT_SIZE * n);
 	if (!err && sync)

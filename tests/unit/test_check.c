@@ -526,6 +526,59 @@ static void test_synced_last_entry_damage(void **state)
 	assert_int_equal(f->parts[0].end, NREC * RECLEN);
 }
 
+/* The same with the zeros a killed daemon's index window leaves after
+ * it: still "no entry follows" (they are not entries). */
+static void test_synced_last_entry_damage_ahead(void **state)
+{
+	struct cfix *f = *state;
+	static const unsigned char zeros[16384 - 160];
+
+	c_flip(IDX7800, FMT_HDR_SIZE + 3 * FMT_ENT_SIZE + 3);
+	assert_int_equal(th_write(IDX7800, -1, zeros, sizeof(zeros)), 0);
+	assert_int_equal(c_check(f), -EUCLEAN);
+	c_find(f, TFS_CHECK_DAMAGE, TFS_CHECK_W_ENTRY, "7800.idx",
+	       "index entry 3 damaged below the recovery point 9000, and no "
+	       "entry follows");
+	c_find(f, TFS_CHECK_NOTE, TFS_CHECK_W_LEFTOVER, "7800.idx",
+	       "space held ahead");
+}
+
+/* An entry whose store a kill -9 cut short: the store writes the CRC
+ * last, so its CRC field is still zeros.  Past the recovery point that
+ * is a torn tail, not damage. */
+static void test_unfinished_entry_is_torn(void **state)
+{
+	struct cfix *f = *state;
+	static const unsigned char zeros[4];
+
+	c_no_rp(f);
+	assert_int_equal(th_write(IDX7800,
+				  FMT_HDR_SIZE + 3 * FMT_ENT_SIZE +
+					  FMT_ENT_CRC,
+				  zeros, sizeof(zeros)),
+			 0);
+	assert_int_equal(c_check(f), 0);
+	c_find(f, TFS_CHECK_TORN, TFS_CHECK_W_TAIL, "7800.log",
+	       "torn tail: 300 bytes / 32 index bytes");
+	assert_int_equal(c_count(f, TFS_CHECK_DAMAGE), 0);
+	assert_int_equal(f->parts[0].status, TFS_CHECK_TORN_TAIL);
+	c_recover(f, 0);
+	assert_int_equal(c_check(f), 0);
+	assert_int_equal(f->parts[0].end, NREC * RECLEN - RECLEN);
+}
+
+/* An active .idx shorter than a header below the recovery point: the
+ * header is rewritten (damage); the bytes cut are not a wrapped count. */
+static void test_synced_idx_tiny(void **state)
+{
+	struct cfix *f = *state;
+
+	assert_int_equal(th_truncate(IDX7800, 10), 0);
+	c_check(f);
+	assert_true(f->parts[0].torn_idx_bytes < 16384);
+	assert_true(c_count(f, TFS_CHECK_DAMAGE) > 0);
+}
+
 static void test_synced_header_damage(void **state)
 {
 	struct cfix *f = *state;
@@ -1107,6 +1160,9 @@ int main(void)
 		T(test_torn_header_synced_after),
 		T(test_leftovers),
 		T(test_held_ahead_is_note),
+		T(test_synced_last_entry_damage_ahead),
+		T(test_unfinished_entry_is_torn),
+		T(test_synced_idx_tiny),
 		T(test_leftover_zst_deleted),
 		T(test_compressed),
 		T(test_partition_gap),
