@@ -107,6 +107,12 @@ struct vfile {
 	char *text;	      /* .stats/.metrics: the text as it was at
 				 open, so reads in pieces never tear */
 	size_t text_len;      /* its bytes */
+	_Atomic unsigned refs; /* the open file's, and one per READ
+				  replying from text: the reader may close
+				  the file (RELEASE, another thread) as soon
+				  as the reply is in, while the replying
+				  thread is still returning from writev()
+				  (ASan's writev checks the bytes then) */
 	struct waiter *poll_w; /* its queued poll waiter, or NULL (one at
 				 most: a new poll replaces its handle);
 				 under its partition's bucket lock */
@@ -1128,6 +1134,7 @@ void tfs_view_open(fuse_req_t req, struct tfs_vnode *vn,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	atomic_init(&vf->refs, 1);
 	if (vn->kind == VK_FILE) {
 		int err = tfs_part_open(vn->t, vn->part, &vf->p);
 
@@ -1180,6 +1187,14 @@ void tfs_view_data(struct tfs_vnode *vn, struct fuse_file_info *fi,
 	}
 }
 
+static void vfile_put(struct vfile *vf)
+{
+	if (atomic_fetch_sub(&vf->refs, 1) != 1)
+		return;
+	free(vf->text);
+	free(vf);
+}
+
 void tfs_view_release(struct fuse_file_info *fi)
 {
 	struct vfile *vf = (struct vfile *)(uintptr_t)fi->fh;
@@ -1210,8 +1225,7 @@ void tfs_view_release(struct fuse_file_info *fi)
 	if (vf->p)
 		tfs_part_put(vf->p, 1);
 	tfs_vnode_put(vf->vn, 1);
-	free(vf->text);
-	free(vf);
+	vfile_put(vf);
 	atomic_fetch_sub(&views_open, 1);
 }
 
@@ -1357,12 +1371,14 @@ void tfs_view_read(fuse_req_t req, struct tfs_vnode *vn, size_t size,
 	if (vn->kind == VK_STATS || vn->kind == VK_METRICS) {
 		text = vf->text;
 		len = vf->text_len;
+		atomic_fetch_add(&vf->refs, 1);
 		if ((uint64_t)off >= len)
 			fuse_reply_buf(req, NULL, 0);
 		else
 			fuse_reply_buf(req, text + off,
 				       len - (size_t)off < size ? len - (size_t)off
 								: size);
+		vfile_put(vf);
 		return;
 	}
 	if (vf->base + (uint64_t)off < tfs_part_end(vf->p) || !vn->follow ||

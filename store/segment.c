@@ -632,27 +632,49 @@ static struct sigaction seg_bus_prev; /* SIGBUS's action before it */
 static __thread sigjmp_buf *volatile seg_bus_env; /* a store under way */
 static pthread_once_t seg_imap_once = PTHREAD_ONCE_INIT;
 
+static __thread volatile sig_atomic_t seg_bus_chaining; /* in seg_bus_prev */
+
 /* SIGBUS: a store into a window that faulted jumps back to it; any other
- * SIGBUS gets the action there was before (a crash, as without us). */
+ * SIGBUS gets the action there was before (a crash, as without us).  An
+ * action put back by signal() (no SA_SIGINFO) still gets a siginfo
+ * pointer on x86-64, not its contents: si_code is read only to tell a
+ * sent SIGBUS from a fault. */
 static void seg_bus(int sig, siginfo_t *si, void *uc)
 {
 	sigjmp_buf *env = seg_bus_env;
+	const struct sigaction *prev = &seg_bus_prev;
 
 	if (env) {
 		seg_bus_env = NULL;
 		siglongjmp(*env, 1);
 	}
-	if (seg_bus_prev.sa_flags & SA_SIGINFO) {
-		seg_bus_prev.sa_sigaction(sig, si, uc);
+	/* handed back to us by the handler we chained to (it replaced us
+	 * and chains to what it replaced), or a fault inside it: end as
+	 * with no handler at all, never in a loop */
+	if (seg_bus_chaining || prev->sa_sigaction == seg_bus) {
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+		sigaction(SIGBUS, &dfl, NULL);
 		return;
 	}
-	if (seg_bus_prev.sa_handler != SIG_DFL &&
-	    seg_bus_prev.sa_handler != SIG_IGN) {
-		seg_bus_prev.sa_handler(sig);
+	if (prev->sa_handler == SIG_DFL || prev->sa_handler == SIG_IGN) {
+		if (si->si_code <= 0) { /* sent (kill, sigqueue), no fault */
+			if (prev->sa_handler == SIG_DFL) {
+				sigaction(SIGBUS, prev, NULL);
+				raise(sig);
+			}
+			return;
+		}
+		/* the faulting access runs again, now under the old action */
+		sigaction(SIGBUS, prev, NULL);
 		return;
 	}
-	/* the faulting access runs again, now under the old action */
-	sigaction(SIGBUS, &seg_bus_prev, NULL);
+	seg_bus_chaining = 1;
+	if (prev->sa_flags & SA_SIGINFO)
+		prev->sa_sigaction(sig, si, uc);
+	else
+		prev->sa_handler(sig);
+	seg_bus_chaining = 0;
 }
 
 /* Whether SIGBUS comes to seg_bus, installing it if not: at the first
@@ -660,11 +682,15 @@ static void seg_bus(int sig, siginfo_t *si, void *uc)
  * then hands every SIGBUS not its own). */
 static bool seg_bus_guard(void)
 {
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	struct sigaction sa, cur;
+	bool ok;
 
 	if (sigaction(SIGBUS, NULL, &cur))
 		return false;
-	if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == seg_bus)
+	if (cur.sa_sigaction == seg_bus &&
+	    (cur.sa_flags & (SA_SIGINFO | SA_NODEFER)) ==
+		    (SA_SIGINFO | SA_NODEFER))
 		return true;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = seg_bus;
@@ -672,8 +698,15 @@ static bool seg_bus_guard(void)
 	 * restores no mask */
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
-	seg_bus_prev = cur;
-	return !sigaction(SIGBUS, &sa, NULL);
+	pthread_mutex_lock(&lock);
+	ok = !sigaction(SIGBUS, NULL, &cur);
+	/* seg_bus with other flags (signal() put it back) is no previous */
+	if (ok && cur.sa_sigaction != seg_bus)
+		seg_bus_prev = cur;
+	if (ok)
+		ok = !sigaction(SIGBUS, &sa, NULL);
+	pthread_mutex_unlock(&lock);
+	return ok;
 }
 
 static void seg_imap_init(void)
@@ -788,10 +821,18 @@ static bool seg_imap_store(struct tfs_seg *seg, unsigned char *slot,
 	sigjmp_buf env;
 
 	if (sigsetjmp(env, 0)) {
+		sigset_t bus;
+
+		/* blocked if the handler ran as an action without SA_NODEFER
+		 * (seg_bus as signal() put it back) */
+		sigemptyset(&bus);
+		sigaddset(&bus, SIGBUS);
+		pthread_sigmask(SIG_UNBLOCK, &bus, NULL);
 		seg_imap_drop(seg);
 		seg->imap_never = true;
 		return false;
 	}
+	seg_bus_chaining = 0; /* a handler we chained to left by longjmp */
 	seg_bus_env = &env;
 	atomic_signal_fence(memory_order_seq_cst);
 	memcpy(slot, raw, FMT_ENT_CRC);
