@@ -597,7 +597,7 @@ static int seg_write_pending_hdr(struct tfs_seg *seg)
  * append (docs/DESIGN.md, "The index entry").  The page is the page
  * cache's, so the entry survives a kill -9 of the daemon as a pwrite()n
  * one does, and fdatasync() of the .idx writes it back; Kafka maps its
- * index files the same way.  A window is seg_imap_bytes() of the file,
+ * index files the same way.  A window is seg_imap_size bytes of the file,
  * allocated with fallocate() before it is mapped, so that a store finds
  * blocks (a store into a hole of a shared mapping on a full disk, or past
  * the end of the file, is a SIGBUS).  So the .idx is longer than its
@@ -775,11 +775,12 @@ static unsigned char *seg_imap_slot(struct tfs_seg *seg, uint64_t n)
 	uint64_t at = FMT_HDR_SIZE + FMT_ENT_SIZE * n, off;
 	void *m;
 
-	pthread_once(&seg_imap_once, seg_imap_init);
-	/* at below imap_off wraps to a huge difference: not in the window */
+	/* at below imap_off wraps to a huge difference: not in the window
+	 * (a window exists only after seg_imap_init) */
 	if (seg->imap && at - seg->imap_off < seg_imap_size)
 		return seg->imap + (at - seg->imap_off);
 	seg_imap_drop(seg);
+	pthread_once(&seg_imap_once, seg_imap_init);
 	if (seg->imap_never || !seg_imap_on || !seg_imap_fs(seg->idx_fd) ||
 	    !seg_bus_guard())
 		return NULL;
