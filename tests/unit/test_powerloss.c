@@ -42,7 +42,8 @@
  * must survive the next power loss.
  *
  * make test runs seed 1 (TFS_PL_SEED: another, or "random"; a failure
- * prints the seed that repeats it); TFS_PL_ACTIONS sets the length (2000).
+ * prints the seed that repeats it); TFS_PL_ACTIONS sets the length (2000;
+ * make test's sanitizer build runs 1000).
  * make torture runs TORTURE_PL_RUNS random seeds.
  */
 #include "store_helpers.h"
