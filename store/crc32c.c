@@ -7,6 +7,11 @@
  * with "shift" tables: the CRC register of A||B is the register of A
  * advanced over |B| zero bytes, xor the register of B started at zero.
  * Advancing over a fixed length is linear, so it is four table lookups.
+ *
+ * Where the CPU has AVX-512 and VPCLMULQDQ, buffers of 512 bytes or more
+ * are folded with carry-less multiplies instead (crc32c_fold512, about
+ * twice the three lanes' speed on 1 MiB here); the crc32 instruction then
+ * reduces the last 16 bytes of the fold and takes the tail.
  */
 #include <pthread.h>
 #include <string.h>
@@ -16,6 +21,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <nmmintrin.h>
 #define CRC32C_X86 1
+#endif
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define CRC32C_FOLD 1
 #endif
 
 #define CRC32C_POLY 0x82F63B78u /* reflected Castagnoli polynomial */
@@ -27,6 +36,12 @@ static uint32_t crc32c_tab[8][256]; /* slicing tables; set by crc32c_init */
 static uint32_t crc32c_long[4][256];  /* advance over CRC32C_LONG zeros */
 static uint32_t crc32c_short[4][256]; /* advance over CRC32C_SHORT zeros */
 static int crc32c_hw_ok;	    /* CPU has SSE4.2; set by crc32c_init */
+static int crc32c_fold_ok; /* ... and AVX-512 with VPCLMULQDQ */
+/* Fold constants, one 512-bit register each (four 128-bit lanes of
+ * {low qword, high qword}); see crc32c_fold_init. */
+static uint64_t crc32c_k2048[8] __attribute__((aligned(64)));
+static uint64_t crc32c_k512[8] __attribute__((aligned(64)));
+static uint64_t crc32c_klanes[8] __attribute__((aligned(64)));
 static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
 
 /* Fill t so crc32c_shift(t, v) advances register v over n zero bytes:
@@ -60,6 +75,52 @@ static inline uint32_t crc32c_shift(const uint32_t t[4][256], uint32_t v)
 	       t[2][(v >> 16) & 0xff] ^ t[3][v >> 24];
 }
 
+/*
+ * The fold.  Read 16 bytes little-endian as a 128-bit register R with bit
+ * i standing for x^(127-i) (the CRC is reflected: the first byte's low bit
+ * is the highest power).  Its low qword is then H and its high qword L in
+ * R(x) = H(x) x^64 + L(x).  Moving R forward over d bits of message means
+ * R x^d = H x^(d+64) + L x^d, and mod P that is H k1 + L k2 with
+ * k1 = x^(d+64) mod P, k2 = x^d mod P: under 96 bits, so it is xored into
+ * the 128 bits found d bits further on.  A carry-less multiply of a
+ * reflected qword by a constant whose bit j stands for x^(32-j) leaves bit
+ * m standing for x^(95-m), which is x^-32 times the register's weight, so
+ * the constants are taken 32 powers higher: x^(d+32) for H (multiplied
+ * with the low qword) and x^(d-32) for L.  Each is under x^32, so in that
+ * form it fits bits 1..32.  Four 512-bit registers take 256 bytes a step
+ * (d = 2048 bits), are folded into one (d = 512), and its four 128-bit
+ * lanes into the last (d = 384, 256, 128).  What is left, A, stands for
+ * the message so far, and crc32 over its 16 bytes from zero is
+ * A x^32 mod P: the CRC register, from which the instruction goes on.
+ * The caller's starting register is xored into the first four bytes.
+ */
+static uint64_t crc32c_xpow(unsigned n)
+{
+	uint32_t r = 1; /* x^n mod P, P = 0x1EDC6F41 in the normal form */
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		r = (r << 1) ^ ((r & 0x80000000u) ? 0x1EDC6F41u : 0);
+	for (int d = 0; d < 32; d++)
+		if (r & (1u << d))
+			v |= 1ull << (32 - d);
+	return v;
+}
+
+static void crc32c_fold_init(void)
+{
+	for (int l = 0; l < 4; l++) {
+		unsigned d = 128 * (unsigned)(3 - l);
+
+		crc32c_k2048[2 * l] = crc32c_xpow(2048 + 32);
+		crc32c_k2048[2 * l + 1] = crc32c_xpow(2048 - 32);
+		crc32c_k512[2 * l] = crc32c_xpow(512 + 32);
+		crc32c_k512[2 * l + 1] = crc32c_xpow(512 - 32);
+		crc32c_klanes[2 * l] = d ? crc32c_xpow(d + 32) : 0;
+		crc32c_klanes[2 * l + 1] = d ? crc32c_xpow(d - 32) : 0;
+	}
+}
+
 static void crc32c_init(void)
 {
 	for (uint32_t i = 0; i < 256; i++) {
@@ -83,12 +144,24 @@ static void crc32c_init(void)
 		crc32c_shift_init(crc32c_short, CRC32C_SHORT);
 	}
 #endif
+#ifdef CRC32C_FOLD
+	crc32c_fold_ok = crc32c_hw_ok && __builtin_cpu_supports("avx512f") &&
+			 __builtin_cpu_supports("vpclmulqdq");
+	if (crc32c_fold_ok)
+		crc32c_fold_init();
+#endif
 }
 
 int crc32c_have_hw(void)
 {
 	pthread_once(&crc32c_once, crc32c_init);
 	return crc32c_hw_ok;
+}
+
+int crc32c_have_fold(void)
+{
+	pthread_once(&crc32c_once, crc32c_init);
+	return crc32c_fold_ok;
 }
 
 static uint32_t crc32c_sw_byte(uint32_t c, unsigned char b)
@@ -178,6 +251,69 @@ crc32c_sse42(uint32_t crc, const unsigned char *p, size_t len)
 }
 #endif
 
+#ifdef CRC32C_FOLD
+#define CRC32C_FOLD_TARGET                                                     \
+	__attribute__((target("avx512f,vpclmulqdq,pclmul,sse4.2")))
+
+/* a moved forward over the distance k stands for, xored into next */
+CRC32C_FOLD_TARGET static inline __m512i crc32c_fold1(__m512i a, __m512i k,
+						     __m512i next)
+{
+	__m512i lo = _mm512_clmulepi64_epi128(a, k, 0x00);
+	__m512i hi = _mm512_clmulepi64_epi128(a, k, 0x11);
+
+	return _mm512_ternarylogic_epi64(lo, hi, next, 0x96); /* 3-way xor */
+}
+
+CRC32C_FOLD_TARGET static uint32_t crc32c_fold512(uint32_t crc,
+						  const unsigned char *p,
+						  size_t len)
+{
+	const __m512i k2048 = _mm512_load_si512(crc32c_k2048);
+	const __m512i k512 = _mm512_load_si512(crc32c_k512);
+	const __m512i klanes = _mm512_load_si512(crc32c_klanes);
+	__m512i a0, a1, a2, a3, x;
+	__m128i r;
+	uint64_t c;
+
+	a0 = _mm512_loadu_si512(p);
+	a1 = _mm512_loadu_si512(p + 64);
+	a2 = _mm512_loadu_si512(p + 128);
+	a3 = _mm512_loadu_si512(p + 192);
+	a0 = _mm512_xor_si512(a0, _mm512_castsi128_si512(
+					  _mm_cvtsi32_si128((int)~crc)));
+	for (p += 256, len -= 256; len >= 256; p += 256, len -= 256) {
+		a0 = crc32c_fold1(a0, k2048, _mm512_loadu_si512(p));
+		a1 = crc32c_fold1(a1, k2048, _mm512_loadu_si512(p + 64));
+		a2 = crc32c_fold1(a2, k2048, _mm512_loadu_si512(p + 128));
+		a3 = crc32c_fold1(a3, k2048, _mm512_loadu_si512(p + 192));
+	}
+	a1 = crc32c_fold1(a0, k512, a1);
+	a2 = crc32c_fold1(a1, k512, a2);
+	a3 = crc32c_fold1(a2, k512, a3);
+	/* lanes 0-2 of a3 into lane 3 (klanes is zero for lane 3) */
+	x = _mm512_xor_si512(_mm512_clmulepi64_epi128(a3, klanes, 0x00),
+			     _mm512_clmulepi64_epi128(a3, klanes, 0x11));
+	r = _mm_xor_si128(_mm512_extracti32x4_epi32(a3, 3),
+			  _mm512_castsi512_si128(x));
+	r = _mm_xor_si128(r, _mm512_extracti32x4_epi32(x, 1));
+	r = _mm_xor_si128(r, _mm512_extracti32x4_epi32(x, 2));
+	c = _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(r));
+	c = _mm_crc32_u64(c, (uint64_t)_mm_extract_epi64(r, 1));
+	return crc32c_sse42(~(uint32_t)c, p, len);
+}
+#endif
+
+uint32_t crc32c_fold(uint32_t crc, const void *buf, size_t len)
+{
+	pthread_once(&crc32c_once, crc32c_init);
+#ifdef CRC32C_FOLD
+	if (crc32c_fold_ok && len >= 512)
+		return crc32c_fold512(crc, buf, len);
+#endif
+	return crc32c_hw(crc, buf, len);
+}
+
 uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len)
 {
 #ifdef CRC32C_X86
@@ -190,6 +326,8 @@ uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len)
 
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
 {
+	if (len >= 512 && crc32c_have_fold())
+		return crc32c_fold(crc, buf, len);
 	if (crc32c_have_hw())
 		return crc32c_hw(crc, buf, len);
 	return crc32c_sw(crc, buf, len);
