@@ -745,6 +745,12 @@ static int part_keep_files(struct tfs_part *p, struct tfs_seg *seg)
 	    seg->nbad == 1 && seg->bad[0].lo == 0 &&
 	    seg->bad[0].hi >= atomic_load(&seg->size))
 		return 0; /* damaged whole: nothing in it can be read */
+	/* its files were moved away (a damaged segment, see Damage): there
+	 * is nothing to keep, and its reads fail already */
+	seg_name(name, sizeof(name), seg->base, FMT_LOG_SUFFIX);
+	if (atomic_load(&seg->fd) < 0 &&
+	    faccessat(p->dir_fd, name, F_OK, 0) && errno == ENOENT)
+		return 0;
 	fd = seg_data_fd(p, seg);
 	if (fd < 0)
 		return fd;
@@ -754,7 +760,7 @@ static int part_keep_files(struct tfs_part *p, struct tfs_seg *seg)
 	seg_name(name, sizeof(name), seg->base, FMT_IDX_SUFFIX);
 	fd = openat(p->dir_fd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return errno == ENOENT ? 0 : -errno; /* moved away too */
 	atomic_store(&seg->vfy_idx_fd, fd);
 	return 0;
 }

@@ -733,6 +733,37 @@ static void test_unlinked_unchecked(void **state)
 	assert_false(th_logged("cannot check it", NULL, NULL));
 }
 
+/* A damaged segment's files moved away while mounted (README, Damage:
+ * how retention gets past it) do not make a delete of the partition
+ * fail: there is nothing of them to keep open for its handles. */
+static void test_unlink_moved_away(void **state)
+{
+	struct fix *f = *state;
+	unsigned char got[1000];
+	char cmd[9000];
+
+	fill_part(f, 12);
+	assert_int_equal(tfs_part_sync(f->p), 0);
+	fix_close(f);
+	snprintf(cmd, sizeof(cmd),
+		 "printf '\\377' | dd of=%s bs=1 seek=1500 conv=notrunc "
+		 "status=none",
+		 th_seg(f->dir, "t", 0, 0, ".log"));
+	assert_int_equal(system(cmd), 0);
+	fix_open(f);
+	assert_int_equal(tfs_part_pread(f->p, got, 100, 1000), -EIO);
+	part_close_idle_fds(f->p); /* as the syncer would */
+	snprintf(cmd, sizeof(cmd), "mkdir %s/away && mv %s %s %s/away/",
+		 f->dir, th_seg(f->dir, "t", 0, 0, ".log"),
+		 th_seg(f->dir, "t", 0, 0, ".idx"), f->dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tfs_part_delete(f->t, 0), 0);
+	/* the segments after it stay readable through the handle */
+	assert_int_equal(tfs_part_pread(f->p, got, sizeof(got), 11000),
+			 sizeof(got));
+	assert_int_equal(got[0], 'a' + 11);
+}
+
 /* Sealed segments not synced yet give their fds back when idle too (a
  * producer rolling thousands of them before the syncer's first pass ran
  * the daemon out of fds); the sync reopens them. */
@@ -1073,6 +1104,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unlink_many_segments,
 						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_unlinked_unchecked,
+						fix_setup_small, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_unlink_moved_away,
 						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_flush_messages_roll,
 						fix_setup_small, fix_teardown),
