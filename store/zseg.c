@@ -837,9 +837,10 @@ int zseg_verify(struct zseg *z, uint64_t *bad)
 
 bool zseg_report_once(struct zseg *z, uint64_t pos)
 {
-	uint64_t i = z->frame_bytes ? pos / z->frame_bytes : 0;
-
-	return i >= z->nframes || !atomic_exchange(&z->reported[i], true);
+	/* by the table: frames may hold fewer than frame_bytes */
+	if (pos >= z->raw_size)
+		return true;
+	return !atomic_exchange(&z->reported[zseg_find(z, pos)], true);
 }
 
 int zseg_fd(struct zseg *z)

@@ -590,6 +590,31 @@ static void test_resealed(void **state)
 	close(fd);
 }
 
+/* Frames shorter than the header's frame bytes (which readers accept):
+ * the damage of each frame is reported once, by the frame that holds the
+ * offset, not by offset / frame bytes. */
+static void test_report_short_frames(void **state)
+{
+	unsigned char data[SMALL_N], h[FMT_ZST_HDR_SIZE];
+	int fd = small_zst(data, true); /* frames of 512: 0, 512, 1024, 1536 */
+	struct zseg *z;
+
+	assert_int_equal(pread(fd, h, sizeof(h), 0), sizeof(h));
+	put_le32(h + FMT_ZST_HDR_FRAME, 2 * SMALL_F);
+	assert_int_equal(pwrite(fd, h, sizeof(h), 0), sizeof(h));
+	reseal(fd);
+	z = must_open(fd);
+	check_read(z, data, SMALL_N, 0, SMALL_N);
+	assert_true(zseg_report_once(z, SMALL_F));	/* frame 1 */
+	assert_true(zseg_report_once(z, 0));		/* frame 0 */
+	assert_false(zseg_report_once(z, 10));
+	assert_true(zseg_report_once(z, 3 * SMALL_F)); /* frame 3 */
+	assert_true(zseg_report_once(z, 2 * SMALL_F)); /* frame 2 */
+	assert_false(zseg_report_once(z, SMALL_F + 1));
+	zseg_close(z);
+	close(fd);
+}
+
 /* A trailer from another header, and two frames swapped in place: both
  * decode cleanly, but the table's raw CRCs catch it. */
 static void test_swapped(void **state)
@@ -725,6 +750,7 @@ int main(void)
 		cmocka_unit_test(test_flip_every_byte),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_resealed),
+		cmocka_unit_test(test_report_short_frames),
 		cmocka_unit_test(test_swapped),
 		cmocka_unit_test(test_damaged_meta),
 		cmocka_unit_test(test_bad_args),
