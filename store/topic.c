@@ -616,6 +616,10 @@ static int topic_config_load(struct tfs_topic *t)
 	else
 		err = seg_pread_all(fd, text, (size_t)sb.st_size, 0);
 	close(fd);
+	if (err && err != -ENOMEM)
+		store_log(t->st, LOG_ERR, "%s/%s: reading: %s; using the "
+			  "defaults", t->name, FMT_TOPIC_CONFIG,
+			  tfs_strerror(err));
 	if (!err && tfs_config_parse(&t->own, text, (size_t)sb.st_size, why,
 				     sizeof(why)))
 		store_log(t->st, LOG_ERR, "%s/%s: %s; using the defaults",
