@@ -1224,8 +1224,8 @@ static void part_stuck_log(struct tfs_part *p, uint64_t off, size_t len)
 
 /* Store the held writes that the end has reached; append_lock held.  They
  * were acknowledged already: one that finds no disk space stays held (and
- * early_stuck set) for the syncer to retry; any other failure is logged
- * and the write dropped. */
+ * early_stuck set) for the syncer to retry; any other failure is logged,
+ * counted as refused (the writers' close() fails) and the write dropped. */
 static void part_early_drain(struct tfs_part *p)
 {
 	struct part_early *e;
@@ -1246,6 +1246,13 @@ static void part_early_drain(struct tfs_part *p)
 				  "held stream writes from offset %llu",
 				  p->name, (unsigned long long)e->off);
 		part_write_at_log(p, err, e->off, e->len, at);
+		if (err < 0) {
+			/* lost: its writers hear of it at close(), as of a
+			 * direct write-back that fails (tfs_part_write_at) */
+			atomic_fetch_add(&p->refused, 1);
+			if (p->st->opts.refused)
+				p->st->opts.refused(p, e->off, e->len);
+		}
 		p->early = e->next;
 		if (!p->early)
 			p->early_tail = NULL;

@@ -250,6 +250,36 @@ static void test_gap_never_closes(void **state)
 	check_content(f->p, buf, 100);
 }
 
+/* A held range that cannot be stored when the gap closes, for a reason
+ * other than disk space (here its segment cannot be created: a directory
+ * has the name), is lost: it is logged and counted as refused, so its
+ * writers hear of it at close() (EIO), as when a direct write fails. */
+static void test_held_drain_fails(void **state)
+{
+	struct fix *f = *state;
+	static unsigned char buf[TFS_MIN_SEGMENT_BYTES + 100];
+	char path[PATH_MAX];
+
+	pattern(buf, sizeof(buf), 6);
+	snprintf(path, sizeof(path), "%s/t/0/%020llu.log", f->dir,
+		 (unsigned long long)TFS_MIN_SEGMENT_BYTES);
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_int_equal(tfs_part_write_at(f->p, buf + TFS_MIN_SEGMENT_BYTES,
+					   100, TFS_MIN_SEGMENT_BYTES),
+			 100);
+	assert_int_equal(tfs_part_refused(f->p), 0);
+	/* fills segment 0 exactly: the held range needs a new segment */
+	assert_int_equal(tfs_part_write_at(f->p, buf, TFS_MIN_SEGMENT_BYTES,
+					   0),
+			 TFS_MIN_SEGMENT_BYTES);
+	assert_int_equal(tfs_part_end(f->p), TFS_MIN_SEGMENT_BYTES);
+	assert_int_equal(tfs_part_refused(f->p), 1);
+	assert_true(th_logged("stream write at offset 4096..4196", NULL, NULL));
+	assert_null(f->p->early);
+	assert_int_equal(rmdir(path), 0);
+	check_content(f->p, buf, TFS_MIN_SEGMENT_BYTES);
+}
+
 /* Page-aligned writeback: each step re-sends its partial tail page
  * together with the new bytes, like the kernel's writeback cache does. */
 static void test_segments_and_reopen(void **state)
@@ -410,6 +440,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gap_never_closes, fix_setup,
 						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_segments_and_reopen,
+						fix_setup_small, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_held_drain_fails,
 						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_mix_with_append, fix_setup,
 						fix_teardown),
