@@ -1992,9 +1992,13 @@ static size_t part_expired(struct tfs_part *p, int64_t now_ms, bool *by_time)
 			break;
 		/* damage is kept for a human (topicfs-fsck): a damaged
 		 * segment's time is not known, and its files may be all
-		 * that is left of its records */
-		if (atomic_load_explicit(&seg->checked, memory_order_acquire) &&
-		    seg->nbad && part_seg_has_files(p, seg)) {
+		 * that is left of its records (a .zst's damage is found a
+		 * frame at a time, by reads) */
+		if (((atomic_load_explicit(&seg->checked,
+					   memory_order_acquire) &&
+		      seg->nbad) ||
+		     (seg->z && zseg_damaged(seg->z))) &&
+		    part_seg_has_files(p, seg)) {
 			if (!p->retain_blocked)
 				store_log(p->st, LOG_WARNING,
 					  "retention: %s: stops at the damaged segment %020llu until its files are moved away (see topicfs-fsck)",

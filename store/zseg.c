@@ -71,6 +71,7 @@ struct zseg {
 	struct zseg_frame *frames; /* by raw offset, owned; immutable */
 	_Atomic uint64_t decoded;  /* frames decompressed by zseg_pread */
 	_Atomic bool *reported;	   /* per frame: its damage was logged */
+	_Atomic bool damaged;	   /* some frame failed (zseg_report_once) */
 	pthread_mutex_t lock;	   /* protects tick and the slots' fields;
 				      a leaf lock, held only briefly */
 	pthread_cond_t loaded;	   /* a slot finished loading; with lock */
@@ -837,10 +838,16 @@ int zseg_verify(struct zseg *z, uint64_t *bad)
 
 bool zseg_report_once(struct zseg *z, uint64_t pos)
 {
+	atomic_store(&z->damaged, true);
 	/* by the table: frames may hold fewer than frame_bytes */
 	if (pos >= z->raw_size)
 		return true;
 	return !atomic_exchange(&z->reported[zseg_find(z, pos)], true);
+}
+
+bool zseg_damaged(struct zseg *z)
+{
+	return atomic_load(&z->damaged);
 }
 
 int zseg_fd(struct zseg *z)

@@ -92,6 +92,8 @@ int zseg_verify(struct zseg *z, uint64_t *bad);
 /* Whether the damage of the frame holding raw offset pos is to be logged:
  * true the first time it is asked for that frame. */
 bool zseg_report_once(struct zseg *z, uint64_t pos);
+/* Whether zseg_report_once was called: a frame of z is damaged. */
+bool zseg_damaged(struct zseg *z);
 
 /* Free the cached frames of an idle zseg (the next read decodes again). */
 void zseg_trim(struct zseg *z);

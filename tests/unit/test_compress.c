@@ -251,6 +251,22 @@ static void test_compress_crash_and_damage(void **state)
 	/* the next segment is intact */
 	assert_int_equal(tfs_part_pread(f->p, buf, 100, SEG), 100);
 	assert_memory_equal(buf, all + SEG, 100);
+	/* retention stops at the damaged frame's segment, as at a damaged
+	 * .log, until its file is moved away */
+	assert_int_equal(tfs_topic_config_set(f->t, "retention.bytes=1", 17,
+					      NULL, 0),
+			 0);
+	tfs_store_clean(f->st);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_true(th_logged("retention: t/0: stops at the damaged segment "
+			      "00000000000000000000",
+			      NULL, NULL));
+	assert_int_equal(tfs_part_pread(f->p, buf, 100, SEG), 100);
+	snprintf(cmd, sizeof(cmd), "%s.moved", path);
+	assert_int_equal(rename(path, cmd), 0);
+	tfs_store_clean(f->st);
+	assert_int_equal(count_files(f->dir, ".zst"), 0);
+	assert_true(th_logged("retention: t/0: deleted", NULL, NULL));
 	free(all);
 }
 
