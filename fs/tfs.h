@@ -206,7 +206,8 @@ ssize_t tfs_reply_read(fuse_req_t req, struct tfs_part *p, size_t size,
 int tfs_view_lookup(fuse_ino_t parent, const char *name,
 		    struct tfs_vnode **out);
 void tfs_vnode_put(struct tfs_vnode *vn, uint64_t n);
-/* Free every vnode left at shutdown (before the store closes). */
+/* Free every vnode and open view file left at shutdown (before the store
+ * closes). */
 void tfs_view_free_all(void);
 /* Attributes of a view (mode, size); 0 or a positive errno. */
 int tfs_view_attr(struct tfs_vnode *vn, struct stat *s);

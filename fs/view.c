@@ -87,6 +87,8 @@ struct tfs_vnode {
 
 /* An open view file (fi->fh). */
 struct vfile {
+	struct vfile *all_next, *all_prev; /* on vfiles.all, for the
+					      shutdown */
 	struct tfs_vnode *vn; /* one reference */
 	struct tfs_part *p;   /* one reference */
 	uint64_t base;	      /* partition offset of file offset 0 */
@@ -204,6 +206,13 @@ static struct {
 	struct tfs_vnode *all;
 } vnodes = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+/* Every open view file: one whose RELEASE never comes (the daemon stopped
+ * with it open) is freed at the end (tfs_view_free_all). */
+static struct {
+	pthread_mutex_t lock; /* a leaf */
+	struct vfile *all;
+} vfiles = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
 static void vnode_free(struct tfs_vnode *vn)
 {
 	if (vn->t)
@@ -215,7 +224,16 @@ static void vnode_free(struct tfs_vnode *vn)
 void tfs_view_free_all(void)
 {
 	struct tfs_vnode *vn;
+	struct vfile *vf;
 
+	/* their partition references go with the store */
+	pthread_mutex_lock(&vfiles.lock);
+	while ((vf = vfiles.all)) {
+		vfiles.all = vf->all_next;
+		free(vf->text);
+		free(vf);
+	}
+	pthread_mutex_unlock(&vfiles.lock);
 	pthread_mutex_lock(&vnodes.lock);
 	while ((vn = vnodes.all)) {
 		vnodes.all = vn->next;
@@ -1167,6 +1185,12 @@ void tfs_view_open(fuse_req_t req, struct tfs_vnode *vn,
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
 	fi->fh = (uint64_t)(uintptr_t)vf;
+	pthread_mutex_lock(&vfiles.lock);
+	vf->all_next = vfiles.all;
+	if (vf->all_next)
+		vf->all_next->all_prev = vf;
+	vfiles.all = vf;
+	pthread_mutex_unlock(&vfiles.lock);
 	if (fuse_reply_open(req, fi) != 0)
 		tfs_view_release(fi);
 }
@@ -1222,6 +1246,14 @@ void tfs_view_release(struct fuse_file_info *fi)
 			fuse_pollhandle_destroy(w->ph);
 		free(w);
 	}
+	pthread_mutex_lock(&vfiles.lock);
+	if (vf->all_prev)
+		vf->all_prev->all_next = vf->all_next;
+	else
+		vfiles.all = vf->all_next;
+	if (vf->all_next)
+		vf->all_next->all_prev = vf->all_prev;
+	pthread_mutex_unlock(&vfiles.lock);
 	if (vf->p)
 		tfs_part_put(vf->p, 1);
 	tfs_vnode_put(vf->vn, 1);
