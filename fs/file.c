@@ -482,6 +482,9 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		tfs_view_write(req, tfs_ino_to_vnode(ino), buf, size, fi);
 		return;
 	}
+	/* flush.messages: this append may fsync (fs/loop.c) */
+	if (tfs_part_may_sync(p))
+		tfs_loop_may_block();
 	if (tfs.stream) {
 		/* a refusal drops the kernel's copy (the store's refused
 		 * callback, fs/main.c), also for held writes stored late */

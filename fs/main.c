@@ -112,20 +112,9 @@ static void daemon_ready(int fd, char status)
 
 static int serve(struct fuse_session *se, int single)
 {
-	struct fuse_loop_config *cfg;
-	int ret;
-
 	if (single)
 		return fuse_session_loop(se);
-	cfg = fuse_loop_cfg_create();
-	if (!cfg)
-		return -ENOMEM;
-	fuse_loop_cfg_set_clone_fd(cfg, 0);
-	fuse_loop_cfg_set_idle_threads(cfg, 10);
-	fuse_loop_cfg_set_max_threads(cfg, 64);
-	ret = fuse_session_loop_mt(se, cfg);
-	fuse_loop_cfg_destroy(cfg);
-	return ret;
+	return tfs_loop_run(se);
 }
 
 /* Most time a stopping daemon gives followers to close their files. */

@@ -85,6 +85,13 @@ bool tfs_io_is_mount(int fd);
  * longer asks for security.capability before each buffered write(). */
 bool tfs_io_nosec(void);
 extern const struct fuse_lowlevel_ops tfs_ops;
+/* The multi-threaded request loop (fs/loop.c) until the session exits;
+ * 0 or -errno. */
+int tfs_loop_run(struct fuse_session *se);
+/* In a request handler, before work that may wait (a sync, the disk): let
+ * another thread read the next requests meanwhile.  A no-op outside
+ * tfs_loop_run's reader. */
+void tfs_loop_may_block(void);
 /* At the end: free the state of partition files whose RELEASE never came
  * (an unmount with files open); after the session loop, before the store
  * closes. */

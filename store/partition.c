@@ -977,6 +977,11 @@ static int part_append_locked(struct tfs_part *p, const void *buf, size_t len,
 	return 0;
 }
 
+bool tfs_part_may_sync(struct tfs_part *p)
+{
+	return topic_cfg(p->topic, TFS_CFG_FLUSH_MESSAGES) > 0;
+}
+
 ssize_t tfs_part_append(struct tfs_part *p, const void *buf, size_t len,
 			uint64_t expect, uint64_t *off)
 {

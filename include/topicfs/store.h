@@ -347,6 +347,9 @@ uint64_t tfs_part_end(struct tfs_part *p);
 /* Whether p was deleted (its handles still read and append). */
 bool tfs_part_deleted(struct tfs_part *p);
 void tfs_part_info(struct tfs_part *p, struct tfs_part_info *info);
+/* Whether an append to p may fsync before it returns (its topic's
+ * flush.messages is set). */
+bool tfs_part_may_sync(struct tfs_part *p);
 
 /*
  * Append len bytes as one record, atomically: they land contiguously at the
