@@ -1,24 +1,29 @@
 /*
- * fs/loop.c - the request loop: one thread reads /dev/fuse at a time.
+ * fs/loop.c - the request loop: one thread reads /dev/fuse while requests
+ * are quick.
  *
  * libfuse's multi-threaded loop keeps up to ten idle threads waiting in
  * read() on /dev/fuse, and the kernel wakes one of them for every request
  * that arrives while the others are busy.  With both vCPUs busy (four
  * producers on two), each of those wake-ups is an interrupt through the
  * host, and the daemon spent twice the CPU per append of one producer
- * (docs/benchmarks.md, "Four producers").  Here exactly one thread, the
- * reader, waits on /dev/fuse.  A request that is known to be quick (a
- * small append to a partition, a lookup, getattr, ... : loop_quick) is
+ * (docs/benchmarks.md, "Four producers").  Here one thread, the reader,
+ * waits on /dev/fuse.  A request known to be quick (loop_quick: an append
+ * of up to 64 KiB to a partition, a lookup, getattr, a read of up to
+ * 1 MiB that the page cache holds while nobody else waits, ...) is
  * answered by the reader itself, which then reads the next one: requests
- * that queued meanwhile cost no wake-up at all.  Before anything that may
- * wait (a READ, which may go to the disk or check a segment first; fsync;
- * namespace changes; every view and .config request; large WRITEs, so
- * large producers copy on both CPUs), the reader hands the reading over to
- * a spare thread (waking one, or starting one) and goes on with the
- * request; a handler can do the same by calling tfs_loop_may_block()
- * (an append that will fsync).  Once done, a thread reads again if nobody
- * does, else waits as a spare.  So a slow request never holds up the
- * others, as in libfuse's loop, and at most LOOP_MAX_THREADS run at once.
+ * that queued meanwhile cost no wake-up at all.  Before anything else
+ * (a READ that may go to the disk or must check a segment first, fsync,
+ * namespace changes, every view and .config request, large WRITEs), the
+ * reader hands the reading to a spare (waking one, or starting one) and
+ * goes on with the request; a handler does the same through
+ * tfs_loop_may_block() (an append that will fsync).  After such a
+ * request a thread reads again while fewer than two do, so a stream of
+ * large requests always finds a thread already waiting in read(), one
+ * wake-up a request as in libfuse's loop (with one reader, 4 MiB re-reads
+ * lost a third); after a quick one it stays a reader only while it is
+ * the only one.  So a slow request never holds up the others, and at
+ * most LOOP_MAX_THREADS run at once, as before.
  *
  * Stopping is libfuse's: fuse_session_exit() (the stopper in fs/main.c),
  * then a signal to the thread in tfs_loop_run(), which cancels the
@@ -26,6 +31,7 @@
  * with ENODEV, which exits the session too.
  */
 #include <errno.h>
+#include <poll.h>
 #include <linux/fuse.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -37,16 +43,18 @@
 
 #include "tfs.h"
 
+#define LOOP_READERS_BUSY 2   /* readers after a request that was not quick */
 #define LOOP_MAX_THREADS 64   /* at most this many at once, as before */
 #define LOOP_MAX_IDLE 10      /* spares beyond this end themselves */
 #define LOOP_QUICK_WRITE 65536 /* appends up to this size are quick */
+#define LOOP_QUICK_READ (1u << 20) /* cached reads up to this size */
 
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t spare;	 /* a spare may become the reader; mu */
 	sem_t done;		 /* posted when a thread sees the end */
 	struct fuse_session *se;
-	bool reading;		 /* some thread is the reader; mu */
+	unsigned reading;	 /* threads that are readers; mu */
 	bool stop;		 /* tfs_loop_run is ending; mu */
 	unsigned idle;		 /* spares waiting on spare; mu */
 	unsigned nthreads;	 /* threads running; mu */
@@ -105,12 +113,23 @@ void tfs_loop_may_block(void)
 		return;
 	loop_reader = false;
 	pthread_mutex_lock(&loop.mu);
-	loop.reading = false;
-	if (loop.idle)
-		pthread_cond_signal(&loop.spare);
-	else
-		loop_spawn(); /* else the next free thread reads */
+	/* someone must read meanwhile: a spare, or a new thread (else the
+	 * next thread done with its request reads) */
+	if (!--loop.reading) {
+		if (loop.idle)
+			pthread_cond_signal(&loop.spare);
+		else
+			loop_spawn();
+	}
 	pthread_mutex_unlock(&loop.mu);
+}
+
+/* Whether another request waits on /dev/fuse now. */
+static bool loop_pending(void)
+{
+	struct pollfd pfd = { .fd = fuse_session_fd(loop.se), .events = POLLIN };
+
+	return poll(&pfd, 1, 0) > 0;
 }
 
 /* Whether the request in b is answered at once, from memory: the reader
@@ -133,6 +152,17 @@ static bool loop_quick(const struct fuse_buf *b)
 
 		return b->size >= sizeof(*in) + sizeof(*w) &&
 		       w->size <= LOOP_QUICK_WRITE;
+	}
+	case FUSE_READ: {
+		const struct fuse_read_in *r = (const void *)(in + 1);
+
+		/* from the page cache and nobody waiting (else readers
+		 * copy on both CPUs); never what may wait for the disk */
+		return !tfs.stream && tag == TFS_TAG_PART &&
+		       b->size >= sizeof(*in) + sizeof(*r) &&
+		       r->size <= LOOP_QUICK_READ && !loop_pending() &&
+		       tfs_part_read_cached(tfs_ino_to_part(in->nodeid),
+					    r->offset, r->size);
 	}
 	case FUSE_FLUSH:
 		return !tfs.stream;
@@ -165,17 +195,41 @@ static void loop_free_buf(void *arg)
 	free(((struct fuse_buf *)arg)->mem);
 }
 
-/* The thread in slot arg: read while nobody else does, else wait. */
+/* Read the next request into buf: the end (a cancel) comes only here. */
+static int loop_receive(struct fuse_buf *buf)
+{
+	int res;
+
+	pthread_cleanup_push(loop_free_buf, buf);
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	res = fuse_session_receive_buf(loop.se, buf);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	pthread_cleanup_pop(0);
+	return res;
+}
+
+/*
+ * The thread in slot arg.  It reads when nobody does; after a request that
+ * was not quick it reads again if fewer than LOOP_READERS_BUSY do, so that
+ * a stream of large requests finds a thread waiting in read() while the
+ * last one finishes (one wake-up a request, as in libfuse's loop); after a
+ * quick one it stays the reader only while it is the only one, so a
+ * stream of small requests is read by one thread again.  Else it waits as
+ * a spare.
+ */
 static void *loop_worker(void *arg)
 {
 	unsigned me = (unsigned)(uintptr_t)arg;
 	struct fuse_buf buf = { .mem = NULL };
+	bool busy = false; /* it just answered a request that was not quick */
 	int res = 0;
 
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	pthread_mutex_lock(&loop.mu);
 	for (;;) {
-		while (loop.reading && !loop.stop) {
+		while (!loop.stop && loop.reading &&
+		       !(busy && loop.reading < LOOP_READERS_BUSY)) {
+			busy = false;
 			if (loop.idle >= LOOP_MAX_IDLE)
 				goto retire;
 			loop.idle++;
@@ -184,38 +238,49 @@ static void *loop_worker(void *arg)
 		}
 		if (loop.stop)
 			break;
-		loop.reading = true;
+		loop.reading++;
 		pthread_mutex_unlock(&loop.mu);
 		loop_reader = true;
-		do {
-			/* a cancel (the end) comes only inside this read */
-			pthread_cleanup_push(loop_free_buf, &buf);
-			pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-			res = fuse_session_receive_buf(loop.se, &buf);
-			pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-			pthread_cleanup_pop(0);
+		busy = false;
+		for (;;) {
+			bool quick, stepdown;
+
+			res = loop_receive(&buf);
 			if (res == -EINTR)
 				continue;
 			if (res <= 0)
 				break;
-			if (!loop_quick(&buf))
+			quick = loop_quick(&buf);
+			if (!quick)
 				tfs_loop_may_block();
 			fuse_session_process_buf(loop.se, &buf);
-		} while (loop_reader && !fuse_session_exited(loop.se));
+			if (fuse_session_exited(loop.se))
+				break;
+			if (!loop_reader) {
+				busy = true;
+				break;
+			}
+			pthread_mutex_lock(&loop.mu);
+			stepdown = loop.reading > 1; /* another one reads */
+			if (stepdown) {
+				loop.reading--;
+				loop_reader = false;
+			}
+			pthread_mutex_unlock(&loop.mu);
+			if (stepdown)
+				break;
+		}
 		pthread_mutex_lock(&loop.mu);
 		if (res <= 0 || fuse_session_exited(loop.se)) {
 			/* unmounted (ENODEV, 0), aborted, or told to exit */
 			if (res < 0 && !loop.error)
 				loop.error = res;
 			fuse_session_exit(loop.se);
+			if (loop_reader)
+				loop.reading--;
 			loop_reader = false;
-			loop.reading = false;
 			sem_post(&loop.done);
 			break;
-		}
-		if (loop_reader) { /* cannot happen: the loop above ended */
-			loop_reader = false;
-			loop.reading = false;
 		}
 	}
 	/* the end: tfs_loop_run joins this thread */
@@ -240,7 +305,7 @@ int tfs_loop_run(struct fuse_session *se)
 
 	loop.se = se;
 	loop.stop = false;
-	loop.reading = false;
+	loop.reading = 0;
 	loop.error = 0;
 	if (sem_init(&loop.done, 0, 0))
 		return -errno;

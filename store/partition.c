@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1489,6 +1490,76 @@ static size_t part_find_seg(struct tfs_part *p, uint64_t off)
 			hi = mid;
 	}
 	return lo;
+}
+
+/* cachestat(2), Linux 6.5: how much of a file range is in the page
+ * cache.  glibc has no wrapper, and older kernel headers no number (424
+ * on are the same on every architecture). */
+#ifndef __NR_cachestat
+#define __NR_cachestat 451
+#endif
+struct part_cachestat_range {
+	uint64_t off, len;
+};
+struct part_cachestat {
+	uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted,
+		nr_recently_evicted;
+};
+
+bool tfs_part_read_cached(struct tfs_part *p, uint64_t off, size_t len)
+{
+	static _Atomic bool nosys; /* the kernel has no cachestat */
+	uint64_t end = tfs_part_end(p), ps = (uint64_t)sysconf(_SC_PAGESIZE);
+	unsigned segs = 0;
+	bool ok = true;
+
+	if (atomic_load_explicit(&nosys, memory_order_relaxed))
+		return false;
+	if (off >= end || !len)
+		return true; /* the end: nothing to read */
+	if (len > end - off)
+		len = (size_t)(end - off);
+	pthread_rwlock_rdlock(&p->seg_lock);
+	if (!p->nsegs || off < p->segs[0]->base)
+		goto out; /* below the start: an error, at once */
+	for (size_t i = part_find_seg(p, off); ok && len && i < p->nsegs;
+	     i++) {
+		struct tfs_seg *seg = p->segs[i];
+		uint64_t seg_end = seg->base + atomic_load_explicit(
+						       &seg->size,
+						       memory_order_acquire);
+		struct part_cachestat_range r;
+		struct part_cachestat cs;
+		uint64_t take;
+		int fd;
+
+		if (off >= seg_end)
+			continue;
+		take = seg_end - off < len ? seg_end - off : len;
+		/* seg_lock shared: a sealed segment's fd stays open */
+		fd = atomic_load(&seg->fd);
+		if (++segs > 2 || fd < 0 || seg->z ||
+		    !atomic_load_explicit(&seg->checked,
+					  memory_order_acquire) ||
+		    seg->nbad) {
+			ok = false; /* to be checked, opened, decompressed */
+			break;
+		}
+		r = (struct part_cachestat_range){ off - seg->base, take };
+		if (syscall(__NR_cachestat, fd, &r, &cs, 0)) {
+			if (errno == ENOSYS)
+				atomic_store(&nosys, true);
+			ok = false;
+			break;
+		}
+		if (cs.nr_cache < (r.off + take - 1) / ps - r.off / ps + 1)
+			ok = false;
+		off += take;
+		len -= (size_t)take;
+	}
+out:
+	pthread_rwlock_unlock(&p->seg_lock);
+	return ok;
 }
 
 /* Fill extents from segment i on; seg_lock held shared.  Extents of

@@ -350,6 +350,11 @@ void tfs_part_info(struct tfs_part *p, struct tfs_part_info *info);
 /* Whether an append to p may fsync before it returns (its topic's
  * flush.messages is set). */
 bool tfs_part_may_sync(struct tfs_part *p);
+/* Whether a read of [off, off+len) would be served from memory now:
+ * every segment it touches is checked, undamaged, not compressed, open,
+ * and its bytes are in the page cache (cachestat(2); false where the
+ * kernel lacks it). */
+bool tfs_part_read_cached(struct tfs_part *p, uint64_t off, size_t len);
 
 /*
  * Append len bytes as one record, atomically: they land contiguously at the
