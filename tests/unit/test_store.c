@@ -972,6 +972,49 @@ static void test_prealloc(void **state)
  * while the store is open, so a kill -9 keeps them (a copy of the live
  * dir is what it leaves); a clean close cuts the .idx back to them, and
  * recovery frees what a crash left, cutting nothing. */
+/* tfs_part_read_cached: what the request loop answers without handing
+ * the reading over (fs/loop.c).  Bytes just appended are in the page
+ * cache; a read over more than two segments is not counted on; a sealed
+ * segment loaded at open is not checked until its first read; the end and
+ * past it need nothing; dropped pages are not cached. */
+static void test_read_cached(void **state)
+{
+	struct fix *f = *state;
+	static char rec[4000];
+	char path[PATH_MAX], buf[100];
+	int fd;
+
+	memset(rec, 'c', sizeof(rec));
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(tfs_part_append(f->p, rec, sizeof(rec),
+						 TFS_OFFSET_ANY, NULL),
+				 (ssize_t)sizeof(rec));
+	assert_true(tfs_part_read_cached(f->p, 0, 100));
+	assert_true(tfs_part_read_cached(f->p, 100, 7900)); /* 2 segments */
+	assert_true(tfs_part_read_cached(f->p, 4000, 1 << 20)); /* the end */
+	assert_false(tfs_part_read_cached(f->p, 0, 1 << 20)); /* 3: many */
+	assert_true(tfs_part_read_cached(f->p, 12000, 4096)); /* the end */
+	assert_true(tfs_part_read_cached(f->p, 1 << 30, 4096));
+	assert_int_equal(tfs_part_sync(f->p), 0);
+	fix_close(f);
+	fix_open(f);
+	/* segment 0 (sealed) is checked at its first read */
+	assert_false(tfs_part_read_cached(f->p, 0, 100));
+	assert_int_equal(tfs_part_pread(f->p, buf, sizeof(buf), 0),
+			 (ssize_t)sizeof(buf));
+	assert_true(tfs_part_read_cached(f->p, 0, 100));
+	/* pages the kernel dropped: not from memory (a reader would wait
+	 * for the disk) */
+	snprintf(path, sizeof(path), "%s/t/0/00000000000000000000.log",
+		 f->dir);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fdatasync(fd), 0);
+	assert_int_equal(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+	close(fd);
+	assert_false(tfs_part_read_cached(f->p, 0, 100));
+}
+
 static void test_index_window(void **state)
 {
 	struct fix *f = *state;
@@ -1111,6 +1154,8 @@ int main(void)
 						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_idle_fds, fix_setup_small,
 						fix_teardown),
+		cmocka_unit_test_setup_teardown(test_read_cached,
+						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_index_window, fix_setup,
 						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_index_window_fault,
