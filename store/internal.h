@@ -177,8 +177,9 @@ struct tfs_part {
 	_Atomic int64_t mtime_ms;    /* last append (or creation) time */
 	_Atomic bool deleted;	     /* files unlinked; set under append_lock
 					and seg_lock */
-	bool retain_blocked;	     /* retention stopped at a damaged
-					segment (logged once); append_lock */
+	uint64_t retain_blocked;     /* 1 + the base of the damaged segment
+					retention last stopped at (logged
+					once each), or 0; append_lock */
 	uint64_t rp;		     /* the recovery point on disk: every
 					record below it is durable (read at
 					load, or 0; then written after syncs

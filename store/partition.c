@@ -2075,12 +2075,12 @@ static size_t part_expired(struct tfs_part *p, int64_t now_ms, bool *by_time)
 		      seg->nbad) ||
 		     (seg->z && zseg_damaged(seg->z))) &&
 		    part_seg_has_files(p, seg)) {
-			if (!p->retain_blocked)
+			if (p->retain_blocked != seg->base + 1)
 				store_log(p->st, LOG_WARNING,
 					  "retention: %s: stops at the damaged segment %020llu until its files are moved away (see topicfs-fsck)",
 					  p->name,
 					  (unsigned long long)seg->base);
-			p->retain_blocked = true;
+			p->retain_blocked = seg->base + 1;
 			break;
 		}
 		*by_time |= t;

@@ -1126,13 +1126,17 @@ static void test_base_too_large(void **state)
 }
 
 /* Retention stops at a damaged sealed segment whose files are still
- * there (for a human, or topicfs-fsck), however old; it logs that once. */
+ * there (for a human, or topicfs-fsck), however old; it logs that once,
+ * and again for the next damaged one once the first is moved away. */
 static void test_retention_keeps_damage(void **state)
 {
 	struct rfix *f = *state;
 
 	r_fill(f, 10, 1000);
 	assert_int_equal(th_write(IDX0, 3, "#", 1), 0); /* its header */
+	assert_int_equal(th_write(th_seg(f->dir, "t", 0, 4000, ".idx"), 3,
+				  "#", 1),
+			 0);
 	f->o.cfg.v[TFS_CFG_RETENTION_MS] = 0;
 	th_log_clear();
 	assert_int_equal(r_open(f), 0);
@@ -1142,6 +1146,15 @@ static void test_retention_keeps_damage(void **state)
 			      "00000000000000000000", NULL, NULL));
 	assert_false(th_logged("retention: t/0: deleted", NULL, NULL));
 	assert_int_equal(th_size(LOG0), 4000);
+	/* once its files are moved away it goes, and retention stops at
+	 * the next damaged segment: logged too, for that segment */
+	assert_int_equal(rename(LOG0, th_seg(f->dir, "t", 0, 9, ".moved")),
+			 0);
+	th_log_clear();
+	tfs_store_clean(f->st);
+	tfs_store_clean(f->st);
+	assert_true(th_logged("retention: t/0: stops at the damaged segment "
+			      "00000000000000004000", NULL, NULL));
 	r_close(f);
 }
 
