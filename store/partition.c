@@ -2060,7 +2060,9 @@ static size_t part_expired(struct tfs_part *p, int64_t now_ms, bool *by_time)
 	for (; k + 1 < p->nsegs; k++) {
 		struct tfs_seg *seg = p->segs[k];
 		uint64_t size = atomic_load(&seg->size);
-		bool t = rms >= 0 && atomic_load(&seg->last_ms) < now_ms - rms;
+		/* a clock before 1970 and a huge rms: nothing is older */
+		bool t = rms >= 0 && now_ms >= INT64_MIN + rms &&
+			 atomic_load(&seg->last_ms) < now_ms - rms;
 		bool b = rbytes >= 0 && kept - size >= (uint64_t)rbytes;
 
 		/* a sealed segment is synced within seconds; wait for it */

@@ -1015,6 +1015,31 @@ static void test_read_cached(void **state)
 	assert_false(tfs_part_read_cached(f->p, 0, 100));
 }
 
+/* retention.ms at its largest with a clock before 1970: nothing expires,
+ * and no signed overflow (UBSan in the sanitizer build) */
+static void test_retention_ms_early_clock(void **state)
+{
+	struct fix *f = *state;
+	static const char cfg[] = "retention.ms=9223372036854775807";
+	static char rec[4000];
+	struct tfs_part_info info;
+
+	memset(rec, 'r', sizeof(rec));
+	assert_int_equal(tfs_topic_config_set(f->t, cfg, sizeof(cfg) - 1, NULL,
+					      0),
+			 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(tfs_part_append(f->p, rec, sizeof(rec),
+						 TFS_OFFSET_ANY, NULL),
+				 (ssize_t)sizeof(rec));
+	assert_int_equal(tfs_part_sync(f->p), 0);
+	assert_int_equal(part_retain(f->p, INT64_MIN + 1000), 0);
+	assert_int_equal(part_retain(f->p, -1), 0);
+	tfs_part_info(f->p, &info);
+	assert_int_equal(info.segments, 3);
+	assert_int_equal(info.start, 0);
+}
+
 static void test_index_window(void **state)
 {
 	struct fix *f = *state;
@@ -1155,6 +1180,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_idle_fds, fix_setup_small,
 						fix_teardown),
 		cmocka_unit_test_setup_teardown(test_read_cached,
+						fix_setup_small, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_retention_ms_early_clock,
 						fix_setup_small, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_index_window, fix_setup,
 						fix_teardown),
