@@ -326,9 +326,15 @@ uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len)
 
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
 {
-	if (len >= 512 && crc32c_have_fold())
-		return crc32c_fold(crc, buf, len);
-	if (crc32c_have_hw())
-		return crc32c_hw(crc, buf, len);
+	/* every append takes this: one pthread_once, then the best path */
+	pthread_once(&crc32c_once, crc32c_init);
+#ifdef CRC32C_FOLD
+	if (crc32c_fold_ok && len >= 512)
+		return crc32c_fold512(crc, buf, len);
+#endif
+#ifdef CRC32C_X86
+	if (crc32c_hw_ok)
+		return crc32c_sse42(crc, buf, len);
+#endif
 	return crc32c_sw(crc, buf, len);
 }
